@@ -1,0 +1,212 @@
+//! What the live servers are sent: the schema written out from the model's catalog (so the live
+//! tables are exactly the tables the model runs, FK stripped or not), and each statement
+//! translated where MariaDB's and PostgreSQL's dialects differ.
+
+use crate::sql::{peel_lock_clause, Catalog, ColType, RowLock, Table};
+
+/// The live engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Live {
+    MariaDb,
+    Postgres,
+}
+
+fn quote(live: Live, name: &str) -> String {
+    match live {
+        Live::MariaDb => format!("`{name}`"),
+        Live::Postgres => format!("\"{name}\""),
+    }
+}
+
+fn col_type(live: Live, ty: ColType, serial: bool) -> &'static str {
+    match (live, ty, serial) {
+        (Live::Postgres, ColType::Int, true) => "SERIAL",
+        (Live::MariaDb, ColType::Int, true) => "INT AUTO_INCREMENT",
+        (_, ColType::Int, false) => "INT",
+        (_, ColType::Text, _) => "VARCHAR(255)",
+        (_, ColType::Bool, _) => "BOOLEAN",
+        // MariaDB gives a bare TIMESTAMP column an automatic default; NULL DEFAULT NULL avoids it.
+        (Live::MariaDb, ColType::Timestamp, _) => "TIMESTAMP NULL DEFAULT NULL",
+        (Live::Postgres, ColType::Timestamp, _) => "TIMESTAMP NULL",
+    }
+}
+
+fn cols(live: Live, t: &Table, cs: &[usize]) -> String {
+    cs.iter().map(|&c| quote(live, &t.columns[c].name)).collect::<Vec<_>>().join(", ")
+}
+
+/// CREATE TABLE and CREATE INDEX statements for every table, in creation order. Foreign keys are
+/// written only where the catalog enforces them; indexes (InnoDB's implicit FK index included)
+/// always, in the catalog's order.
+pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &cat.tables {
+        let mut parts: Vec<String> = t
+            .visible_columns()
+            .map(|(_, c)| {
+                let null = if c.not_null { " NOT NULL" } else { "" };
+                format!("{} {}{null}", quote(live, &c.name), col_type(live, c.ty, c.serial))
+            })
+            .collect();
+        let pk = &t.indexes[0];
+        if !t.columns[pk.cols[0]].hidden {
+            parts.push(format!("PRIMARY KEY ({})", cols(live, t, &pk.cols)));
+        }
+        let mut after = Vec::new();
+        for ix in &t.indexes[1..] {
+            if ix.unique {
+                // PostgreSQL's index names are per schema, MariaDB's per table.
+                let name = match live {
+                    Live::MariaDb => ix.name.clone(),
+                    Live::Postgres => format!("{}_{}_key", t.name, ix.name),
+                };
+                parts.push(format!("CONSTRAINT {} UNIQUE ({})", quote(live, &name), cols(live, t, &ix.cols)));
+            } else {
+                after.push(format!(
+                    "CREATE INDEX {} ON {} ({})",
+                    quote(live, &ix.name),
+                    quote(live, &t.name),
+                    cols(live, t, &ix.cols)
+                ));
+            }
+        }
+        for fk in t.fks.iter().filter(|f| f.enforced) {
+            let parent = &cat.tables[fk.parent];
+            let action = match fk.on_delete {
+                crate::sql::RefAction::NoAction => "",
+                crate::sql::RefAction::Cascade => " ON DELETE CASCADE",
+                crate::sql::RefAction::SetNull => " ON DELETE SET NULL",
+            };
+            parts.push(format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){action}",
+                quote(live, &fk.name),
+                cols(live, t, &fk.cols),
+                quote(live, &parent.name),
+                cols(live, parent, &fk.parent_cols)
+            ));
+        }
+        out.push(format!("CREATE TABLE {} ({})", quote(live, &t.name), parts.join(", ")));
+        out.extend(after);
+    }
+    out
+}
+
+/// DROP TABLE for every table, children first.
+pub fn drop_schema(live: Live, cat: &Catalog) -> Vec<String> {
+    let cascade = if live == Live::Postgres { " CASCADE" } else { "" };
+    cat.tables.iter().rev().map(|t| format!("DROP TABLE IF EXISTS {}{cascade}", quote(live, &t.name))).collect()
+}
+
+/// `SELECT COUNT(*)` of orphans for every declared foreign key (stripped or not).
+pub fn orphan_queries(live: Live, cat: &Catalog) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &cat.tables {
+        for fk in &t.fks {
+            let parent = &cat.tables[fk.parent];
+            let not_null: Vec<String> =
+                fk.cols.iter().map(|&c| format!("c.{} IS NOT NULL", quote(live, &t.columns[c].name))).collect();
+            let join: Vec<String> = fk
+                .cols
+                .iter()
+                .zip(&fk.parent_cols)
+                .map(|(&c, &p)| {
+                    format!("p.{} = c.{}", quote(live, &parent.columns[p].name), quote(live, &t.columns[c].name))
+                })
+                .collect();
+            out.push(format!(
+                "SELECT COUNT(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
+                quote(live, &t.name),
+                not_null.join(" AND "),
+                quote(live, &parent.name),
+                join.join(" AND ")
+            ));
+        }
+    }
+    out
+}
+
+fn seconds_of(value: &str) -> Option<f64> {
+    crate::sql::duration_ms(value).map(|ms| ms / 1000.0)
+}
+
+/// Translate one statement of a spec for a live engine; `None` when the statement has no meaning
+/// there (PostgreSQL's deadlock_timeout on MariaDB). May expand to several statements.
+pub fn translate(live: Live, sql: &str) -> Vec<String> {
+    let upper = sql.trim().to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    if words.first() == Some(&"SET") && words.len() >= 2 {
+        let var = words[1..].iter().find(|w| !matches!(**w, "SESSION" | "LOCAL" | "GLOBAL")).copied().unwrap_or("");
+        let name = var.split('=').next().unwrap_or("").to_ascii_lowercase();
+        let value = sql
+            .split_once('=')
+            .map(|(_, v)| v)
+            .or_else(|| sql.to_ascii_lowercase().find(" to ").map(|i| &sql[i + 4..]));
+        match (live, name.as_str()) {
+            (Live::MariaDb, "deadlock_timeout") => return vec![],
+            (Live::MariaDb, "lock_timeout") => {
+                // PostgreSQL's lock_timeout (ms, 0 = none) as InnoDB's lock wait timeout (s).
+                let secs = value.and_then(seconds_of).unwrap_or(0.0);
+                let secs = if secs <= 0.0 { 1_073_741_824.0 } else { secs.ceil().max(1.0) };
+                return vec![format!("SET SESSION innodb_lock_wait_timeout = {secs}")];
+            }
+            (Live::Postgres, "innodb_lock_wait_timeout") => {
+                let secs = value.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(50.0);
+                return vec![format!("SET lock_timeout = '{}ms'", (secs * 1000.0) as i64)];
+            }
+            (Live::Postgres, "transaction") if words.get(1) == Some(&"SESSION") => {
+                let rest = &sql[upper.find("TRANSACTION").map(|i| i + "TRANSACTION".len()).unwrap_or(0)..];
+                return vec![format!("SET SESSION CHARACTERISTICS AS TRANSACTION{rest}")];
+            }
+            _ => {}
+        }
+    }
+    if live == Live::MariaDb && words.first() == Some(&"BEGIN") && upper.contains("ISOLATION LEVEL") {
+        let level = &sql[upper.find("ISOLATION LEVEL").unwrap_or(0)..];
+        return vec![format!("SET TRANSACTION {level}"), "BEGIN".into()];
+    }
+    if let Ok((body, Some(lock))) = peel_lock_clause(sql) {
+        let clause = match (live, lock) {
+            (Live::MariaDb, RowLock::Update | RowLock::NoKeyUpdate) => "FOR UPDATE",
+            (Live::MariaDb, RowLock::Share | RowLock::KeyShare) => "LOCK IN SHARE MODE",
+            (Live::Postgres, RowLock::Update) => "FOR UPDATE",
+            (Live::Postgres, RowLock::NoKeyUpdate) => "FOR NO KEY UPDATE",
+            (Live::Postgres, RowLock::Share) => "FOR SHARE",
+            (Live::Postgres, RowLock::KeyShare) => "FOR KEY SHARE",
+        };
+        return vec![format!("{body} {clause}")];
+    }
+    vec![sql.to_string()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locking_clauses_follow_the_dialect() {
+        assert_eq!(
+            translate(Live::MariaDb, "SELECT * FROM t FOR KEY SHARE"),
+            vec!["SELECT * FROM t LOCK IN SHARE MODE"]
+        );
+        assert_eq!(translate(Live::Postgres, "SELECT * FROM t LOCK IN SHARE MODE"), vec!["SELECT * FROM t FOR SHARE"]);
+        assert_eq!(translate(Live::MariaDb, "SELECT * FROM t FOR NO KEY UPDATE"), vec!["SELECT * FROM t FOR UPDATE"]);
+    }
+
+    #[test]
+    fn settings_follow_the_dialect() {
+        assert!(translate(Live::MariaDb, "SET deadlock_timeout = '100ms'").is_empty());
+        assert_eq!(
+            translate(Live::MariaDb, "SET lock_timeout = '2s'"),
+            vec!["SET SESSION innodb_lock_wait_timeout = 2"]
+        );
+        assert_eq!(translate(Live::Postgres, "SET innodb_lock_wait_timeout = 3"), vec!["SET lock_timeout = '3000ms'"]);
+        assert_eq!(
+            translate(Live::Postgres, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            vec!["SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"]
+        );
+        assert_eq!(
+            translate(Live::MariaDb, "BEGIN ISOLATION LEVEL READ COMMITTED"),
+            vec!["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "BEGIN"]
+        );
+    }
+}

@@ -1,0 +1,446 @@
+//! Running a scenario on a live MariaDB or PostgreSQL: one connection per session, each on its own
+//! thread, steps sent with the timing of the shared recordings (`../shared/conformance/README.md`),
+//! outcomes reported with isolationtester's rules, errors classified into the contract's names.
+
+use super::dialect::{create_schema, drop_schema, orphan_queries, translate, Live};
+use crate::engine::{DbError, ErrorKind};
+use crate::run::{cancel_remaining, complete_waiting, own_event, Outcome, PermutationReport, StepEvent, Timing, Track};
+use crate::scenario::Scenario;
+use crate::spec::PermStep;
+use crate::sql::Statement;
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Why a live run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("cannot connect to {url}: {why}")]
+    Connect { url: String, why: String },
+    #[error("{what} failed on {engine}: {why}")]
+    Setup { engine: &'static str, what: String, why: String },
+    #[error("session thread for {0} stopped answering")]
+    Stuck(String),
+}
+
+/// A connection to one live engine.
+enum Conn {
+    My(mysql::Conn),
+    Pg(Box<postgres::Client>),
+}
+
+/// How to interrupt a session's running statement from outside.
+#[derive(Clone)]
+enum Canceller {
+    My(u32),
+    Pg(postgres::CancelToken),
+}
+
+fn classify_my(e: &mysql::Error) -> DbError {
+    match e {
+        mysql::Error::MySqlError(m) => {
+            let kind = match m.code {
+                1213 => ErrorKind::Deadlock,
+                1451 | 1452 | 1216 | 1217 => ErrorKind::FkViolation,
+                1062 => ErrorKind::UniqueViolation,
+                1205 => ErrorKind::LockTimeout,
+                _ => ErrorKind::Other,
+            };
+            DbError { kind, message: m.message.clone() }
+        }
+        other => DbError { kind: ErrorKind::Other, message: other.to_string() },
+    }
+}
+
+fn classify_pg(e: &postgres::Error) -> DbError {
+    let Some(db) = e.as_db_error() else { return DbError { kind: ErrorKind::Other, message: e.to_string() } };
+    let kind = match db.code().code() {
+        "40P01" => ErrorKind::Deadlock,
+        "23503" => ErrorKind::FkViolation,
+        "23505" => ErrorKind::UniqueViolation,
+        "55P03" => ErrorKind::LockTimeout,
+        "40001" => ErrorKind::Serialization,
+        _ => ErrorKind::Other,
+    };
+    DbError { kind, message: db.message().to_string() }
+}
+
+/// A server and database to connect to.
+#[derive(Clone)]
+enum Target {
+    My(mysql::Opts),
+    Pg(Box<postgres::Config>),
+}
+
+impl Target {
+    fn parse(live: Live, url: &str) -> Result<Target, LiveError> {
+        let fail = |why: String| LiveError::Connect { url: url.to_string(), why };
+        match live {
+            Live::MariaDb => {
+                let opts = mysql::Opts::from_url(url).map_err(|e| fail(e.to_string()))?;
+                let opts = mysql::OptsBuilder::from_opts(opts)
+                    .tcp_connect_timeout(Some(Duration::from_secs(5)))
+                    .read_timeout(Some(Duration::from_secs(120)));
+                Ok(Target::My(opts.into()))
+            }
+            Live::Postgres => {
+                let mut cfg: postgres::Config = url.parse().map_err(|e: postgres::Error| fail(e.to_string()))?;
+                cfg.connect_timeout(Duration::from_secs(5));
+                Ok(Target::Pg(Box::new(cfg)))
+            }
+        }
+    }
+
+    fn with_db(&self, db: &str) -> Target {
+        match self {
+            Target::My(o) => Target::My(mysql::OptsBuilder::from_opts(o.clone()).db_name(Some(db)).into()),
+            Target::Pg(c) => {
+                let mut c = c.clone();
+                c.dbname(db);
+                Target::Pg(c)
+            }
+        }
+    }
+}
+
+impl Conn {
+    fn open(target: &Target, url: &str) -> Result<Conn, LiveError> {
+        let fail = |why: String| LiveError::Connect { url: url.to_string(), why };
+        match target {
+            Target::My(o) => mysql::Conn::new(o.clone()).map(Conn::My).map_err(|e| fail(e.to_string())),
+            Target::Pg(c) => c.connect(postgres::NoTls).map(|c| Conn::Pg(Box::new(c))).map_err(|e| fail(e.to_string())),
+        }
+    }
+
+    fn exec(&mut self, sql: &str) -> Result<(), DbError> {
+        use mysql::prelude::Queryable;
+        match self {
+            Conn::My(c) => c.query_drop(sql).map_err(|e| classify_my(&e)),
+            Conn::Pg(c) => c.batch_execute(sql).map_err(|e| classify_pg(&e)),
+        }
+    }
+
+    fn count(&mut self, sql: &str) -> Result<i64, DbError> {
+        use mysql::prelude::Queryable;
+        match self {
+            Conn::My(c) => c.query_first::<i64, _>(sql).map(|v| v.unwrap_or(0)).map_err(|e| classify_my(&e)),
+            Conn::Pg(c) => c.query_one(sql, &[]).map(|r| r.get::<_, i64>(0)).map_err(|e| classify_pg(&e)),
+        }
+    }
+
+    fn canceller(&self) -> Canceller {
+        match self {
+            Conn::My(c) => Canceller::My(c.connection_id()),
+            Conn::Pg(c) => Canceller::Pg(c.cancel_token()),
+        }
+    }
+}
+
+/// A job for a session thread: statements to run in order, stopping at the first error.
+struct Job {
+    id: usize,
+    stmts: Vec<String>,
+}
+
+/// A session: its thread, its job queue and how to cancel it.
+struct LiveSession {
+    jobs: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    cancel: Canceller,
+}
+
+/// The statements of a step, translated for the engine.
+fn texts(live: Live, stmts: &[Arc<Statement>]) -> Vec<String> {
+    stmts.iter().flat_map(|s| translate(live, &s.text)).collect()
+}
+
+/// Job ids for things that are not permutation steps.
+const SETUP_JOB: usize = usize::MAX;
+
+/// One live server and the scratch database the runs use (created on connect, dropped by `close`).
+pub struct LiveDb {
+    live: Live,
+    url: String,
+    scratch: String,
+    base: Conn,
+    target: Target,
+    admin: Conn,
+    pub timing: Timing,
+}
+
+impl LiveDb {
+    /// Connect to the server at `url` and create a scratch database for the runs.
+    pub fn connect(live: Live, url: &str, timing: Timing) -> Result<LiveDb, LiveError> {
+        let base_target = Target::parse(live, url)?;
+        let mut base = Conn::open(&base_target, url)?;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let scratch = format!("fksim_conform_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let engine = if live == Live::MariaDb { "MariaDB" } else { "PostgreSQL" };
+        let setup = |what: &str, e: DbError| LiveError::Setup { engine, what: what.to_string(), why: e.message };
+        let drop = format!("DROP DATABASE IF EXISTS {scratch}");
+        base.exec(&drop).map_err(|e| setup(&drop, e))?;
+        let create = format!("CREATE DATABASE {scratch}");
+        base.exec(&create).map_err(|e| setup(&create, e))?;
+        let target = base_target.with_db(&scratch);
+        let mut admin = Conn::open(&target, url)?;
+        // Nothing the admin connection does may wait forever (MariaDB's metadata locks wait a year
+        // by default; PostgreSQL has no statement limit by default).
+        let limit = match live {
+            Live::MariaDb => "SET SESSION lock_wait_timeout = 30",
+            Live::Postgres => "SET statement_timeout = '60s'",
+        };
+        admin.exec(limit).map_err(|e| setup(limit, e))?;
+        Ok(LiveDb { live, url: url.to_string(), scratch, base, target, admin, timing })
+    }
+
+    /// Drop the scratch database.
+    pub fn close(mut self) -> Result<(), LiveError> {
+        drop(self.admin);
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.scratch);
+        let engine = if self.live == Live::MariaDb { "MariaDB" } else { "PostgreSQL" };
+        self.base.exec(&sql).map_err(|e| LiveError::Setup { engine, what: sql, why: e.message })
+    }
+
+    fn name(&self) -> &'static str {
+        match self.live {
+            Live::MariaDb => "MariaDB",
+            Live::Postgres => "PostgreSQL",
+        }
+    }
+
+    fn admin_exec(&mut self, sql: &str) -> Result<(), LiveError> {
+        let engine = self.name();
+        self.admin.exec(sql).map_err(|e| LiveError::Setup { engine, what: sql.to_string(), why: e.message })
+    }
+
+    /// Recreate the scenario's tables and run its setup statements.
+    fn reset(&mut self, sc: &Scenario) -> Result<(), LiveError> {
+        for sql in drop_schema(self.live, &sc.catalog) {
+            self.admin_exec(&sql)?;
+        }
+        for sql in create_schema(self.live, &sc.catalog) {
+            self.admin_exec(&sql)?;
+        }
+        for st in &sc.setup {
+            for sql in translate(self.live, &st.text) {
+                self.admin_exec(&sql)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drop the scenario's tables.
+    pub fn clean(&mut self, sc: &Scenario) -> Result<(), LiveError> {
+        for sql in drop_schema(self.live, &sc.catalog) {
+            self.admin_exec(&sql)?;
+        }
+        Ok(())
+    }
+
+    fn open_session(&self, results: Sender<(usize, Result<(), DbError>)>) -> Result<LiveSession, LiveError> {
+        let mut conn = Conn::open(&self.target, &self.url)?;
+        let settings: &[&str] = match self.live {
+            Live::MariaDb => &["SET SESSION innodb_lock_wait_timeout = 10"],
+            // No fsync wait at COMMIT: row locks are unaffected, and a slow disk no longer makes a
+            // COMMIT look `waiting`.
+            Live::Postgres => {
+                &["SET deadlock_timeout = '100ms'", "SET lock_timeout = '10s'", "SET synchronous_commit = off"]
+            }
+        };
+        for s in settings {
+            conn.exec(s).map_err(|e| LiveError::Setup { engine: self.name(), what: s.to_string(), why: e.message })?;
+        }
+        let cancel = conn.canceller();
+        let (tx, rx): (Sender<Job>, Receiver<Job>) = unbounded();
+        let thread = std::thread::spawn(move || {
+            for job in rx {
+                let mut outcome = Ok(());
+                for sql in &job.stmts {
+                    if let Err(e) = conn.exec(sql) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                if results.send((job.id, outcome)).is_err() {
+                    break;
+                }
+            }
+            // Whatever is left open is rolled back when the connection closes.
+            let _ = conn.exec("ROLLBACK");
+        });
+        Ok(LiveSession { jobs: Some(tx), thread: Some(thread), cancel })
+    }
+
+    fn cancel(&mut self, c: &Canceller) {
+        match c {
+            Canceller::My(id) => {
+                let _ = self.admin.exec(&format!("KILL QUERY {id}"));
+            }
+            Canceller::Pg(token) => {
+                let _ = token.cancel_query(postgres::NoTls);
+            }
+        }
+    }
+
+    /// Run one permutation on the live server.
+    pub fn run(&mut self, sc: &Scenario, perm: &[PermStep]) -> Result<PermutationReport, LiveError> {
+        self.reset(sc)?;
+        let (res_tx, res_rx) = unbounded();
+        let mut sessions = Vec::new();
+        for _ in &sc.sessions {
+            sessions.push(self.open_session(res_tx.clone())?);
+        }
+        // Session setups, one at a time (a failing statement there is reported, not fatal).
+        for (s, plan) in sc.sessions.iter().enumerate() {
+            let stmts = texts(self.live, &plan.setup);
+            if stmts.is_empty() {
+                continue;
+            }
+            send(&sessions[s], Job { id: SETUP_JOB, stmts })?;
+            match res_rx.recv_timeout(Duration::from_secs(15)) {
+                Ok((SETUP_JOB, _)) => {}
+                _ => return Err(LiveError::Stuck(plan.name.clone())),
+            }
+        }
+        let mut tracks: Vec<Track> = Vec::with_capacity(perm.len());
+        for p in perm {
+            let (session, step) = sc.spec.find_step(&p.name).unwrap_or((0, 0));
+            tracks.push(Track { session, step, ..Track::default() });
+        }
+        let mut events: Vec<StepEvent> = Vec::new();
+        let mut inbox: BTreeMap<usize, Result<(), DbError>> = BTreeMap::new();
+        for i in 0..perm.len() {
+            let (s, step) = (tracks[i].session, tracks[i].step);
+            tracks[i].launched = true;
+            send(&sessions[s], Job { id: i, stmts: texts(self.live, &sc.sessions[s].steps[step].stmts) })?;
+            let finished = wait_for(&res_rx, &mut inbox, &mut tracks, i, self.timing.wait);
+            let own = own_event(perm, &mut tracks, i).unwrap_or_else(|| waiting_line(perm, i));
+            events.push(own);
+            for j in 0..i {
+                if tracks[j].launched && !tracks[j].reported && !tracks[j].finished {
+                    wait_for(&res_rx, &mut inbox, &mut tracks, j, self.timing.settle);
+                }
+            }
+            complete_waiting(perm, &mut tracks, &mut events, i);
+            if finished {
+                std::thread::sleep(self.timing.pause);
+            }
+        }
+        // Give the steps still waiting a last chance, then cancel them.
+        let deadline = Instant::now() + self.timing.drain;
+        while tracks.iter().any(|t| t.launched && !t.finished) && Instant::now() < deadline {
+            drain(&res_rx, &mut inbox, &mut tracks, Duration::from_millis(50));
+        }
+        complete_waiting(perm, &mut tracks, &mut events, perm.len());
+        let stuck: Vec<usize> = (0..tracks.len()).filter(|&i| tracks[i].launched && !tracks[i].finished).collect();
+        if !stuck.is_empty() {
+            let cancels: Vec<Canceller> = sessions.iter().map(|s| s.cancel.clone()).collect();
+            for c in &cancels {
+                self.cancel(c);
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while stuck.iter().any(|&i| !tracks[i].finished) && Instant::now() < deadline {
+                drain(&res_rx, &mut inbox, &mut tracks, Duration::from_millis(50));
+            }
+            // The cancelled steps are reported as the model reports its own cancellations.
+            for &i in &stuck {
+                tracks[i].finished = false;
+            }
+            cancel_remaining(perm, &mut tracks, &mut events);
+        }
+        // Roll back and close every session, then count orphans.
+        for s in &mut sessions {
+            s.jobs = None;
+        }
+        for s in &mut sessions {
+            if let Some(t) = s.thread.take() {
+                join_with_timeout(t, Duration::from_secs(10));
+            }
+        }
+        let mut orphans = 0;
+        for q in orphan_queries(self.live, &sc.catalog) {
+            let engine = self.name();
+            orphans +=
+                self.admin.count(&q).map_err(|e| LiveError::Setup { engine, what: q.clone(), why: e.message })?;
+        }
+        Ok(PermutationReport {
+            steps: perm.iter().map(|p| p.name.clone()).collect(),
+            events,
+            orphans: orphans as usize,
+            max_wait_chain: 0,
+        })
+    }
+}
+
+fn send(s: &LiveSession, job: Job) -> Result<(), LiveError> {
+    s.jobs.as_ref().and_then(|tx| tx.send(job).ok()).ok_or_else(|| LiveError::Stuck("a session".into()))
+}
+
+fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
+    StepEvent {
+        step: perm[i].name.clone(),
+        outcome: Outcome::Waiting,
+        error: None,
+        rows: Vec::new(),
+        wait: None,
+        queued_behind: None,
+        deadlocks: Vec::new(),
+        note: None,
+    }
+}
+
+/// Record results that arrive within `timeout`.
+fn drain(
+    rx: &Receiver<(usize, Result<(), DbError>)>,
+    inbox: &mut BTreeMap<usize, Result<(), DbError>>,
+    tracks: &mut [Track],
+    timeout: Duration,
+) {
+    match rx.recv_timeout(timeout) {
+        Ok((id, r)) => {
+            inbox.insert(id, r);
+        }
+        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+    }
+    while let Ok((id, r)) = rx.try_recv() {
+        inbox.insert(id, r);
+    }
+    for (id, r) in std::mem::take(inbox) {
+        if let Some(t) = tracks.get_mut(id) {
+            t.finished = true;
+            t.error = r.err();
+        }
+    }
+}
+
+/// Wait up to `timeout` for step `i` to finish; returns whether it did.
+fn wait_for(
+    rx: &Receiver<(usize, Result<(), DbError>)>,
+    inbox: &mut BTreeMap<usize, Result<(), DbError>>,
+    tracks: &mut [Track],
+    i: usize,
+    timeout: Duration,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !tracks[i].finished {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        drain(rx, inbox, tracks, left.min(Duration::from_millis(50)));
+    }
+    tracks[i].finished
+}
+
+fn join_with_timeout(t: JoinHandle<()>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !t.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if t.is_finished() {
+        let _ = t.join();
+    }
+}

@@ -1,0 +1,154 @@
+//! `fksim conform`: run specs on live MariaDB and PostgreSQL, run the model on the same specs, and
+//! show every difference side by side; optionally record the live outcomes as expected files.
+
+mod dialect;
+mod live;
+
+pub use crate::run::Timing;
+pub use dialect::{create_schema, translate, Live};
+pub use live::{LiveDb, LiveError};
+
+use crate::run::{EngineKind, PermutationReport, RunError, Runner};
+use crate::scenario::Scenario;
+use crate::store::MemStore;
+
+/// The outcome lines compare_spec.py compares: (step, outcome, error) and orphans.
+fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
+    let mut lines: Vec<String> = r
+        .events
+        .iter()
+        .map(|e| {
+            let outcome =
+                serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            match &e.error {
+                Some(err) => format!("{} {outcome} {}", e.step, err.kind.name()),
+                None => format!("{} {outcome}", e.step),
+            }
+        })
+        .collect();
+    lines.push(format!("orphans {}", r.orphans));
+    (r.steps.clone(), lines)
+}
+
+/// One spec on one engine with one FK setting: what the server did, what the model did.
+pub struct Comparison {
+    pub name: String,
+    pub engine: EngineKind,
+    pub fk_on: bool,
+    pub live: Vec<PermutationReport>,
+    /// The model's reports, or why the model could not run.
+    pub model: Result<Vec<PermutationReport>, String>,
+    /// Live runs outvoted by two repeats (timing noise), one line each.
+    pub noise: Vec<String>,
+}
+
+impl Comparison {
+    /// Runs every permutation live and on the model. A live run is timing-classified (a step is
+    /// `waiting` when it has not finished after `--wait-ms`), so a stall on the server (an fsync, a
+    /// loaded CI machine) can make one run look different. When a live run differs from the model it
+    /// is repeated twice and the outcome at least two of the three runs show is kept; the runs that
+    /// were outvoted are listed in `noise` and printed with the report, never hidden.
+    pub fn run(
+        name: &str,
+        sc: &Scenario,
+        engine: EngineKind,
+        fk_on: bool,
+        db: &mut LiveDb,
+    ) -> Result<Comparison, LiveError> {
+        let model = (|| -> Result<Vec<PermutationReport>, RunError> {
+            let mut runner = Runner::new(sc, engine, MemStore::default())?;
+            runner.timing = db.timing;
+            sc.permutations().map(|p| runner.run(&p)).collect()
+        })()
+        .map_err(|e| e.to_string());
+        let mut live = Vec::new();
+        let mut noise = Vec::new();
+        for (i, perm) in sc.permutations().enumerate() {
+            let first = db.run(sc, &perm)?;
+            let expected = model.as_ref().ok().and_then(|m| m.get(i)).map(core);
+            if expected.is_none() || expected == Some(core(&first)) {
+                live.push(first);
+                continue;
+            }
+            let runs = [first, db.run(sc, &perm)?, db.run(sc, &perm)?];
+            let votes = |r: &PermutationReport| runs.iter().filter(|o| core(o) == core(r)).count();
+            let keep = runs.iter().position(|r| votes(r) >= 2).unwrap_or(0);
+            for (k, r) in runs.iter().enumerate() {
+                if core(r) != core(&runs[keep]) {
+                    noise.push(format!(
+                        "permutation {}: run {} of 3 outvoted: {}",
+                        r.steps.join(" "),
+                        k + 1,
+                        core(r).1.join(", ")
+                    ));
+                }
+            }
+            live.push(runs.into_iter().nth(keep).expect("three runs"));
+        }
+        db.clean(sc)?;
+        Ok(Comparison { name: name.to_string(), engine, fk_on, live, model, noise })
+    }
+
+    /// Permutations where model and engine differ.
+    pub fn differences(&self) -> usize {
+        match &self.model {
+            Err(_) => self.live.len(),
+            Ok(model) => self.live.iter().enumerate().filter(|(i, l)| model.get(*i).map(core) != Some(core(l))).count(),
+        }
+    }
+
+    fn label(&self) -> String {
+        let engine = match self.engine {
+            EngineKind::Innodb => "innodb",
+            EngineKind::Postgres => "postgres",
+        };
+        format!("{} {engine} fk-{}", self.name, if self.fk_on { "on" } else { "off" })
+    }
+
+    /// The report: one line when everything agrees, side-by-side columns where it does not.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        let model = match &self.model {
+            Ok(m) => m,
+            Err(e) => {
+                out.push_str(&format!("DIFFERS {}: the model could not run: {e}\n", self.label()));
+                return out;
+            }
+        };
+        for line in &self.noise {
+            out.push_str(&format!("noise   {}: {line}\n", self.label()));
+        }
+        let n = self.differences();
+        if n == 0 {
+            out.push_str(&format!("agrees  {} ({} permutations)\n", self.label(), self.live.len()));
+            return out;
+        }
+        out.push_str(&format!("DIFFERS {}: {n} of {} permutations\n", self.label(), self.live.len()));
+        for (i, l) in self.live.iter().enumerate() {
+            let (steps, live_lines) = core(l);
+            let model_lines = model.get(i).map(|m| core(m).1).unwrap_or_default();
+            if live_lines == model_lines {
+                continue;
+            }
+            out.push_str(&format!("  permutation {}\n", steps.join(" ")));
+            out.push_str(&format!("    {:<36} | model\n", "engine"));
+            for k in 0..live_lines.len().max(model_lines.len()) {
+                let a = live_lines.get(k).map(String::as_str).unwrap_or("");
+                let b = model_lines.get(k).map(String::as_str).unwrap_or("");
+                let mark = if a == b { " " } else { "*" };
+                out.push_str(&format!("  {mark} {a:<36} | {b}\n"));
+            }
+        }
+        out
+    }
+
+    /// The live outcomes in the format of the shared expected files.
+    pub fn recording(&self) -> String {
+        self.live.iter().map(crate::report::json::permutation_core).collect()
+    }
+
+    /// `NAME.ENGINE.fk-FK.jsonl`
+    pub fn file_name(&self) -> String {
+        self.label().replacen(' ', ".", 2) + ".jsonl"
+    }
+}

@@ -1,0 +1,882 @@
+//! Statement execution under InnoDB's rules: index scans for locking reads, UPDATE and DELETE
+//! (`row_search_mvcc`), per-index inserts with FK, duplicate and insert-intention checks
+//! (`row_ins_*`), delete-marking and updates (`row_upd_*`), and consistent reads.
+//!
+//! A statement keeps a cursor; an operation that has to wait returns `Blocked` and is retried from
+//! the same cursor once the lock is granted, as InnoDB retries the row operation after a wait.
+
+use super::locking::{Got, Implicit, Purpose, RecPos, Res};
+use super::modes::{InnoLock, Span, Strength, TableMode};
+use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
+use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
+use crate::lock::TxnId;
+use crate::sql::plan::{CmpOp, Cond};
+use crate::sql::{Catalog, Expr, Filter, Isolation, Plan, RefAction, RowLock, Table, Value};
+use crate::store::{Key, Record, Store, TreeId, Version, Write};
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// The result of running a statement as far as it can go.
+pub enum Step {
+    Done(Result<(), DbError>),
+    Blocked,
+}
+
+/// One index range to scan: an equality prefix, and optionally bounds on the next column.
+#[derive(Debug, Clone)]
+struct Range {
+    prefix: Key,
+    /// Equality-only access (InnoDB's ROW_SEL_EXACT_PREFIX): a mismatch ends the range with a gap lock.
+    exact: bool,
+    lower: ColBound,
+    upper: ColBound,
+}
+
+/// Work on one row: the sub-operations still to do, in InnoDB's order.
+#[derive(Debug, Clone)]
+pub(super) struct RowWork {
+    old: Vec<Value>,
+    new: Vec<Value>,
+    ops: Vec<Op>,
+    next: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    DelMarkClust,
+    UpdateClust,
+    DelMarkSec(usize),
+    InsertEntry(usize),
+    ParentCheck { fk_table: usize, fk: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct Scan {
+    ix: usize,
+    ranges: Vec<Range>,
+    range: usize,
+    after: Option<Key>,
+    unique: bool,
+    done: bool,
+    work: Option<RowWork>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Cursor {
+    Insert { row: usize, work: Option<RowWork> },
+    Scan(Box<Scan>),
+    ConsistentRead,
+    Nothing,
+}
+
+impl Cursor {
+    pub fn new(cat: &Catalog, plan: &Plan, iso_serializable_block: bool) -> Cursor {
+        match plan {
+            Plan::Insert { .. } => Cursor::Insert { row: 0, work: None },
+            Plan::Select { lock: None, .. } if !iso_serializable_block => Cursor::ConsistentRead,
+            Plan::Select { table, filter, .. }
+            | Plan::Update { table, filter, .. }
+            | Plan::Delete { table, filter } => {
+                let (ix, ranges, unique) = access_path(&cat.tables[*table], filter);
+                Cursor::Scan(Box::new(Scan { ix, ranges, range: 0, after: None, unique, done: false, work: None }))
+            }
+            _ => Cursor::Nothing,
+        }
+    }
+}
+
+/// A bound on a column: the value and whether it is included.
+type ColBound = Option<(Value, bool)>;
+
+fn range_bounds(filter: &Filter, col: usize) -> (ColBound, ColBound) {
+    let (mut lo, mut hi) = (None, None);
+    for c in &filter.conds {
+        if let Cond::Cmp(cc, op, v) = c {
+            if *cc != col || v.is_null() {
+                continue;
+            }
+            match op {
+                CmpOp::Gt => lo = Some((v.clone(), false)),
+                CmpOp::Ge => lo = Some((v.clone(), true)),
+                CmpOp::Lt => hi = Some((v.clone(), false)),
+                CmpOp::Le => hi = Some((v.clone(), true)),
+                _ => {}
+            }
+        }
+    }
+    (lo, hi)
+}
+
+/// The model's optimizer: the index with the longest equality prefix on its leading columns
+/// (ties go to the first in MySQL's key order: primary, unique, others), then an IN list or range
+/// on the next column; with nothing usable, a full clustered-index scan.
+fn access_path(table: &Table, filter: &Filter) -> (usize, Vec<Range>, bool) {
+    let eq_len = |ix: usize| table.indexes[ix].cols.iter().take_while(|&&c| filter.eq_value(c).is_some()).count();
+    let in_list = |col: usize| {
+        filter.conds.iter().find_map(|c| match c {
+            Cond::In(cc, vs) if *cc == col => Some(vs.clone()),
+            _ => None,
+        })
+    };
+    let score = |ix: usize| {
+        let n = eq_len(ix);
+        let next = table.indexes[ix].cols.get(n).copied();
+        let extra = next.is_some_and(|c| in_list(c).is_some() || range_bounds(filter, c) != (None, None));
+        (n, extra)
+    };
+    let best = (0..table.indexes.len()).max_by(|&a, &b| score(a).cmp(&score(b)).then(b.cmp(&a))).unwrap_or(0);
+    let (n, extra) = score(best);
+    if n == 0 && !extra {
+        return (0, vec![Range { prefix: vec![], exact: false, lower: None, upper: None }], false);
+    }
+    let index = &table.indexes[best];
+    let prefix: Key = index.cols[..n].iter().map(|&c| filter.eq_value(c).cloned().unwrap_or(Value::Null)).collect();
+    let unique = index.unique && n == index.cols.len();
+    let ranges = match index.cols.get(n) {
+        Some(&c) if in_list(c).is_some() => {
+            let mut vals = in_list(c).unwrap_or_default();
+            vals.sort();
+            vals.dedup();
+            vals.into_iter()
+                .map(|v| {
+                    let mut p = prefix.clone();
+                    p.push(v);
+                    Range { prefix: p, exact: true, lower: None, upper: None }
+                })
+                .collect()
+        }
+        Some(&c) if extra => {
+            let (lower, upper) = range_bounds(filter, c);
+            vec![Range { prefix, exact: false, lower, upper }]
+        }
+        _ => vec![Range { prefix, exact: true, lower: None, upper: None }],
+    };
+    let unique = unique && ranges.len() == 1;
+    (best, ranges, unique)
+}
+
+fn strength_of(lock: RowLock) -> Strength {
+    match lock {
+        RowLock::Update | RowLock::NoKeyUpdate => Strength::X,
+        RowLock::Share | RowLock::KeyShare => Strength::S,
+    }
+}
+
+fn key_text(v: &[Value]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e? {
+            Got::Granted => {}
+            Got::Blocked => return Ok(Step::Blocked),
+            Got::Deadlock(e) => return Ok(Step::Done(Err(e))),
+        }
+    };
+}
+
+/// What an FK scan found: a live matching record (locked), none, or it had to stop.
+enum FkScan {
+    Present,
+    Absent,
+    Stop(Step),
+}
+
+/// The outcome of one sub-operation: carry on, stop the statement, or wait.
+enum Flow {
+    Next,
+    Stop(Step),
+}
+
+macro_rules! flow {
+    ($e:expr) => {
+        match $e? {
+            Flow::Next => {}
+            Flow::Stop(s) => return Ok(s),
+        }
+    };
+}
+
+impl<S: Store> InnoDb<S> {
+    fn iso(&self, trx: TxnId) -> Isolation {
+        self.trxs.get(&trx).map(|t| t.iso).unwrap_or(Isolation::RepeatableRead)
+    }
+
+    fn gaps(&self, trx: TxnId) -> bool {
+        self.iso(trx) > Isolation::ReadCommitted
+    }
+
+    fn write(&mut self, trx: TxnId, tree: TreeId, key: Key, rec: Option<Record>) -> Result<(), EngineError> {
+        let prev = self.store.get(tree, &key)?;
+        let w = match rec {
+            Some(r) => Write::Put(tree, key.clone(), r),
+            None => Write::Remove(tree, key.clone()),
+        };
+        self.store.apply(vec![w])?;
+        if let Some(t) = self.trxs.get_mut(&trx) {
+            t.undo.push(Undo { tree, key, prev });
+        }
+        Ok(())
+    }
+
+    /// Run the statement as far as it goes.
+    pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
+        let stmt = run.stmt.clone();
+        match (&stmt.plan, &mut run.cursor) {
+            (Plan::Insert { table, rows }, Cursor::Insert { row, work }) => {
+                let label = run.label.clone();
+                self.lock_table(trx, *table, TableMode::IX, &label);
+                while *row < rows.len() {
+                    if work.is_none() {
+                        let values = match self.eval_row(*table, &rows[*row]) {
+                            Ok(v) => v,
+                            Err(e) => return Ok(Step::Done(Err(e))),
+                        };
+                        let ops = (0..self.cat.tables[*table].indexes.len()).map(Op::InsertEntry).collect();
+                        *work = Some(RowWork { old: vec![], new: values, ops, next: 0 });
+                    }
+                    let w = work.as_mut().expect("set above");
+                    flow!(self.run_ops(trx, *table, w, &label));
+                    *work = None;
+                    *row += 1;
+                }
+                Ok(Step::Done(Ok(())))
+            }
+            (Plan::Select { table, filter, .. }, Cursor::ConsistentRead) => {
+                run.rows = self.consistent_read(trx, *table, filter)?;
+                Ok(Step::Done(Ok(())))
+            }
+            (_, Cursor::Scan(scan)) => self.scan(s, trx, &stmt.plan, scan, &mut run.rows, &run.label.clone()),
+            _ => Ok(Step::Done(Ok(()))),
+        }
+    }
+
+    fn eval_row(&mut self, table: usize, exprs: &[Expr]) -> Result<Vec<Value>, DbError> {
+        let t = &self.cat.tables[table];
+        let not_null = |c: &str| format!("Column '{c}' cannot be null");
+        insert_values(t, exprs, self.book.tick, &mut self.book.serials[table], Serial::AutoIncrement, not_null)
+    }
+
+    fn visible(&self, trx: TxnId, view: u64, v: &Version) -> bool {
+        v.trx == trx || v.trx == SETUP_TRX || self.book.commits.get(&v.trx).is_some_and(|&c| c <= view)
+    }
+
+    /// A plain SELECT: a consistent read through the read view (REPEATABLE READ: one per
+    /// transaction, from its first read; READ COMMITTED: one per statement). No locks.
+    fn consistent_read(&mut self, trx: TxnId, table: usize, filter: &Filter) -> Result<Vec<Vec<Value>>, EngineError> {
+        let seq = self.book.commit_seq;
+        let view = *self.trxs.get_mut(&trx).expect("active").view.get_or_insert(seq);
+        let mut out = Vec::new();
+        for (_, rec) in self.store.scan((table as u32, 0))? {
+            if let Some(v) = rec.versions.iter().find(|v| self.visible(trx, view, v)) {
+                if !v.deleted && filter.matches(&v.row) {
+                    out.push(v.row.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A locking scan (`row_search_mvcc` with a lock type): SELECT ... FOR UPDATE / SHARE, and the
+    /// search part of UPDATE and DELETE.
+    fn scan(
+        &mut self,
+        _s: usize,
+        trx: TxnId,
+        plan: &Plan,
+        scan: &mut Scan,
+        out: &mut Vec<Vec<Value>>,
+        label: &Arc<str>,
+    ) -> Result<Step, EngineError> {
+        let (table, filter, strength, what) = match plan {
+            Plan::Select { table, filter, lock, .. } => {
+                let st = lock.map(strength_of).unwrap_or(Strength::S);
+                (*table, filter, st, if st == Strength::X { "SELECT ... FOR UPDATE" } else { "SELECT ... FOR SHARE" })
+            }
+            Plan::Update { table, filter, .. } => (*table, filter, Strength::X, "UPDATE"),
+            Plan::Delete { table, filter } => (*table, filter, Strength::X, "DELETE"),
+            _ => return Ok(Step::Done(Ok(()))),
+        };
+        let tmode = if strength == Strength::X { TableMode::IX } else { TableMode::IS };
+        self.lock_table(trx, table, tmode, label);
+        let rr = self.gaps(trx);
+        let tree = (table as u32, scan.ix as u32);
+        let ncols = self.cat.tables[table].indexes[scan.ix].cols.len();
+        let clustered = scan.ix == 0;
+        let semi = !rr && clustered && !scan.unique && matches!(plan, Plan::Update { .. });
+        loop {
+            if let Some(w) = scan.work.as_mut() {
+                flow!(self.run_ops(trx, table, w, label));
+                scan.work = None;
+                if scan.unique {
+                    scan.done = true;
+                }
+            }
+            if scan.done || scan.range >= scan.ranges.len() {
+                return Ok(Step::Done(Ok(())));
+            }
+            let range = scan.ranges[scan.range].clone();
+            let found = match &scan.after {
+                Some(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+                None => {
+                    let mut start = range.prefix.clone();
+                    if let Some((v, _)) = &range.lower {
+                        start.push(v.clone());
+                    }
+                    self.store.seek(tree, Bound::Included(start.as_slice()))?
+                }
+            };
+            let purpose = Purpose::Scan(what);
+            let Some((key, rec)) = found else {
+                // The supremum: a gap lock on the tail of the index (RR only).
+                if rr {
+                    tri!(self.lock_rec(
+                        trx,
+                        tree,
+                        &RecPos::Supremum,
+                        InnoLock::Rec(strength, Span::Gap),
+                        Implicit::Convert,
+                        Why::new(label, purpose)
+                    ));
+                }
+                scan.range += 1;
+                scan.after = None;
+                continue;
+            };
+            let pos = RecPos::Rec(key.clone());
+            let in_prefix = key.len() >= range.prefix.len() && key[..range.prefix.len()] == range.prefix[..];
+            let beyond_upper = range.upper.as_ref().is_some_and(|(v, incl)| {
+                let k = &key[range.prefix.len()];
+                k > v || (!incl && k == v)
+            });
+            if !in_prefix || beyond_upper {
+                if rr {
+                    // Exact-prefix search: gap lock on the first non-matching record; a range scan
+                    // has already next-key locked the record past its end (the SQL layer checks it).
+                    let span = if range.exact { Span::Gap } else { Span::NextKey };
+                    tri!(self.lock_rec(
+                        trx,
+                        tree,
+                        &pos,
+                        InnoLock::Rec(strength, span),
+                        Implicit::Convert,
+                        Why::new(label, purpose)
+                    ));
+                }
+                scan.range += 1;
+                scan.after = None;
+                continue;
+            }
+            if let Some((v, false)) = &range.lower {
+                if &key[range.prefix.len()] == v && !rr {
+                    scan.after = Some(key);
+                    continue;
+                }
+            }
+            let first_exact = scan.after.is_none() && clustered && scan.unique && key[..] == range.prefix[..];
+            let span = if !rr || first_exact { Span::Record } else { Span::NextKey };
+            if !rr && rec.deleted() && !self.is_active(rec.trx()) {
+                // READ COMMITTED skips committed delete-marked records without locking.
+                scan.after = Some(key);
+                continue;
+            }
+            if semi
+                && !self.locks.conflicting(trx, &Res::Rec(tree, pos.clone()), InnoLock::Rec(strength, span)).is_empty()
+            {
+                // Semi-consistent read: judge the last committed version without waiting.
+                let committed = rec.versions.iter().find(|v| !self.is_active(v.trx) || v.trx == trx);
+                if !committed.is_some_and(|v| !v.deleted && filter.matches(&v.row)) {
+                    scan.after = Some(key);
+                    continue;
+                }
+            }
+            tri!(self.lock_rec(
+                trx,
+                tree,
+                &pos,
+                InnoLock::Rec(strength, span),
+                Implicit::Convert,
+                Why::new(label, purpose.clone())
+            ));
+            let (pk, sec_deleted) =
+                if clustered { (key.clone(), false) } else { (key[ncols..].to_vec(), rec.deleted()) };
+            if !clustered {
+                // row_sel_get_clust_rec_for_mysql: the clustered record, record lock only.
+                let cpos = RecPos::Rec(pk.clone());
+                tri!(self.lock_rec(
+                    trx,
+                    (table as u32, 0),
+                    &cpos,
+                    InnoLock::Rec(strength, Span::Record),
+                    Implicit::Convert,
+                    Why::new(label, purpose)
+                ));
+            }
+            let crec = if clustered { Some(rec) } else { self.store.get((table as u32, 0), &pk)? };
+            let live = crec.filter(|r| !r.deleted() && !sec_deleted);
+            let Some(crec) = live else {
+                if scan.unique {
+                    return Ok(Step::Done(Ok(())));
+                }
+                scan.after = Some(key);
+                continue;
+            };
+            let row = crec.current().row.clone();
+            if !filter.matches(&row) {
+                if !rr && clustered && crec.trx() != trx {
+                    // READ COMMITTED releases the lock of a non-matching row (row_unlock_for_mysql).
+                    self.release_one(trx, &Res::Rec(tree, pos), InnoLock::Rec(strength, span))?;
+                }
+                if scan.unique {
+                    return Ok(Step::Done(Ok(())));
+                }
+                scan.after = Some(key);
+                continue;
+            }
+            scan.after = Some(key);
+            match plan {
+                Plan::Select { .. } => {
+                    out.push(row);
+                    if scan.unique {
+                        return Ok(Step::Done(Ok(())));
+                    }
+                }
+                Plan::Delete { .. } => scan.work = Some(self.delete_work(table, row)),
+                Plan::Update { set, .. } => match self.update_work(table, row, set) {
+                    Ok(w) => scan.work = Some(w),
+                    Err(e) => return Ok(Step::Done(Err(e))),
+                },
+                _ => {}
+            }
+        }
+    }
+
+    /// The parent index of a foreign key: the parent's unique index on the referenced columns.
+    fn parent_index(&self, fk_table: usize, fk: usize) -> usize {
+        let fk = &self.cat.tables[fk_table].fks[fk];
+        let parent = &self.cat.tables[fk.parent];
+        parent.indexes.iter().position(|ix| ix.unique && ix.cols == fk.parent_cols).unwrap_or(0)
+    }
+
+    /// Enforced foreign keys whose referenced index is `ix` of `table`.
+    fn referencing_index(&self, table: usize, ix: usize) -> Vec<(usize, usize)> {
+        self.cat
+            .referencing(table)
+            .filter(|&(t, f)| self.cat.tables[t].fks[f].enforced && self.parent_index(t, f) == ix)
+            .collect()
+    }
+
+    /// DELETE of a row (`row_upd_del_mark_clust_rec`, then `row_upd_sec_step`): delete-mark the
+    /// clustered record, check referencing child rows, then delete-mark each secondary entry (and
+    /// check children of a referenced unique index).
+    fn delete_work(&self, table: usize, row: Vec<Value>) -> RowWork {
+        let mut ops = vec![Op::DelMarkClust];
+        ops.extend(self.referencing_index(table, 0).into_iter().map(|(fk_table, fk)| Op::ParentCheck { fk_table, fk }));
+        for ix in 1..self.cat.tables[table].indexes.len() {
+            ops.push(Op::DelMarkSec(ix));
+            ops.extend(
+                self.referencing_index(table, ix).into_iter().map(|(fk_table, fk)| Op::ParentCheck { fk_table, fk }),
+            );
+        }
+        RowWork { new: row.clone(), old: row, ops, next: 0 }
+    }
+
+    /// UPDATE of a row (`row_upd_clust_step`, `row_upd_sec_index_entry`): the clustered record in
+    /// place (or delete-mark and insert when the key changes), then every secondary index whose
+    /// columns changed: delete-mark the old entry, check children if referenced, insert the new one.
+    fn update_work(&self, table: usize, row: Vec<Value>, set: &[(usize, Expr)]) -> Result<RowWork, DbError> {
+        let t = &self.cat.tables[table];
+        let mut new = row.clone();
+        for (c, e) in set {
+            let v = match e {
+                Expr::Lit(v) => v.clone().coerce(t.columns[*c].ty),
+                Expr::Now => Value::Time(self.book.tick),
+                Expr::Default => Value::Null,
+                Expr::ColPlus(src, n) => match &row[*src] {
+                    Value::Int(i) => Value::Int(i + n),
+                    v if *n == 0 => v.clone(),
+                    _ => return Err(err(ErrorKind::Other, "arithmetic on a non-integer column")),
+                },
+            };
+            if v.is_null() && t.columns[*c].not_null {
+                return Err(err(ErrorKind::Other, format!("Column '{}' cannot be null", t.columns[*c].name)));
+            }
+            new[*c] = v;
+        }
+        let changed = |cols: &[usize]| cols.iter().any(|&c| row[c] != new[c]);
+        let pk_changed = changed(t.pk());
+        let parent_checks = |ix: usize| -> Vec<Op> {
+            self.referencing_index(table, ix)
+                .into_iter()
+                .filter(|&(ft, f)| changed(&self.cat.tables[ft].fks[f].parent_cols))
+                .map(|(fk_table, fk)| Op::ParentCheck { fk_table, fk })
+                .collect()
+        };
+        let mut ops = Vec::new();
+        if pk_changed {
+            ops.push(Op::DelMarkClust);
+            ops.extend(parent_checks(0));
+            ops.push(Op::InsertEntry(0));
+        } else {
+            ops.push(Op::UpdateClust);
+        }
+        for (ix, index) in t.indexes.iter().enumerate().skip(1) {
+            if pk_changed || changed(&index.cols) {
+                ops.push(Op::DelMarkSec(ix));
+                ops.extend(parent_checks(ix));
+                ops.push(Op::InsertEntry(ix));
+            }
+        }
+        Ok(RowWork { old: row, new, ops, next: 0 })
+    }
+
+    fn run_ops(&mut self, trx: TxnId, table: usize, w: &mut RowWork, label: &Arc<str>) -> Result<Flow, EngineError> {
+        while w.next < w.ops.len() {
+            let step = match w.ops[w.next].clone() {
+                Op::DelMarkClust => self.mark_clust(trx, table, &w.old, &w.old, true)?,
+                Op::UpdateClust => self.mark_clust(trx, table, &w.old, &w.new, false)?,
+                Op::DelMarkSec(ix) => self.del_mark_sec(trx, table, ix, &w.old, label)?,
+                Op::InsertEntry(ix) => self.insert_entry(trx, table, ix, &w.new, label)?,
+                Op::ParentCheck { fk_table, fk } => self.parent_check(trx, fk_table, fk, &w.old, label)?,
+            };
+            if let Some(step) = step {
+                return Ok(Flow::Stop(step));
+            }
+            w.next += 1;
+        }
+        Ok(Flow::Next)
+    }
+
+    /// Delete-mark or update the clustered record in place (the search already holds its X lock).
+    fn mark_clust(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        old: &[Value],
+        new: &[Value],
+        delete: bool,
+    ) -> Result<Option<Step>, EngineError> {
+        let t = &self.cat.tables[table];
+        let tree = (table as u32, 0);
+        let key = t.pk_of(old);
+        let Some(mut rec) = self.store.get(tree, &key)? else {
+            return Ok(None);
+        };
+        rec.versions.insert(0, Version::new(trx, new.to_vec(), delete));
+        self.write(trx, tree, key.clone(), Some(rec))?;
+        let x = self.trxs.get_mut(&trx).expect("active");
+        x.undo_no += 1;
+        if delete {
+            x.deleted.push((tree, key));
+        }
+        Ok(None)
+    }
+
+    /// Delete-mark a secondary entry (`lock_sec_rec_modify_check_and_lock`: X record lock only if
+    /// another transaction holds a conflicting explicit lock; no implicit-lock conversion).
+    fn del_mark_sec(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        ix: usize,
+        old: &[Value],
+        label: &Arc<str>,
+    ) -> Result<Option<Step>, EngineError> {
+        let tree = (table as u32, ix as u32);
+        let key = self.cat.tables[table].entry_of(ix, old);
+        let Some(rec) = self.store.get(tree, &key)? else {
+            return Ok(None);
+        };
+        if rec.deleted() {
+            return Ok(None);
+        }
+        let res = Res::Rec(tree, RecPos::Rec(key.clone()));
+        let mode = InnoLock::Rec(Strength::X, Span::Record);
+        if !self.locks.conflicting(trx, &res, mode).is_empty() {
+            match self.lock_rec(
+                trx,
+                tree,
+                &RecPos::Rec(key.clone()),
+                InnoLock::Rec(Strength::X, Span::Record),
+                Implicit::Ignore,
+                Why::new(label, Purpose::Modify),
+            )? {
+                Got::Granted => {}
+                Got::Blocked => return Ok(Some(Step::Blocked)),
+                Got::Deadlock(e) => return Ok(Some(Step::Done(Err(e)))),
+            }
+        }
+        let rec = Record { versions: vec![Version::new(trx, vec![], true)] };
+        self.write(trx, tree, key.clone(), Some(rec))?;
+        if ix > 0 {
+            self.trxs.get_mut(&trx).expect("active").deleted.push((tree, key));
+        }
+        Ok(None)
+    }
+
+    /// Insert one index entry (`row_ins_clust_index_entry` / `row_ins_sec_index_entry`): FK checks
+    /// for the constraints whose index this is, the duplicate-key check, the insert-intention check
+    /// on the successor, then the write.
+    fn insert_entry(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        ix: usize,
+        row: &[Value],
+        label: &Arc<str>,
+    ) -> Result<Option<Step>, EngineError> {
+        macro_rules! try_lock {
+            ($e:expr) => {
+                match $e? {
+                    Got::Granted => {}
+                    Got::Blocked => return Ok(Some(Step::Blocked)),
+                    Got::Deadlock(e) => return Ok(Some(Step::Done(Err(e)))),
+                }
+            };
+        }
+        let cat = self.cat.clone();
+        let t = &cat.tables[table];
+        let index = &t.indexes[ix];
+        let tree = (table as u32, ix as u32);
+        let key = t.entry_of(ix, row);
+        for (f, fk) in t.fks.iter().enumerate() {
+            if fk.enforced && fk.child_index == Some(ix) {
+                let vals: Key = fk.cols.iter().map(|&c| row[c].clone()).collect();
+                if vals.iter().any(Value::is_null) {
+                    continue;
+                }
+                if let Some(step) = self.fk_check(trx, table, f, &vals, label)? {
+                    return Ok(Some(step));
+                }
+            }
+        }
+        let existing = self.store.get(tree, &key)?;
+        let dup_err = || {
+            let name = if index.clustered { "PRIMARY".to_string() } else { index.name.clone() };
+            let shown: Vec<Value> = index.cols.iter().map(|&c| row[c].clone()).collect();
+            Some(Step::Done(Err(err(
+                ErrorKind::UniqueViolation,
+                format!("Duplicate entry '{}' for key '{}'", key_text(&shown), name),
+            ))))
+        };
+        if index.clustered {
+            // row_ins_duplicate_error_in_clust: S record lock on an equal record, at every level.
+            if existing.is_some() {
+                try_lock!(self.lock_rec(
+                    trx,
+                    tree,
+                    &RecPos::Rec(key.clone()),
+                    InnoLock::Rec(Strength::S, Span::Record),
+                    Implicit::Convert,
+                    Why::new(label, Purpose::DupCheck)
+                ));
+                let now = self.store.get(tree, &key)?;
+                if now.as_ref().is_some_and(|r| !r.deleted()) {
+                    return Ok(dup_err());
+                }
+            }
+        } else if index.unique {
+            let prefix: Key = key[..index.cols.len()].to_vec();
+            if !prefix.iter().any(Value::is_null) {
+                // row_ins_scan_sec_index_for_duplicate: only when a neighbour shares the prefix;
+                // S next-key on every record it meets, the first greater one included.
+                let first = self.store.seek(tree, Bound::Included(prefix.as_slice()))?;
+                if first.as_ref().is_some_and(|(k, _)| k[..prefix.len()] == prefix[..]) {
+                    let mut from: Bound<Key> = Bound::Included(prefix.clone());
+                    loop {
+                        let next = match &from {
+                            Bound::Included(k) => self.store.seek(tree, Bound::Included(k.as_slice()))?,
+                            Bound::Excluded(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+                            Bound::Unbounded => None,
+                        };
+                        let Some((k, r)) = next else {
+                            try_lock!(self.lock_rec(
+                                trx,
+                                tree,
+                                &RecPos::Supremum,
+                                InnoLock::Rec(Strength::S, Span::NextKey),
+                                Implicit::Convert,
+                                Why::new(label, Purpose::DupCheck)
+                            ));
+                            break;
+                        };
+                        try_lock!(self.lock_rec(
+                            trx,
+                            tree,
+                            &RecPos::Rec(k.clone()),
+                            InnoLock::Rec(Strength::S, Span::NextKey),
+                            Implicit::Convert,
+                            Why::new(label, Purpose::DupCheck)
+                        ));
+                        if k[..prefix.len()] != prefix[..] {
+                            break;
+                        }
+                        if !r.deleted() && k != key {
+                            return Ok(dup_err());
+                        }
+                        from = Bound::Excluded(k);
+                    }
+                }
+            }
+        }
+        let existing = self.store.get(tree, &key)?;
+        let next = self.successor(tree, &key)?;
+        let new_rec = match existing {
+            Some(old) if old.deleted() => {
+                // Insert over a delete-marked record: an update of it, no insert intention.
+                if index.clustered {
+                    try_lock!(self.lock_rec(
+                        trx,
+                        tree,
+                        &RecPos::Rec(key.clone()),
+                        InnoLock::Rec(Strength::X, Span::Record),
+                        Implicit::Convert,
+                        Why::new(label, Purpose::Insert)
+                    ));
+                    let mut r = old;
+                    r.versions.insert(0, Version::new(trx, row.to_vec(), false));
+                    r
+                } else {
+                    Record::new(trx, vec![])
+                }
+            }
+            Some(_) => return Ok(dup_err()),
+            None => {
+                try_lock!(self.lock_rec(
+                    trx,
+                    tree,
+                    &next,
+                    InnoLock::Rec(Strength::X, Span::InsertIntention),
+                    Implicit::Ignore,
+                    Why::new(label, Purpose::Insert)
+                ));
+                Record::new(trx, if index.clustered { row.to_vec() } else { vec![] })
+            }
+        };
+        let fresh = new_rec.versions.len() == 1;
+        self.write(trx, tree, key.clone(), Some(new_rec))?;
+        if fresh {
+            self.inherit_inserted(tree, &key, &next);
+        }
+        if index.clustered {
+            self.trxs.get_mut(&trx).expect("active").undo_no += 1;
+        }
+        Ok(None)
+    }
+
+    fn fk_message(&self, fk_table: usize, fk: usize, child_side: bool) -> String {
+        let child = &self.cat.tables[fk_table];
+        let f = &child.fks[fk];
+        let parent = &self.cat.tables[f.parent];
+        let cols = |t: &Table, cs: &[usize]| {
+            cs.iter().map(|&c| format!("`{}`", t.columns[c].name)).collect::<Vec<_>>().join(", ")
+        };
+        let what = if child_side { "Cannot add or update a child row" } else { "Cannot delete or update a parent row" };
+        format!(
+            "{what}: a foreign key constraint fails (`{}`, CONSTRAINT `{}` FOREIGN KEY ({}) REFERENCES `{}` ({}))",
+            child.name,
+            f.name,
+            cols(child, &f.cols),
+            parent.name,
+            cols(parent, &f.parent_cols)
+        )
+    }
+
+    /// The scan of `row_ins_check_foreign_constraint`, shared by both directions: look `vals` up
+    /// in `tree` with S locks (record lock on a live match, which ends the scan; next-key on a
+    /// delete-marked match, and the scan goes on; gap lock on the first greater record or the
+    /// supremum, which ends it). Gap locks are skipped at READ COMMITTED.
+    fn fk_scan(&mut self, trx: TxnId, tree: TreeId, vals: &Key, why: Why) -> Result<FkScan, EngineError> {
+        let rr = self.gaps(trx);
+        let mut from: Option<Key> = None;
+        loop {
+            let found = match &from {
+                None => self.store.seek(tree, Bound::Included(vals.as_slice()))?,
+                Some(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+            };
+            let matching = found.as_ref().is_some_and(|(k, _)| k[..vals.len()] == vals[..]);
+            let (pos, deleted) = match &found {
+                Some((k, r)) => (RecPos::Rec(k.clone()), r.deleted()),
+                None => (RecPos::Supremum, false),
+            };
+            let span = if !matching {
+                Span::Gap
+            } else if deleted && rr {
+                Span::NextKey
+            } else {
+                Span::Record
+            };
+            if span != Span::Gap || rr {
+                let mode = InnoLock::Rec(Strength::S, span);
+                match self.lock_rec(trx, tree, &pos, mode, Implicit::Convert, why.clone())? {
+                    Got::Granted => {}
+                    Got::Blocked => return Ok(FkScan::Stop(Step::Blocked)),
+                    Got::Deadlock(e) => return Ok(FkScan::Stop(Step::Done(Err(e)))),
+                }
+            }
+            let RecPos::Rec(key) = pos else { return Ok(FkScan::Absent) };
+            if !matching {
+                return Ok(FkScan::Absent);
+            }
+            if !deleted {
+                return Ok(FkScan::Present);
+            }
+            from = Some(key);
+        }
+    }
+
+    /// `row_ins_check_foreign_constraint` with `check_ref = TRUE`: the new child row's key must
+    /// be in the parent's referenced index ("no referenced row" otherwise).
+    fn fk_check(
+        &mut self,
+        trx: TxnId,
+        fk_table: usize,
+        fk: usize,
+        vals: &Key,
+        label: &Arc<str>,
+    ) -> Result<Option<Step>, EngineError> {
+        let parent = self.cat.tables[fk_table].fks[fk].parent;
+        let tree = (parent as u32, self.parent_index(fk_table, fk) as u32);
+        self.lock_table(trx, parent, TableMode::IS, label);
+        let why = Why::new(label, Purpose::FkCheck { fk_table, fk, key: vals.clone() });
+        Ok(match self.fk_scan(trx, tree, vals, why)? {
+            FkScan::Present => None,
+            FkScan::Absent => Some(Step::Done(Err(err(ErrorKind::FkViolation, self.fk_message(fk_table, fk, true))))),
+            FkScan::Stop(step) => Some(step),
+        })
+    }
+
+    /// `row_ins_check_foreign_constraint` with `check_ref = FALSE`, for a parent row being deleted
+    /// or re-keyed: a live child row with the old key fails the statement (RESTRICT / NO ACTION).
+    fn parent_check(
+        &mut self,
+        trx: TxnId,
+        fk_table: usize,
+        fk: usize,
+        old: &[Value],
+        label: &Arc<str>,
+    ) -> Result<Option<Step>, EngineError> {
+        let f = self.cat.tables[fk_table].fks[fk].clone();
+        let vals: Key = f.parent_cols.iter().map(|&c| old[c].clone()).collect();
+        if vals.iter().any(Value::is_null) {
+            return Ok(None);
+        }
+        let Some(cix) = f.child_index else {
+            return Ok(None);
+        };
+        self.lock_table(trx, fk_table, TableMode::IS, label);
+        let why = Why::new(label, Purpose::ParentCheck { fk_table, fk, key: vals.clone() });
+        Ok(match self.fk_scan(trx, (fk_table as u32, cix as u32), &vals, why)? {
+            FkScan::Absent => None,
+            FkScan::Present if f.on_delete != RefAction::NoAction => {
+                return Err(EngineError::Unsupported(format!(
+                    "ON DELETE/UPDATE CASCADE or SET NULL on `{}` is not modelled yet for InnoDB",
+                    f.name
+                )))
+            }
+            FkScan::Present => Some(Step::Done(Err(err(ErrorKind::FkViolation, self.fk_message(fk_table, fk, false))))),
+            FkScan::Stop(step) => Some(step),
+        })
+    }
+}

@@ -1,0 +1,502 @@
+//! InnoDB's lock calls over the pure lock table: record and table locks, implicit-lock conversion,
+//! lock inheritance when records come and go, lock-struct accounting, and deadlock detection with
+//! MariaDB's victim choice. Each rule cites its source in MariaDB 10.11's storage/innobase.
+
+use super::modes::{InnoLock, Span, Strength, TableMode};
+use super::{InnoDb, Why};
+
+use crate::engine::{DbError, DeadlockInfo, EngineError, ErrorKind, LockDesc, SessionId, WaitInfo};
+use crate::lock::{Grant, Request, TxnId};
+use crate::sql::value::show_literal;
+use crate::store::{Key, Store, TreeId};
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// A position in an index: a user record, or the page supremum (the gap after the last record;
+/// the model's tables fit in one page per index).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecPos {
+    Rec(Key),
+    Supremum,
+}
+
+/// What a lock struct belongs to: a table, or an index page (one per index in the model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Page {
+    Table(u32),
+    Index(TreeId),
+}
+
+/// A lockable resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Res {
+    Table(u32),
+    Rec(TreeId, RecPos),
+}
+
+/// Why a lock was taken, formatted only when reported.
+#[derive(Debug, Clone)]
+pub enum Purpose {
+    /// A locking read, UPDATE or DELETE scanning an index.
+    Scan(&'static str),
+    /// The FK check of a child row against its parent (`check_ref = TRUE`).
+    FkCheck { fk_table: usize, fk: usize, key: Key },
+    /// The check of child rows when a parent row is deleted or its key changes.
+    ParentCheck { fk_table: usize, fk: usize, key: Key },
+    /// A duplicate-key check.
+    DupCheck,
+    /// An insert into an index (insert intention).
+    Insert,
+    /// A secondary index entry being delete-marked.
+    Modify,
+    /// The implicit lock of this transaction's uncommitted change, made explicit by another.
+    Implicit,
+    /// A table intention lock.
+    TableIntent,
+}
+
+/// How a record lock request treats an implicit lock on the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implicit {
+    /// `lock_*_rec_read_check_and_lock` and clustered modify: make it explicit first.
+    Convert,
+    /// `lock_sec_rec_modify_check_and_lock`: the caller already owns the clustered record.
+    Ignore,
+}
+
+/// The outcome of a lock call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    Granted,
+    Blocked,
+    /// The requester closed a deadlock cycle and was chosen as its victim (already rolled back).
+    Deadlock(DbError),
+}
+
+impl<S: Store> InnoDb<S> {
+    pub(super) fn tag(&mut self, label: &Arc<str>, purpose: Purpose) -> u32 {
+        self.tag_why(Why { label: label.clone(), purpose })
+    }
+
+    fn tag_why(&mut self, why: Why) -> u32 {
+        self.whys.push(why);
+        (self.whys.len() - 1) as u32
+    }
+
+    /// Count a new lock struct unless an identical one can be reused (`lock_rec_add_to_queue`:
+    /// reuse only when the record has no waiters).
+    fn count_struct(&mut self, trx: TxnId, res: &Res, mode: InnoLock, waiting: bool) {
+        let waiters = self.locks.queue(res).iter().any(|e| !e.granted);
+        // A table lock is a struct of its own; record locks share one per (page, mode).
+        let page = match res {
+            Res::Rec(t, _) => Page::Index(*t),
+            Res::Table(t) => Page::Table(*t),
+        };
+        if let Some(t) = self.trxs.get_mut(&trx) {
+            if waiting || waiters || !t.struct_kinds.contains(&(page, mode)) {
+                t.n_structs += 1;
+            }
+            if !waiting {
+                t.struct_kinds.insert((page, mode));
+            }
+        }
+    }
+
+    /// Add a granted lock with no conflict check (`lock_rec_add_to_queue`).
+    fn add_granted(&mut self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32) {
+        if self.locks.holds(trx, res, mode) {
+            return;
+        }
+        self.count_struct(trx, res, mode, false);
+        self.locks.add_granted(trx, res, mode, tag);
+    }
+
+    /// A table lock (`lock_table`, lock0lock.cc): IX for INSERT/UPDATE/DELETE/FOR UPDATE, IS for
+    /// FOR SHARE and for the other table of an FK check. IS/IX never wait on each other.
+    pub(super) fn lock_table(&mut self, trx: TxnId, table: usize, mode: TableMode, label: &Arc<str>) {
+        let res = Res::Table(table as u32);
+        let m = InnoLock::Table(mode);
+        if self.locks.holds(trx, &res, m) {
+            return;
+        }
+        let tag = self.tag(label, Purpose::TableIntent);
+        self.count_struct(trx, &res, m, false);
+        // Only LOCK TABLES and DDL take S/X table locks, which specs cannot issue.
+        let _ = self.locks.request(trx, &res, m, tag);
+    }
+
+    /// The active transaction holding an implicit lock on a record, if any: the writer of its
+    /// newest version (`lock_clust_rec_some_has_impl`; for secondary records the model stores the
+    /// writer, which is what `row_vers_impl_x_locked` reconstructs).
+    fn implicit_owner(&self, tree: TreeId, key: &Key) -> Result<Option<TxnId>, EngineError> {
+        let Some(rec) = self.store.get(tree, key)? else {
+            return Ok(None);
+        };
+        let owner = rec.trx();
+        Ok(self.is_active(owner).then_some(owner))
+    }
+
+    /// Ask for a record lock (`lock_rec_lock`, lock0lock.cc), converting an implicit lock first
+    /// (`lock_rec_convert_impl_to_expl`). Waits are registered and checked for deadlock.
+    pub(super) fn lock_rec(
+        &mut self,
+        trx: TxnId,
+        tree: TreeId,
+        pos: &RecPos,
+        mode: InnoLock,
+        implicit: Implicit,
+        why: Why,
+    ) -> Result<Got, EngineError> {
+        let InnoLock::Rec(strength, span) = mode else { unreachable!("record locks only") };
+        let Why { label, purpose } = why;
+        let label = &label;
+        // Every lock on the supremum acts as a gap lock (lock_rec_add_to_queue strips the flags).
+        let span = if *pos == RecPos::Supremum && span != Span::InsertIntention { Span::Gap } else { span };
+        let res = Res::Rec(tree, pos.clone());
+        if let (RecPos::Rec(key), Implicit::Convert) = (pos, implicit) {
+            if let Some(owner) = self.implicit_owner(tree, key)? {
+                if owner != trx {
+                    let m = InnoLock::Rec(Strength::X, Span::Record);
+                    if !self.locks.holds(owner, &res, m) {
+                        let olabel = self.implicit_label(owner);
+                        let tag = self.tag(&olabel, Purpose::Implicit);
+                        self.add_granted(owner, &res, m, tag);
+                    }
+                } else if span == Span::Record {
+                    // The caller's own implicit lock already covers a record lock.
+                    return Ok(Got::Granted);
+                }
+            }
+        }
+        let mode = InnoLock::Rec(strength, span);
+        if self.locks.holds(trx, &res, mode) {
+            return Ok(Got::Granted);
+        }
+        // A next-key request satisfied on the record by a held record lock adds a gap lock
+        // without any conflict check (lock_rec_lock / lock_reuse_for_next_key_lock).
+        if span == Span::NextKey && self.locks.holds(trx, &res, InnoLock::Rec(strength, Span::Record)) {
+            let tag = self.tag(label, purpose);
+            self.add_granted(trx, &res, InnoLock::Rec(strength, Span::Gap), tag);
+            return Ok(Got::Granted);
+        }
+        // An insert intention that need not wait creates no lock (lock_rec_insert_check_and_lock).
+        if span == Span::InsertIntention && self.locks.conflicting(trx, &res, mode).is_empty() {
+            return Ok(Got::Granted);
+        }
+        let tag = self.tag(label, purpose);
+        let waiting = !self.locks.conflicting(trx, &res, mode).is_empty();
+        self.count_struct(trx, &res, mode, waiting);
+        match self.locks.request(trx, &res, mode, tag) {
+            Request::Granted => Ok(Got::Granted),
+            Request::Waiting { behind } => self.start_wait(trx, res, mode, tag, behind[0]),
+        }
+    }
+
+    /// The label under which an implicit lock is reported: the owner's running or last step.
+    fn implicit_label(&self, owner: TxnId) -> Arc<str> {
+        let s = self.trxs[&owner].session;
+        let name = self.session_name(s);
+        Arc::from(format!("{name}'s uncommitted change").as_str())
+    }
+
+    /// Register a wait (`lock_rec_enqueue_waiting` sets the single edge `wait_trx` to the owner of
+    /// the first conflicting lock) and run deadlock detection (`lock_wait` ->
+    /// `Deadlock::check_and_resolve`).
+    fn start_wait(&mut self, trx: TxnId, res: Res, mode: InnoLock, tag: u32, first: TxnId) -> Result<Got, EngineError> {
+        let session = self.trxs[&trx].session;
+        self.sessions[session].waiting = Some((res, mode, tag));
+        self.sessions[session].wait_since = Some(self.book.now);
+        self.trxs.get_mut(&trx).expect("active").wait_trx = Some(first);
+        if let Some(victim) = self.detect_deadlock(trx)? {
+            if victim == trx {
+                return Ok(Got::Deadlock(deadlock_error()));
+            }
+        }
+        Ok(Got::Blocked)
+    }
+
+    /// `Deadlock::find_cycle` (lock0lock.cc): Brent's cycle detection along `wait_trx` edges;
+    /// returns a transaction on the cycle.
+    fn find_cycle(&self, start: TxnId) -> Option<TxnId> {
+        let edge = |t: TxnId| self.trxs.get(&t).and_then(|x| x.wait_trx);
+        let (mut tortoise, mut hare) = (start, start);
+        let (mut power, mut l) = (1u32, 1u32);
+        loop {
+            hare = edge(hare)?;
+            if tortoise == hare {
+                return Some(hare);
+            }
+            if l == power {
+                power <<= 1;
+                l = 0;
+                tortoise = hare;
+            }
+            l += 1;
+        }
+    }
+
+    /// `Deadlock::calc_victim_weight`: (undo_no + lock structs) << 1, plus 1 for every member that
+    /// is not the transaction whose wait triggered detection. The smallest weight is the victim.
+    fn victim_weight(&self, t: TxnId, orig: TxnId) -> u64 {
+        let x = &self.trxs[&t];
+        ((x.undo_no + x.n_structs) << 1) | u64::from(t != orig)
+    }
+
+    /// Detect and resolve a deadlock through `orig` (`Deadlock::report`): choose the victim over
+    /// the cycle starting at the node Brent's search returned, strict minimum; cancel its wait and
+    /// roll its transaction back. Returns the victim.
+    fn detect_deadlock(&mut self, orig: TxnId) -> Result<Option<TxnId>, EngineError> {
+        let Some(cycle) = self.find_cycle(orig) else {
+            return Ok(None);
+        };
+        let mut members = vec![cycle];
+        let (mut victim, mut best) = (cycle, self.victim_weight(cycle, orig));
+        let mut next = cycle;
+        loop {
+            next = self.trxs[&next].wait_trx.expect("cycle members wait");
+            let w = self.victim_weight(next, orig);
+            if w < best {
+                victim = next;
+                best = w;
+            }
+            if next == cycle {
+                break;
+            }
+            members.push(next);
+        }
+        let info = DeadlockInfo {
+            cycle: members.iter().map(|&t| self.session_name(self.trxs[&t].session)).collect(),
+            victim: self.session_name(self.trxs[&victim].session),
+            waits: members.iter().filter_map(|&t| self.waiting_desc(self.trxs[&t].session)).collect(),
+        };
+        self.book.deadlocks.push(info);
+        let session = self.trxs[&victim].session;
+        self.sessions[session].waiting = None;
+        self.sessions[session].wait_since = None;
+        self.trxs.get_mut(&victim).expect("active").wait_trx = None;
+        // The victim's whole transaction is rolled back (ha_innodb.cc: DB_DEADLOCK).
+        let grants = self.locks.cancel_wait(victim);
+        self.on_grants(grants)?;
+        self.rollback(victim)?;
+        if victim != orig {
+            self.sessions[session].killed = Some(deadlock_error());
+            self.book.wakeups.push(session);
+        }
+        Ok(Some(victim))
+    }
+
+    pub(super) fn waiting_desc(&self, session: SessionId) -> Option<WaitInfo> {
+        let (res, mode, tag) = self.sessions[session].waiting.as_ref()?;
+        Some(self.describe_wait(self.sessions[session].trx?, res, *mode, *tag))
+    }
+
+    /// Wake the sessions whose requests were granted (in grant order), re-point the wait edges of
+    /// those still waiting, and run the deferred deadlock checks (`lock_rec_dequeue_from_page`,
+    /// `lock_sys_t::deadlock_check`).
+    pub(super) fn on_grants(&mut self, grants: Vec<Grant<Res>>) -> Result<(), EngineError> {
+        for g in &grants {
+            if let Some(t) = self.trxs.get_mut(&g.txn) {
+                t.wait_trx = None;
+                let s = t.session;
+                self.book.wakeups.push(s);
+            }
+        }
+        let mut to_check: BTreeSet<TxnId> = BTreeSet::new();
+        let waiters: Vec<TxnId> = self.locks.waiters().collect();
+        for w in waiters {
+            let first = self.locks.blockers(w).first().map(|e| e.txn);
+            if let (Some(c), Some(t)) = (first, self.trxs.get_mut(&w)) {
+                if t.wait_trx != Some(c) {
+                    t.wait_trx = Some(c);
+                    if self.trxs.get(&c).is_some_and(|x| x.wait_trx.is_some()) {
+                        to_check.insert(c);
+                    }
+                }
+            }
+        }
+        for c in to_check {
+            if self.trxs.get(&c).is_some_and(|x| x.wait_trx.is_some()) {
+                self.detect_deadlock(c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Release every lock of a finished transaction.
+    pub(super) fn release(&mut self, trx: TxnId) -> Result<(), EngineError> {
+        let grants = self.locks.release_all(trx);
+        self.on_grants(grants)
+    }
+
+    /// Release one lock (READ COMMITTED unlock of a non-matching row, `lock_rec_unlock`).
+    pub(super) fn release_one(&mut self, trx: TxnId, res: &Res, mode: InnoLock) -> Result<(), EngineError> {
+        let grants = self.locks.release_one(trx, res, mode);
+        self.on_grants(grants)
+    }
+
+    /// The record after `key` in a tree, or the supremum.
+    pub(super) fn successor(&self, tree: TreeId, key: &Key) -> Result<RecPos, EngineError> {
+        Ok(match self.store.seek(tree, Bound::Excluded(key.as_slice()))? {
+            Some((k, _)) => RecPos::Rec(k),
+            None => RecPos::Supremum,
+        })
+    }
+
+    /// A record was removed (purge or insert rollback): `lock_update_delete` ->
+    /// `lock_rec_inherit_to_gap`: every lock on it except insert intentions becomes a granted gap
+    /// lock of the same mode on the successor (READ COMMITTED owners keep only S locks); waiters
+    /// on it are woken to retry.
+    pub(super) fn inherit_removed(&mut self, tree: TreeId, key: &Key) -> Result<(), EngineError> {
+        let from = Res::Rec(tree, RecPos::Rec(key.clone()));
+        let entries: Vec<_> = self.locks.queue(&from).to_vec();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let to = Res::Rec(tree, self.successor(tree, key)?);
+        let mut adds = Vec::new();
+        for e in &entries {
+            let InnoLock::Rec(strength, span) = e.mode else {
+                continue;
+            };
+            let rc = self.trxs.get(&e.txn).is_some_and(|t| t.iso <= crate::sql::Isolation::ReadCommitted);
+            if span != Span::InsertIntention && (!rc || strength == Strength::S) {
+                adds.push((e.txn, InnoLock::Rec(strength, Span::Gap), e.tag));
+            }
+        }
+        let grants = self.locks.move_queue(&from, &to, |_| None);
+        for (txn, mode, tag) in adds {
+            self.add_granted(txn, &to, mode, tag);
+        }
+        for g in &grants {
+            if let Some(t) = self.trxs.get_mut(&g.txn) {
+                t.wait_trx = None;
+                let s = t.session;
+                self.sessions[s].waiting = None;
+                self.sessions[s].wait_since = None;
+            }
+        }
+        self.on_grants(grants)
+    }
+
+    /// A record was inserted before `next`: `lock_update_insert` ->
+    /// `lock_rec_inherit_to_gap_if_gap_lock`: the new record gets a granted gap lock for every gap
+    /// or next-key lock (granted or waiting, not insert intention) on its successor.
+    pub(super) fn inherit_inserted(&mut self, tree: TreeId, key: &Key, next: &RecPos) {
+        let from = Res::Rec(tree, next.clone());
+        let to = Res::Rec(tree, RecPos::Rec(key.clone()));
+        let adds: Vec<_> = self
+            .locks
+            .queue(&from)
+            .iter()
+            .filter_map(|e| match e.mode {
+                InnoLock::Rec(s, span)
+                    if span != Span::InsertIntention && (*next == RecPos::Supremum || span != Span::Record) =>
+                {
+                    Some((e.txn, InnoLock::Rec(s, Span::Gap), e.tag))
+                }
+                _ => None,
+            })
+            .collect();
+        for (txn, mode, tag) in adds {
+            self.add_granted(txn, &to, mode, tag);
+        }
+    }
+
+    /// Describe a lock for people.
+    pub(super) fn describe(&self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32, granted: bool) -> LockDesc {
+        let session = self.trxs.get(&trx).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{trx}"));
+        let why = &self.whys[tag as usize];
+        let (table, index, key) = match res {
+            Res::Table(t) => (self.cat.tables[*t as usize].name.clone(), String::new(), String::new()),
+            Res::Rec((t, ix), pos) => {
+                let table = &self.cat.tables[*t as usize];
+                let index = &table.indexes[*ix as usize];
+                let key = match pos {
+                    RecPos::Supremum => "supremum".to_string(),
+                    RecPos::Rec(k) => {
+                        let mut names: Vec<&str> = index.cols.iter().map(|&c| table.columns[c].name.as_str()).collect();
+                        if !index.clustered {
+                            names.extend(table.pk().iter().map(|&c| table.columns[c].name.as_str()));
+                        }
+                        names
+                            .iter()
+                            .zip(k)
+                            .map(|(n, v)| format!("{n}={}", show_literal(v)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                };
+                (table.name.clone(), index.name.clone(), key)
+            }
+        };
+        let (mode_s, kind) = match mode {
+            InnoLock::Table(m) => (format!("{m:?}"), "table".to_string()),
+            InnoLock::Rec(s, span) => (
+                format!("{s:?}"),
+                match span {
+                    Span::NextKey => "next-key",
+                    Span::Record => "record",
+                    Span::Gap => "gap",
+                    Span::InsertIntention => "insert-intention",
+                }
+                .to_string(),
+            ),
+        };
+        LockDesc {
+            table,
+            index,
+            key,
+            mode: mode_s,
+            kind,
+            session,
+            granted,
+            taken_by: format!("{}: {}", why.label, self.purpose_text(&why.purpose)),
+        }
+    }
+
+    fn purpose_text(&self, p: &Purpose) -> String {
+        let fk_text = |fk_table: usize, fk: usize, key: &Key| {
+            let child = &self.cat.tables[fk_table];
+            let fk = &child.fks[fk];
+            let parent = &self.cat.tables[fk.parent];
+            let cols: Vec<String> = fk
+                .parent_cols
+                .iter()
+                .zip(key)
+                .map(|(&c, v)| format!("{}={}", parent.columns[c].name, show_literal(v)))
+                .collect();
+            (child.name.clone(), parent.name.clone(), cols.join(", "))
+        };
+        match p {
+            Purpose::Scan(what) => what.to_string(),
+            Purpose::FkCheck { fk_table, fk, key } => {
+                let (child, parent, cols) = fk_text(*fk_table, *fk, key);
+                format!("FK check of a {child} row on {parent} {cols}")
+            }
+            Purpose::ParentCheck { fk_table, fk, key } => {
+                let (child, parent, cols) = fk_text(*fk_table, *fk, key);
+                format!("FK check for {child} rows referencing {parent} {cols}")
+            }
+            Purpose::DupCheck => "duplicate-key check".into(),
+            Purpose::Insert => "insert".into(),
+            Purpose::Modify => "index entry update".into(),
+            Purpose::Implicit => "implicit lock made explicit".into(),
+            Purpose::TableIntent => "table intention lock".into(),
+        }
+    }
+
+    pub(super) fn describe_wait(&self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32) -> WaitInfo {
+        let wants = self.describe(trx, res, mode, tag, false);
+        let behind =
+            self.locks.blockers(trx).iter().map(|e| self.describe(e.txn, res, e.mode, e.tag, e.granted)).collect();
+        WaitInfo { wants, behind }
+    }
+}
+
+pub fn deadlock_error() -> DbError {
+    DbError {
+        kind: ErrorKind::Deadlock,
+        message: "Deadlock found when trying to get lock; try restarting transaction".into(),
+    }
+}

@@ -1,0 +1,480 @@
+//! InnoDB's rules (MariaDB 10.11): record, gap, next-key and insert-intention locks on the
+//! clustered and secondary indexes, implicit locks of fresh rows, FK and unique checks, and
+//! deadlock detection with InnoDB's victim choice. Sessions, transactions and the `Engine` impl.
+
+mod exec;
+mod locking;
+pub mod modes;
+
+use super::{
+    count_orphans, Book, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId, Snapshot, WaitInfo,
+};
+use crate::lock::{LockTable, TxnId};
+use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
+use crate::store::{Key, MemStore, Record, Store, TreeId, Write};
+use exec::Cursor;
+use locking::{Page, Purpose, Res};
+use modes::InnoLock;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The transaction id of the rows a spec's setup wrote (committed before everything else).
+pub const SETUP_TRX: TxnId = 0;
+
+/// One change to undo: the record as it was before (None: the record did not exist).
+#[derive(Debug, Clone)]
+struct Undo {
+    tree: TreeId,
+    key: Key,
+    prev: Option<Record>,
+}
+
+#[derive(Debug, Clone)]
+struct Trx {
+    session: SessionId,
+    iso: Isolation,
+    undo: Vec<Undo>,
+    /// Undo records written (one per clustered-index row operation): InnoDB's `undo_no`.
+    undo_no: u64,
+    /// Lock structs owned (InnoDB's `UT_LIST_GET_LEN(trx_locks)`), and the kinds already present
+    /// for struct reuse (one index is one page in the model's small tables).
+    n_structs: u64,
+    struct_kinds: BTreeSet<(Page, InnoLock)>,
+    /// Consistent-read view: commits up to this sequence number are visible.
+    view: Option<u64>,
+    /// InnoDB's single wait-for edge, `trx->lock.wait_trx`.
+    wait_trx: Option<TxnId>,
+    /// Records this transaction delete-marked, purged when it commits.
+    deleted: Vec<(TreeId, Key)>,
+}
+
+/// A statement in progress in a session.
+#[derive(Debug, Clone)]
+struct Running {
+    stmt: Arc<Statement>,
+    label: Arc<str>,
+    cursor: Cursor,
+    undo_mark: usize,
+    undo_no_mark: u64,
+    autocommit: bool,
+    rows: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Sess {
+    trx: Option<TxnId>,
+    /// Inside BEGIN ... COMMIT (otherwise each statement commits itself).
+    in_block: bool,
+    iso: Option<Isolation>,
+    next_iso: Option<Isolation>,
+    running: Option<Running>,
+    /// The lock the running statement waits for, with its purpose tag, while blocked.
+    waiting: Option<(Res, InnoLock, u32)>,
+    /// An error for the blocked statement from outside: chosen as a deadlock victim (the
+    /// transaction is already rolled back) or a lock wait timeout (the statement is rolled back).
+    killed: Option<DbError>,
+    /// When the current lock wait began (virtual µs).
+    wait_since: Option<u64>,
+    vars: BTreeMap<String, String>,
+}
+
+/// Why a lock was taken: the step and the purpose (formatted only when reported).
+#[derive(Debug, Clone)]
+struct Why {
+    label: Arc<str>,
+    purpose: Purpose,
+}
+
+impl Why {
+    fn new(label: &Arc<str>, purpose: Purpose) -> Why {
+        Why { label: label.clone(), purpose }
+    }
+}
+
+/// An InnoDB database: schema, rows, lock table, transactions and sessions.
+pub struct InnoDb<S: Store> {
+    cat: Arc<Catalog>,
+    store: S,
+    locks: LockTable<Res, InnoLock>,
+    trxs: BTreeMap<TxnId, Trx>,
+    sessions: Vec<Sess>,
+    whys: Vec<Why>,
+    book: Book,
+}
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> DbError {
+    DbError { kind, message: message.into() }
+}
+
+impl<S: Store> InnoDb<S> {
+    /// A database with the catalog's tables, empty, whose store is `store`.
+    pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
+        let n = cat.tables.len();
+        let sessions = vec![Sess::default(); session_names.len()];
+        InnoDb {
+            cat,
+            store,
+            locks: LockTable::new(),
+            trxs: BTreeMap::new(),
+            sessions,
+            whys: Vec::new(),
+            book: Book::new(session_names, n, SETUP_TRX + 1),
+        }
+    }
+
+    /// A database started from a setup snapshot.
+    pub fn from_snapshot(
+        cat: Arc<Catalog>,
+        mut store: S,
+        snap: &Snapshot,
+        names: Vec<String>,
+    ) -> Result<Self, EngineError> {
+        store.load(&snap.store)?;
+        let mut db = Self::empty(cat, store, names);
+        db.book.serials = snap.serials.clone();
+        Ok(db)
+    }
+
+    /// Capture the committed state (call with no transaction open).
+    pub fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        let mut store = MemStore::default();
+        let mut batch = Vec::new();
+        for (t, table) in self.cat.tables.iter().enumerate() {
+            for ix in 0..table.indexes.len() {
+                let tree = (t as u32, ix as u32);
+                for (k, mut r) in self.store.scan(tree)? {
+                    // Everything is committed now: keep only the newest version, owned by setup.
+                    r.versions.truncate(1);
+                    r.versions[0].trx = SETUP_TRX;
+                    batch.push(Write::Put(tree, k, r));
+                }
+            }
+        }
+        store.apply(batch)?;
+        Ok(Snapshot { store, serials: self.book.serials.clone(), next_id: 0 })
+    }
+
+    /// Give the store back (to reuse it for the next permutation).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    fn is_active(&self, trx: TxnId) -> bool {
+        self.trxs.contains_key(&trx)
+    }
+
+    fn session_name(&self, s: SessionId) -> String {
+        self.book.session_name(s)
+    }
+
+    fn begin_trx(&mut self, s: SessionId) -> TxnId {
+        let id = self.book.next_trx;
+        self.book.next_trx += 1;
+        let sess = &mut self.sessions[s];
+        let iso = sess.next_iso.take().or(sess.iso).unwrap_or(Isolation::RepeatableRead);
+        sess.trx = Some(id);
+        self.trxs.insert(
+            id,
+            Trx {
+                session: s,
+                iso,
+                undo: Vec::new(),
+                undo_no: 0,
+                n_structs: 0,
+                struct_kinds: BTreeSet::new(),
+                view: None,
+                wait_trx: None,
+                deleted: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// Commit: release the locks, make the changes visible, purge what the transaction deleted.
+    fn commit(&mut self, trx: TxnId) -> Result<(), EngineError> {
+        let Some(t) = self.trxs.remove(&trx) else {
+            return Ok(());
+        };
+        self.book.commit_seq += 1;
+        self.book.commits.insert(trx, self.book.commit_seq);
+        self.sessions[t.session].trx = None;
+        self.release(trx)?;
+        // Purge: the model purges at commit unless an open read view may still need the old rows.
+        if !self.trxs.values().any(|x| x.view.is_some()) {
+            for (tree, key) in t.deleted {
+                self.purge(tree, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Roll back the whole transaction.
+    fn rollback(&mut self, trx: TxnId) -> Result<(), EngineError> {
+        self.undo_to(trx, 0, 0)?;
+        if let Some(t) = self.trxs.remove(&trx) {
+            self.sessions[t.session].trx = None;
+        }
+        self.release(trx)
+    }
+
+    /// Undo the transaction's changes back to `mark` (statement rollback keeps the locks:
+    /// `trx_t::rollback_low`, trx0roll.cc, releases none).
+    fn undo_to(&mut self, trx: TxnId, mark: usize, undo_no: u64) -> Result<(), EngineError> {
+        let Some(t) = self.trxs.get_mut(&trx) else {
+            return Ok(());
+        };
+        if mark >= t.undo.len() {
+            return Ok(());
+        }
+        let undone: Vec<Undo> = t.undo.drain(mark..).rev().collect();
+        t.undo_no = undo_no;
+        t.deleted.retain(|d| !undone.iter().any(|u| u.tree == d.0 && u.key == d.1));
+        for u in undone {
+            match u.prev {
+                Some(rec) => self.store.apply(vec![Write::Put(u.tree, u.key, rec)])?,
+                None => {
+                    // Rolling back an insert removes the record (row_undo_ins), and its locks pass
+                    // to the next record's gap (lock_update_delete).
+                    self.store.apply(vec![Write::Remove(u.tree, u.key.clone())])?;
+                    self.inherit_removed(u.tree, &u.key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove a committed delete-marked record and pass its locks to the next record's gap.
+    fn purge(&mut self, tree: TreeId, key: &Key) -> Result<(), EngineError> {
+        let Some(rec) = self.store.get(tree, key)? else {
+            return Ok(());
+        };
+        if !rec.deleted() || self.is_active(rec.trx()) {
+            return Ok(());
+        }
+        self.store.apply(vec![Write::Remove(tree, key.clone())])?;
+        self.inherit_removed(tree, key)
+    }
+
+    /// Run the statement of session `s` from its cursor.
+    fn drive(&mut self, s: SessionId) -> Result<Poll, EngineError> {
+        if let Some(e) = self.sessions[s].killed.take() {
+            let run = self.sessions[s].running.take();
+            self.sessions[s].waiting = None;
+            self.sessions[s].wait_since = None;
+            if e.kind == ErrorKind::Deadlock {
+                self.sessions[s].in_block = false;
+            } else if let (Some(run), Some(trx)) = (run, self.sessions[s].trx) {
+                // A lock wait timeout rolls back the statement only (innodb_rollback_on_timeout=OFF).
+                if run.autocommit {
+                    self.rollback(trx)?;
+                } else {
+                    self.undo_to(trx, run.undo_mark, run.undo_no_mark)?;
+                }
+            }
+            return Ok(Poll::Done(Err(e)));
+        }
+        let Some(mut run) = self.sessions[s].running.take() else {
+            return Ok(Poll::Done(Ok(None)));
+        };
+        let trx = self.sessions[s].trx.expect("a running statement has a transaction");
+        self.sessions[s].waiting = None;
+        self.sessions[s].wait_since = None;
+        let outcome = self.step(s, trx, &mut run)?;
+        match outcome {
+            exec::Step::Blocked => {
+                self.sessions[s].running = Some(run);
+                Ok(Poll::Blocked)
+            }
+            exec::Step::Done(Ok(())) => {
+                if run.autocommit {
+                    self.commit(trx)?;
+                } else if self.trxs.get(&trx).is_some_and(|t| t.iso <= Isolation::ReadCommitted) {
+                    // READ COMMITTED: the read view lives for one statement.
+                    if let Some(t) = self.trxs.get_mut(&trx) {
+                        t.view = None;
+                    }
+                }
+                let rows = match &run.stmt.plan {
+                    Plan::Select { table, proj, .. } => {
+                        Some(crate::engine::project(&self.cat.tables[*table], proj, run.rows))
+                    }
+                    _ => None,
+                };
+                Ok(Poll::Done(Ok(rows)))
+            }
+            exec::Step::Done(Err(e)) => {
+                if e.kind == ErrorKind::Deadlock {
+                    // Already rolled back whole (ha_innodb.cc: DB_DEADLOCK aborts the transaction).
+                    self.sessions[s].in_block = false;
+                } else if run.autocommit {
+                    self.rollback(trx)?;
+                } else {
+                    self.undo_to(trx, run.undo_mark, run.undo_no_mark)?;
+                }
+                Ok(Poll::Done(Err(e)))
+            }
+        }
+    }
+
+    fn run_control(&mut self, s: SessionId, plan: &Plan) -> Result<Poll, EngineError> {
+        match plan {
+            Plan::Begin(iso) => {
+                // MySQL: BEGIN commits an open transaction first.
+                if let Some(t) = self.sessions[s].trx {
+                    self.commit(t)?;
+                }
+                if let Some(iso) = iso {
+                    self.sessions[s].next_iso = Some(*iso);
+                }
+                self.sessions[s].in_block = true;
+                self.begin_trx(s);
+            }
+            Plan::Commit | Plan::Rollback => {
+                if let Some(t) = self.sessions[s].trx {
+                    if matches!(plan, Plan::Commit) {
+                        self.commit(t)?;
+                    } else {
+                        self.rollback(t)?;
+                    }
+                }
+                self.sessions[s].in_block = false;
+            }
+            Plan::SetIsolation { level, next_only } => {
+                if *next_only {
+                    self.sessions[s].next_iso = Some(*level);
+                } else {
+                    self.sessions[s].iso = Some(*level);
+                }
+            }
+            Plan::SetVar { name, value } => {
+                self.sessions[s].vars.insert(name.clone(), value.clone());
+            }
+            _ => {}
+        }
+        Ok(Poll::Done(Ok(None)))
+    }
+
+    fn row_count(&self, table: usize) -> Result<Vec<Vec<Value>>, EngineError> {
+        Ok(self
+            .store
+            .scan((table as u32, 0))?
+            .into_iter()
+            .filter(|(_, r)| !r.deleted())
+            .map(|(_, r)| r.current().row.clone())
+            .collect())
+    }
+}
+
+impl<S: Store> Engine for InnoDb<S> {
+    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &str) -> Result<Poll, EngineError> {
+        self.book.tick += 1;
+        if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
+            return self.run_control(s, &stmt.plan);
+        }
+        let autocommit = !self.sessions[s].in_block || self.sessions[s].trx.is_none();
+        if autocommit {
+            self.sessions[s].in_block = false;
+        }
+        let trx = match self.sessions[s].trx {
+            Some(t) => t,
+            None => self.begin_trx(s),
+        };
+        let t = &self.trxs[&trx];
+        let locking_select = t.iso == Isolation::Serializable && !autocommit;
+        let cursor = Cursor::new(&self.cat, &stmt.plan, locking_select);
+        self.sessions[s].running = Some(Running {
+            stmt,
+            label: Arc::from(label),
+            cursor,
+            undo_mark: t.undo.len(),
+            undo_no_mark: t.undo_no,
+            autocommit,
+            rows: Vec::new(),
+        });
+        self.drive(s)
+    }
+
+    fn poll(&mut self, s: SessionId) -> Result<Poll, EngineError> {
+        self.drive(s)
+    }
+
+    fn take_wakeups(&mut self) -> Vec<SessionId> {
+        self.book.take_wakeups(|_| true)
+    }
+
+    fn take_deadlocks(&mut self) -> Vec<DeadlockInfo> {
+        std::mem::take(&mut self.book.deadlocks)
+    }
+
+    fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
+        self.waiting_desc(s)
+    }
+
+    fn finish(&mut self) -> Result<usize, EngineError> {
+        let open: Vec<TxnId> = self.trxs.keys().copied().collect();
+        for t in open {
+            self.rollback(t)?;
+        }
+        for s in &mut self.sessions {
+            s.running = None;
+            s.waiting = None;
+        }
+        self.book.wakeups.clear();
+        count_orphans(&self.cat, |t| self.row_count(t))
+    }
+
+    fn catalog(&self) -> &Catalog {
+        &self.cat
+    }
+
+    fn next_timer(&self) -> Option<u64> {
+        (0..self.sessions.len()).filter_map(|s| self.timeout_at(s)).min()
+    }
+
+    /// Fire lock wait timeouts (`innodb_lock_wait_timeout`, lock0lock.cc `lock_wait`): the wait is
+    /// cancelled and the statement fails with "Lock wait timeout exceeded".
+    fn advance(&mut self, now: u64) -> Result<(), EngineError> {
+        self.book.now = self.book.now.max(now);
+        loop {
+            let due = (0..self.sessions.len())
+                .filter_map(|s| self.timeout_at(s).map(|t| (t, s)))
+                .filter(|&(t, _)| t <= self.book.now)
+                .min();
+            let Some((_, s)) = due else { return Ok(()) };
+            let trx = self.sessions[s].trx.expect("a waiting session has a transaction");
+            self.sessions[s].wait_since = None;
+            self.sessions[s].waiting = None;
+            if let Some(t) = self.trxs.get_mut(&trx) {
+                t.wait_trx = None;
+            }
+            let grants = self.locks.cancel_wait(trx);
+            self.on_grants(grants)?;
+            self.sessions[s].killed =
+                Some(err(ErrorKind::LockTimeout, "Lock wait timeout exceeded; try restarting transaction"));
+            self.book.wakeups.push(s);
+        }
+    }
+}
+
+impl<S: Store> InnoDb<S> {
+    /// The lock wait timeout of a session in µs: `innodb_lock_wait_timeout` (s) or PostgreSQL's
+    /// `lock_timeout` (ms) as the conformance runs translate it; 10 s by default, the setting of
+    /// the conformance recordings.
+    fn lock_wait_timeout(&self, s: SessionId) -> u64 {
+        let vars = &self.sessions[s].vars;
+        if let Some(v) = vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok()) {
+            return (v * 1e6) as u64;
+        }
+        if let Some(ms) = vars.get("lock_timeout").and_then(|v| crate::sql::duration_ms(v)) {
+            if ms > 0.0 {
+                return ((ms / 1000.0).ceil().max(1.0) * 1e6) as u64;
+            }
+        }
+        10_000_000
+    }
+
+    fn timeout_at(&self, s: SessionId) -> Option<u64> {
+        let since = self.sessions[s].wait_since?;
+        Some(since + self.lock_wait_timeout(s))
+    }
+}

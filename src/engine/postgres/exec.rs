@@ -1,0 +1,719 @@
+//! Statement execution under PostgreSQL's rules: snapshots, row locks with tuple-lock queueing
+//! (`heap_lock_tuple`, `heap_update`, `heap_delete`), READ COMMITTED re-checks (EvalPlanQual) and
+//! REPEATABLE READ serialization failures, unique checks (`_bt_check_unique`), and the RI triggers
+//! (`ri_triggers.c`) run at the end of each statement.
+//!
+//! Heap tuples live in tree (table, 0) under the key `[root, version]`: every version of a logical
+//! row shares its root, so the row's locks (and the KEY SHARE locks PostgreSQL carries across a
+//! non-key update) are on the root.
+
+use super::modes::{Hw, PgLock, RowMode};
+use super::{err, PgDb, PgRes, Running, Undo, SETUP_TRX};
+use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
+use crate::lock::{Request, TxnId};
+use crate::sql::{Expr, Filter, Isolation, Plan, Table, Value};
+use crate::store::{Key, Record, Store, Version, Write};
+use std::ops::Bound;
+use std::sync::Arc;
+
+pub enum Step {
+    Done(Result<(), DbError>),
+    Blocked,
+}
+
+/// An RI trigger queued by a row change, fired at the end of the statement.
+#[derive(Debug, Clone)]
+enum Ri {
+    /// `RI_FKey_check`: the new child row's key must exist in the parent.
+    Child { fk_table: usize, fk: usize, vals: Key, tuple: Key },
+    /// `RI_FKey_noaction_del/upd`: no child may still reference the old parent key.
+    Parent { fk_table: usize, fk: usize, vals: Key },
+}
+
+/// Where a statement is.
+#[derive(Debug, Clone, Default)]
+pub struct Cursor {
+    started: bool,
+    /// The tuples the statement snapshot saw (UPDATE, DELETE, SELECT FOR ...), or the INSERT rows.
+    targets: Vec<Key>,
+    next: usize,
+    /// The version being changed after a READ COMMITTED re-check moved to a newer one.
+    current: Option<Key>,
+    /// The tuple written for the current row, whose unique checks are still to pass.
+    written: Option<Key>,
+    ri: Vec<Ri>,
+    ri_next: usize,
+}
+
+/// The outcome of a lock or check that may have to wait.
+enum Lk {
+    Ok,
+    Blocked,
+    Failed(DbError),
+}
+
+/// What happened to a locked tuple version since the snapshot (`TM_Result`).
+enum Tm {
+    Ok,
+    Updated { newest: Key, key_changed: bool },
+    Deleted,
+}
+
+fn tkey(root: i64, version: i64) -> Key {
+    vec![Value::Int(root), Value::Int(version)]
+}
+
+fn root_of(k: &Key) -> i64 {
+    match k.first() {
+        Some(Value::Int(r)) => *r,
+        _ => 0,
+    }
+}
+
+fn version_of(k: &Key) -> i64 {
+    match k.get(1) {
+        Some(Value::Int(v)) => *v,
+        _ => 0,
+    }
+}
+
+fn serialization(what: &str) -> DbError {
+    err(ErrorKind::Serialization, format!("could not serialize access due to concurrent {what}"))
+}
+
+/// Columns of unique indexes: PostgreSQL's "key" columns (`INDEX_ATTR_BITMAP_KEY`).
+fn key_cols(t: &Table) -> Vec<usize> {
+    let mut cols: Vec<usize> = t.indexes.iter().filter(|ix| ix.unique).flat_map(|ix| ix.cols.iter().copied()).collect();
+    cols.sort();
+    cols.dedup();
+    cols
+}
+
+/// What a locking statement does with a row once it holds the row's lock.
+enum After {
+    Proceed,
+    /// The row was skipped, or the cursor moved to its newest version: go round again.
+    Again,
+    Fail(DbError),
+}
+
+macro_rules! recheck {
+    ($e:expr) => {
+        match $e? {
+            After::Proceed => {}
+            After::Again => continue,
+            After::Fail(e) => return Ok(Step::Done(Err(e))),
+        }
+    };
+}
+
+macro_rules! lk {
+    ($e:expr) => {
+        match $e? {
+            Lk::Ok => {}
+            Lk::Blocked => return Ok(Step::Blocked),
+            Lk::Failed(e) => return Ok(Step::Done(Err(e))),
+        }
+    };
+}
+
+impl<S: Store> PgDb<S> {
+    fn tree(table: usize) -> (u32, u32) {
+        (table as u32, 0)
+    }
+
+    /// The snapshot a query uses: the transaction's (REPEATABLE READ) or a fresh one.
+    fn snap(&self, trx: TxnId) -> u64 {
+        self.trxs.get(&trx).and_then(|t| t.snapshot).unwrap_or(self.book.commit_seq)
+    }
+
+    fn iso(&self, trx: TxnId) -> Isolation {
+        self.trxs.get(&trx).map(|t| t.iso).unwrap_or(Isolation::ReadCommitted)
+    }
+
+    fn xid_visible(&self, trx: TxnId, snap: u64, x: TxnId) -> bool {
+        x == trx || x == SETUP_TRX || self.book.commits.get(&x).is_some_and(|&c| c <= snap)
+    }
+
+    /// `HeapTupleSatisfiesMVCC`: inserted by a visible transaction and not deleted by one.
+    fn visible(&self, trx: TxnId, snap: u64, v: &Version) -> bool {
+        self.xid_visible(trx, snap, v.trx) && !(v.xmax != 0 && self.xid_visible(trx, snap, v.xmax))
+    }
+
+    fn committed(&self, x: TxnId) -> bool {
+        x == SETUP_TRX || self.book.commits.contains_key(&x)
+    }
+
+    /// Every tuple version of a table the snapshot sees, with its row, in root order.
+    fn scan_visible(&self, table: usize, trx: TxnId, snap: u64) -> Result<Vec<(Key, Vec<Value>)>, EngineError> {
+        Ok(self
+            .store
+            .scan(Self::tree(table))?
+            .into_iter()
+            .filter(|(_, r)| self.visible(trx, snap, &r.versions[0]))
+            .map(|(k, r)| (k, r.versions[0].row.clone()))
+            .collect())
+    }
+
+    /// The newest version of a logical row.
+    pub(super) fn newest(&self, table: usize, root: i64) -> Result<Option<(Key, Vec<Value>)>, EngineError> {
+        let tree = Self::tree(table);
+        let mut found = None;
+        let mut from = tkey(root, 0);
+        let mut first = true;
+        loop {
+            let next = if first {
+                self.store.seek(tree, Bound::Included(from.as_slice()))?
+            } else {
+                self.store.seek(tree, Bound::Excluded(from.as_slice()))?
+            };
+            first = false;
+            match next {
+                Some((k, r)) if root_of(&k) == root => {
+                    from = k.clone();
+                    found = Some((k, r.versions[0].row.clone()));
+                }
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    fn version(&self, table: usize, k: &Key) -> Result<Option<Version>, EngineError> {
+        Ok(self.store.get(Self::tree(table), k)?.map(|r| r.versions[0].clone()))
+    }
+
+    fn write(&mut self, trx: TxnId, table: usize, key: Key, v: Version) -> Result<(), EngineError> {
+        let tree = Self::tree(table);
+        let prev = self.store.get(tree, &key)?;
+        self.store.apply(vec![Write::Put(tree, key.clone(), Record { versions: vec![v] })])?;
+        if let Some(t) = self.trxs.get_mut(&trx) {
+            t.undo.push(Undo { tree, key, prev });
+        }
+        Ok(())
+    }
+
+    fn start_wait(&mut self, s: usize, res: PgRes, mode: PgLock, tag: u32) {
+        self.sessions[s].waiting = Some((res, mode, tag));
+        self.sessions[s].wait_since = Some(self.book.now);
+        self.sessions[s].deadlock_checked = false;
+    }
+
+    /// Wait for another transaction to end (`XactLockTableWait`): ask Share on its id.
+    fn wait_xact(&mut self, s: usize, trx: TxnId, x: TxnId, shown: (PgRes, PgLock), tag: u32) -> Lk {
+        match self.locks.request(trx, &PgRes::Xact(x), PgLock::Hw(Hw::Share), tag) {
+            Request::Granted => Lk::Ok,
+            Request::Waiting { .. } => {
+                self.start_wait(s, shown.0, shown.1, tag);
+                Lk::Blocked
+            }
+        }
+    }
+
+    /// Lock a row (`heap_lock_tuple`): granted at once unless a holder's strength conflicts
+    /// (waiters do not hold back a compatible request); otherwise take the heavyweight tuple lock
+    /// (FIFO among conflicting waiters), then wait for the first conflicting holder's transaction
+    /// and try again. The tuple lock is given back once the row lock is had.
+    fn lock_row(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        table: usize,
+        root: i64,
+        mode: RowMode,
+        why: (&Arc<str>, &str),
+    ) -> Result<Lk, EngineError> {
+        let (label, purpose) = why;
+        self.release_xact_waits(trx);
+        let row = PgRes::Row(table as u32, root);
+        let tuple = PgRes::Tuple(table as u32, root);
+        let want = PgLock::Row(mode);
+        let holder = self
+            .locks
+            .queue(&row)
+            .iter()
+            .find(|e| e.granted && e.txn != trx && want.must_wait_for_row(e.mode))
+            .map(|e| e.txn);
+        let Some(holder) = holder else {
+            if !self.locks.holds(trx, &row, want) {
+                let tag = self.tag(label, purpose.to_string());
+                self.locks.add_granted(trx, &row, want, tag);
+            }
+            let held: Vec<PgLock> =
+                self.locks.queue(&tuple).iter().filter(|e| e.txn == trx && e.granted).map(|e| e.mode).collect();
+            for m in held {
+                let grants = self.locks.release_one(trx, &tuple, m);
+                for g in grants {
+                    if let Some(x) = self.trxs.get(&g.txn) {
+                        self.book.wakeups.push(x.session);
+                    }
+                }
+            }
+            return Ok(Lk::Ok);
+        };
+        let tag = self.tag(label, purpose.to_string());
+        let hw = PgLock::Hw(mode.tuple_lock());
+        if !self.locks.holds(trx, &tuple, hw) {
+            if let Request::Waiting { .. } = self.locks.request(trx, &tuple, hw, tag) {
+                self.start_wait(s, tuple, hw, tag);
+                return Ok(Lk::Blocked);
+            }
+        }
+        Ok(self.wait_xact(s, trx, holder, (row, want), tag))
+    }
+
+    /// What became of a locked version since the snapshot (`TM_Result` after the lock).
+    fn tm(&self, trx: TxnId, table: usize, k: &Key) -> Result<Tm, EngineError> {
+        let Some(v) = self.version(table, k)? else { return Ok(Tm::Deleted) };
+        if v.xmax == 0 || v.xmax == trx || !self.committed(v.xmax) {
+            return Ok(Tm::Ok);
+        }
+        match self.newest(table, root_of(k))? {
+            Some((nk, row)) if nk != *k => {
+                let t = &self.cat.tables[table];
+                let key_changed = key_cols(t).iter().any(|&c| row[c] != v.row[c]);
+                let newest_live = self.version(table, &nk)?.is_some_and(|x| x.xmax == 0 || !self.committed(x.xmax));
+                Ok(if newest_live { Tm::Updated { newest: nk, key_changed } } else { Tm::Deleted })
+            }
+            _ => Ok(Tm::Deleted),
+        }
+    }
+
+    /// After locking version `k`: READ COMMITTED's EvalPlanQual (a deleted row is skipped, an
+    /// updated one is re-checked in its newest version) or REPEATABLE READ's serialization failure
+    /// (`ExecUpdate`, `ExecDelete`, `ExecLockRows`). `deleted` is the word for a deleted row:
+    /// "delete" for UPDATE and DELETE, "update" for SELECT ... FOR.
+    #[allow(clippy::too_many_arguments)]
+    fn recheck(
+        &self,
+        trx: TxnId,
+        table: usize,
+        k: &Key,
+        filter: &Filter,
+        mode: RowMode,
+        deleted: &str,
+        cur: &mut Cursor,
+    ) -> Result<After, EngineError> {
+        let rr = self.iso(trx) >= Isolation::RepeatableRead;
+        Ok(match self.tm(trx, table, k)? {
+            Tm::Ok => After::Proceed,
+            Tm::Updated { key_changed: false, .. } if mode == RowMode::KeyShare => After::Proceed,
+            Tm::Updated { .. } if rr => After::Fail(serialization("update")),
+            Tm::Deleted if rr => After::Fail(serialization(deleted)),
+            Tm::Deleted => {
+                cur.current = None;
+                cur.next += 1;
+                After::Again
+            }
+            Tm::Updated { newest, .. } => {
+                let row = self.version(table, &newest)?.map(|v| v.row).unwrap_or_default();
+                if filter.matches(&row) {
+                    cur.current = Some(newest);
+                } else {
+                    cur.current = None;
+                    cur.next += 1;
+                }
+                After::Again
+            }
+        })
+    }
+
+    /// Run the statement as far as it goes.
+    pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
+        let stmt = run.stmt.clone();
+        let label = run.label.clone();
+        let cur = &mut run.cursor;
+        match &stmt.plan {
+            Plan::Select { table, filter, lock: None, .. } => {
+                let snap = self.snap(trx);
+                run.rows = self
+                    .scan_visible(*table, trx, snap)?
+                    .into_iter()
+                    .map(|(_, r)| r)
+                    .filter(|r| filter.matches(r))
+                    .collect();
+                Ok(Step::Done(Ok(())))
+            }
+            Plan::Insert { table, rows } => {
+                if !cur.started {
+                    cur.started = true;
+                    cur.targets = vec![Vec::new(); rows.len()];
+                }
+                while cur.next < rows.len() {
+                    if cur.written.is_none() {
+                        let values = match self.eval_row(*table, &rows[cur.next]) {
+                            Ok(v) => v,
+                            Err(e) => return Ok(Step::Done(Err(e))),
+                        };
+                        let root = self.next_ctid;
+                        self.next_ctid += 1;
+                        let k = tkey(root, 0);
+                        self.write(trx, *table, k.clone(), Version::new(trx, values, false))?;
+                        cur.written = Some(k);
+                    }
+                    let k = cur.written.clone().expect("written");
+                    lk!(self.unique_check(s, trx, *table, &k, &label));
+                    self.queue_child_checks(*table, &k, None, cur)?;
+                    cur.written = None;
+                    cur.next += 1;
+                }
+                self.run_triggers(s, trx, cur, &label)
+            }
+            Plan::Select { table, filter, lock: Some(l), .. } => {
+                let mode = RowMode::of(*l);
+                self.collect(trx, *table, filter, cur)?;
+                while cur.next < cur.targets.len() {
+                    let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
+                    lk!(self.lock_row(
+                        s,
+                        trx,
+                        *table,
+                        root_of(&k),
+                        mode,
+                        (&label, &format!("SELECT ... {}", mode.sql()))
+                    ));
+                    recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
+                    if let Some(v) = self.version(*table, &k)? {
+                        run.rows.push(v.row);
+                    }
+                    cur.current = None;
+                    cur.next += 1;
+                }
+                Ok(Step::Done(Ok(())))
+            }
+            Plan::Update { table, set, filter } => {
+                self.collect(trx, *table, filter, cur)?;
+                while cur.next < cur.targets.len() {
+                    if cur.written.is_none() {
+                        let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
+                        let Some(old) = self.version(*table, &k)? else {
+                            cur.next += 1;
+                            continue;
+                        };
+                        let new = match self.new_row(*table, &old.row, set) {
+                            Ok(r) => r,
+                            Err(e) => return Ok(Step::Done(Err(e))),
+                        };
+                        let cat = self.cat.clone();
+                        let t = &cat.tables[*table];
+                        let key_change = key_cols(t).iter().any(|&c| old.row[c] != new[c]);
+                        let mode = if key_change { RowMode::Update } else { RowMode::NoKeyUpdate };
+                        lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, "UPDATE")));
+                        recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", cur));
+                        let mut dead = old.clone();
+                        dead.xmax = trx;
+                        self.write(trx, *table, k.clone(), dead)?;
+                        let nk = tkey(root_of(&k), version_of(&k) + 1);
+                        self.write(trx, *table, nk.clone(), Version::new(trx, new.clone(), false))?;
+                        let indexed = t.indexes.iter().flat_map(|ix| ix.cols.iter()).any(|&c| old.row[c] != new[c]);
+                        self.queue_child_checks(*table, &nk, Some((&old, trx)), cur)?;
+                        self.queue_parent_checks(*table, &old.row, Some(&new), cur);
+                        if !indexed {
+                            // A HOT update inserts no index entries, so no unique check.
+                            cur.current = None;
+                            cur.next += 1;
+                            continue;
+                        }
+                        cur.written = Some(nk);
+                    }
+                    let nk = cur.written.clone().expect("written");
+                    lk!(self.unique_check(s, trx, *table, &nk, &label));
+                    cur.written = None;
+                    cur.current = None;
+                    cur.next += 1;
+                }
+                self.run_triggers(s, trx, cur, &label)
+            }
+            Plan::Delete { table, filter } => {
+                self.collect(trx, *table, filter, cur)?;
+                while cur.next < cur.targets.len() {
+                    let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
+                    lk!(self.lock_row(s, trx, *table, root_of(&k), RowMode::Update, (&label, "DELETE")));
+                    recheck!(self.recheck(trx, *table, &k, filter, RowMode::Update, "delete", cur));
+                    if let Some(mut v) = self.version(*table, &k)? {
+                        let old = v.row.clone();
+                        v.xmax = trx;
+                        v.deleted = true;
+                        self.write(trx, *table, k.clone(), v)?;
+                        self.queue_parent_checks(*table, &old, None, cur);
+                    }
+                    cur.current = None;
+                    cur.next += 1;
+                }
+                self.run_triggers(s, trx, cur, &label)
+            }
+            _ => Ok(Step::Done(Ok(()))),
+        }
+    }
+
+    /// Fix the statement's targets from its snapshot (once).
+    fn collect(&mut self, trx: TxnId, table: usize, filter: &Filter, cur: &mut Cursor) -> Result<(), EngineError> {
+        if !cur.started {
+            cur.started = true;
+            let snap = self.snap(trx);
+            cur.targets = self
+                .scan_visible(table, trx, snap)?
+                .into_iter()
+                .filter(|(_, r)| filter.matches(r))
+                .map(|(k, _)| k)
+                .collect();
+        }
+        Ok(())
+    }
+
+    fn eval_row(&mut self, table: usize, exprs: &[Expr]) -> Result<Vec<Value>, DbError> {
+        let t = &self.cat.tables[table];
+        let not_null = |c: &str| format!("null value in column \"{c}\" violates not-null constraint");
+        insert_values(t, exprs, self.book.tick, &mut self.book.serials[table], Serial::Sequence, not_null)
+    }
+
+    fn new_row(&self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
+        let t = &self.cat.tables[table];
+        let mut new = old.to_vec();
+        for (c, e) in set {
+            let v = match e {
+                Expr::Lit(v) => v.clone().coerce(t.columns[*c].ty),
+                Expr::Now => Value::Time(self.book.tick),
+                Expr::Default => Value::Null,
+                Expr::ColPlus(src, n) => match &old[*src] {
+                    Value::Int(i) => Value::Int(i + n),
+                    v if *n == 0 => v.clone(),
+                    _ => return Err(err(ErrorKind::Other, "operator does not exist for this column type")),
+                },
+            };
+            if v.is_null() && t.columns[*c].not_null {
+                return Err(err(
+                    ErrorKind::Other,
+                    format!("null value in column \"{}\" violates not-null constraint", t.columns[*c].name),
+                ));
+            }
+            new[*c] = v;
+        }
+        Ok(new)
+    }
+
+    /// `_bt_check_unique` with a dirty snapshot: an equal key whose inserter (or deleter) is still
+    /// running makes us wait for that transaction and check again; a live equal key is 23505.
+    fn unique_check(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        table: usize,
+        k: &Key,
+        label: &Arc<str>,
+    ) -> Result<Lk, EngineError> {
+        self.release_xact_waits(trx);
+        let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
+        let t = self.cat.tables[table].clone();
+        let all = self.store.scan(Self::tree(table))?;
+        for ix in t.indexes.iter().filter(|ix| ix.unique) {
+            let vals: Vec<&Value> = ix.cols.iter().map(|&c| &mine.row[c]).collect();
+            if vals.iter().any(|v| v.is_null()) {
+                continue;
+            }
+            for (uk, r) in &all {
+                let u = &r.versions[0];
+                if uk == k || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
+                    continue;
+                }
+                let waiter = if u.trx != trx && self.is_active(u.trx) {
+                    Some(u.trx)
+                } else if u.xmax == 0 {
+                    let name = format!("{}_{}_key", t.name, ix.name);
+                    let name = if ix.clustered { format!("{}_pkey", t.name) } else { name };
+                    return Ok(Lk::Failed(err(
+                        ErrorKind::UniqueViolation,
+                        format!("duplicate key value violates unique constraint \"{name}\""),
+                    )));
+                } else if u.xmax != trx && self.is_active(u.xmax) {
+                    Some(u.xmax)
+                } else {
+                    None
+                };
+                if let Some(x) = waiter {
+                    let tag = self.tag(label, format!("unique check on {}", ix.name));
+                    return Ok(self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag));
+                }
+            }
+        }
+        Ok(Lk::Ok)
+    }
+
+    /// Queue `RI_FKey_check` for a new child version (an UPDATE only when the FK columns changed,
+    /// or the old row is this transaction's own: `RI_FKey_fk_upd_check_required`).
+    fn queue_child_checks(
+        &self,
+        table: usize,
+        k: &Key,
+        old: Option<(&Version, TxnId)>,
+        cur: &mut Cursor,
+    ) -> Result<(), EngineError> {
+        let Some(new) = self.version(table, k)? else { return Ok(()) };
+        for (f, fk) in self.cat.tables[table].fks.iter().enumerate().filter(|(_, fk)| fk.enforced) {
+            let vals: Key = fk.cols.iter().map(|&c| new.row[c].clone()).collect();
+            if vals.iter().any(Value::is_null) {
+                continue;
+            }
+            if let Some((o, trx)) = old {
+                let same = fk.cols.iter().all(|&c| o.row[c] == new.row[c]);
+                if same && o.trx != trx {
+                    continue;
+                }
+            }
+            cur.ri.push(Ri::Child { fk_table: table, fk: f, vals, tuple: k.clone() });
+        }
+        Ok(())
+    }
+
+    /// Queue the NO ACTION check for children of a deleted or re-keyed parent row
+    /// (`RI_FKey_pk_upd_check_required`: an UPDATE only when the referenced key changed).
+    fn queue_parent_checks(&self, table: usize, old: &[Value], new: Option<&Vec<Value>>, cur: &mut Cursor) {
+        for (fk_table, f) in self.cat.referencing(table) {
+            let fk = &self.cat.tables[fk_table].fks[f];
+            if !fk.enforced {
+                continue;
+            }
+            let vals: Key = fk.parent_cols.iter().map(|&c| old[c].clone()).collect();
+            if vals.iter().any(Value::is_null) || new.is_some_and(|n| fk.parent_cols.iter().all(|&c| n[c] == old[c])) {
+                continue;
+            }
+            cur.ri.push(Ri::Parent { fk_table, fk: f, vals });
+        }
+    }
+
+    /// Fire the statement's RI triggers in order (`AfterTriggerEndQuery`).
+    fn run_triggers(&mut self, s: usize, trx: TxnId, cur: &mut Cursor, label: &Arc<str>) -> Result<Step, EngineError> {
+        while cur.ri_next < cur.ri.len() {
+            let ri = cur.ri[cur.ri_next].clone();
+            let outcome = match ri {
+                Ri::Child { fk_table, fk, vals, tuple } => self.ri_check(s, trx, fk_table, fk, &vals, &tuple, label)?,
+                Ri::Parent { fk_table, fk, vals } => self.ri_restrict(s, trx, fk_table, fk, &vals, label)?,
+            };
+            match outcome {
+                Lk::Ok => cur.ri_next += 1,
+                Lk::Blocked => return Ok(Step::Blocked),
+                Lk::Failed(e) => return Ok(Step::Done(Err(e))),
+            }
+        }
+        Ok(Step::Done(Ok(())))
+    }
+
+    fn key_matches(row: &[Value], cols: &[usize], vals: &[Value]) -> bool {
+        cols.iter().zip(vals).all(|(&c, v)| row[c].sql_cmp(v) == Some(std::cmp::Ordering::Equal))
+    }
+
+    /// `RI_FKey_check`: `SELECT 1 FROM parent WHERE key = $1 FOR KEY SHARE` with a fresh snapshot
+    /// (READ COMMITTED) or the transaction's (REPEATABLE READ). An invisible (uncommitted) parent
+    /// fails at once; a parent being deleted makes the check wait.
+    #[allow(clippy::too_many_arguments)]
+    fn ri_check(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        fk_table: usize,
+        f: usize,
+        vals: &Key,
+        tuple: &Key,
+        label: &Arc<str>,
+    ) -> Result<Lk, EngineError> {
+        if self.version(fk_table, tuple)?.is_none_or(|v| v.xmax == trx) {
+            return Ok(Lk::Ok);
+        }
+        let fk = self.cat.tables[fk_table].fks[f].clone();
+        let child = self.cat.tables[fk_table].name.clone();
+        let violation = err(
+            ErrorKind::FkViolation,
+            format!("insert or update on table \"{child}\" violates foreign key constraint \"{}\"", fk.name),
+        );
+        let snap = self.snap(trx);
+        let found = self
+            .scan_visible(fk.parent, trx, snap)?
+            .into_iter()
+            .find(|(_, r)| Self::key_matches(r, &fk.parent_cols, vals));
+        let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
+        let parent = self.cat.tables[fk.parent].name.clone();
+        match self.lock_row(
+            s,
+            trx,
+            fk.parent,
+            root_of(&k),
+            RowMode::KeyShare,
+            (label, &format!("FK check of a {child} row on {parent}")),
+        )? {
+            Lk::Ok => {}
+            other => return Ok(other),
+        }
+        let rr = self.iso(trx) >= Isolation::RepeatableRead;
+        Ok(match self.tm(trx, fk.parent, &k)? {
+            Tm::Ok | Tm::Updated { key_changed: false, .. } => Lk::Ok,
+            _ if rr => Lk::Failed(serialization("update")),
+            Tm::Deleted => Lk::Failed(violation),
+            Tm::Updated { newest, .. } => {
+                let row = self.version(fk.parent, &newest)?.map(|v| v.row).unwrap_or_default();
+                if Self::key_matches(&row, &fk.parent_cols, vals) {
+                    Lk::Ok
+                } else {
+                    Lk::Failed(violation)
+                }
+            }
+        })
+    }
+
+    /// `ri_restrict` (NO ACTION / RESTRICT): `SELECT 1 FROM child WHERE fk = $1 FOR KEY SHARE`
+    /// with the latest snapshot, after checking that no other parent row now has the old key.
+    fn ri_restrict(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        fk_table: usize,
+        f: usize,
+        vals: &Key,
+        label: &Arc<str>,
+    ) -> Result<Lk, EngineError> {
+        let fk = self.cat.tables[fk_table].fks[f].clone();
+        let latest = self.book.commit_seq;
+        if self.scan_visible(fk.parent, trx, latest)?.iter().any(|(_, r)| Self::key_matches(r, &fk.parent_cols, vals)) {
+            return Ok(Lk::Ok);
+        }
+        let child = self.cat.tables[fk_table].name.clone();
+        let parent = self.cat.tables[fk.parent].name.clone();
+        let violation = err(
+            ErrorKind::FkViolation,
+            format!(
+                "update or delete on table \"{parent}\" violates foreign key constraint \"{}\" on table \"{child}\"",
+                fk.name
+            ),
+        );
+        let rr = self.iso(trx) >= Isolation::RepeatableRead;
+        let children: Vec<Key> = self
+            .scan_visible(fk_table, trx, latest)?
+            .into_iter()
+            .filter(|(_, r)| Self::key_matches(r, &fk.cols, vals))
+            .map(|(k, _)| k)
+            .collect();
+        for k in children {
+            match self.lock_row(
+                s,
+                trx,
+                fk_table,
+                root_of(&k),
+                RowMode::KeyShare,
+                (label, &format!("FK check for {child} rows referencing {parent}")),
+            )? {
+                Lk::Ok => {}
+                other => return Ok(other),
+            }
+            match self.tm(trx, fk_table, &k)? {
+                Tm::Ok | Tm::Updated { key_changed: false, .. } => return Ok(Lk::Failed(violation)),
+                _ if rr => return Ok(Lk::Failed(serialization("update"))),
+                Tm::Deleted => {}
+                Tm::Updated { newest, .. } => {
+                    let row = self.version(fk_table, &newest)?.map(|v| v.row).unwrap_or_default();
+                    if Self::key_matches(&row, &fk.cols, vals) {
+                        return Ok(Lk::Failed(violation));
+                    }
+                }
+            }
+        }
+        Ok(Lk::Ok)
+    }
+}

@@ -1,0 +1,529 @@
+//! PostgreSQL's rules (PostgreSQL 15): MVCC heap tuples, the four row-lock strengths, tuple and
+//! transaction locks for waiting, RI triggers at the end of each statement, READ COMMITTED
+//! re-checks and REPEATABLE READ serialization failures, and deadlock checks after
+//! `deadlock_timeout`. Sessions, transactions, timers and the `Engine` impl.
+
+mod exec;
+pub mod modes;
+
+use super::{
+    count_orphans, Book, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, LockDesc, Poll, SessionId, Snapshot,
+    WaitInfo,
+};
+use crate::lock::{find_cycle, LockTable, TxnId};
+use crate::sql::{duration_ms, Catalog, Isolation, Plan, Statement, Value};
+use crate::store::{Key, MemStore, Record, Store, TreeId, Write};
+use exec::Cursor;
+use modes::{Hw, PgLock};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const SETUP_TRX: TxnId = 0;
+
+/// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, or a
+/// transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PgRes {
+    Row(u32, i64),
+    Tuple(u32, i64),
+    Xact(TxnId),
+}
+
+#[derive(Debug, Clone)]
+struct Undo {
+    tree: TreeId,
+    key: Key,
+    prev: Option<Record>,
+}
+
+#[derive(Debug, Clone)]
+struct Trx {
+    session: SessionId,
+    iso: Isolation,
+    /// The transaction snapshot (REPEATABLE READ): commits up to this sequence are visible.
+    snapshot: Option<u64>,
+    undo: Vec<Undo>,
+}
+
+#[derive(Debug, Clone)]
+struct Running {
+    stmt: Arc<Statement>,
+    label: Arc<str>,
+    cursor: Cursor,
+    autocommit: bool,
+    rows: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Sess {
+    trx: Option<TxnId>,
+    in_block: bool,
+    /// An error aborted the transaction block; only COMMIT / ROLLBACK end it.
+    aborted: bool,
+    iso: Option<Isolation>,
+    running: Option<Running>,
+    /// The lock waited for (as described to people: the row lock wanted, or the tuple or
+    /// transaction lock), and when the wait began.
+    waiting: Option<(PgRes, PgLock, u32)>,
+    wait_since: Option<u64>,
+    deadlock_checked: bool,
+    killed: Option<DbError>,
+    vars: BTreeMap<String, String>,
+}
+
+/// Why a lock was taken (for reports).
+#[derive(Debug, Clone)]
+struct Why {
+    label: Arc<str>,
+    purpose: String,
+}
+
+/// A PostgreSQL database: heap, locks, transactions, sessions.
+pub struct PgDb<S: Store> {
+    cat: Arc<Catalog>,
+    store: S,
+    locks: LockTable<PgRes, PgLock>,
+    trxs: BTreeMap<TxnId, Trx>,
+    sessions: Vec<Sess>,
+    /// The next root of a heap tuple chain.
+    next_ctid: i64,
+    whys: Vec<Why>,
+    book: Book,
+}
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> DbError {
+    DbError { kind, message: message.into() }
+}
+
+impl<S: Store> PgDb<S> {
+    pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
+        let n = cat.tables.len();
+        PgDb {
+            cat,
+            store,
+            locks: LockTable::new(),
+            trxs: BTreeMap::new(),
+            sessions: vec![Sess::default(); session_names.len()],
+            next_ctid: 1,
+            whys: Vec::new(),
+            book: Book::new(session_names, n, SETUP_TRX + 1),
+        }
+    }
+
+    pub fn from_snapshot(
+        cat: Arc<Catalog>,
+        mut store: S,
+        snap: &Snapshot,
+        names: Vec<String>,
+    ) -> Result<Self, EngineError> {
+        store.load(&snap.store)?;
+        let mut db = Self::empty(cat, store, names);
+        db.book.serials = snap.serials.clone();
+        db.next_ctid = snap.next_id;
+        Ok(db)
+    }
+
+    /// The committed state, every tuple owned by the setup transaction.
+    pub fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        let mut store = MemStore::default();
+        let mut batch = Vec::new();
+        for t in 0..self.cat.tables.len() {
+            let tree = (t as u32, 0);
+            for (k, mut r) in self.store.scan(tree)? {
+                if r.versions[0].xmax != 0 {
+                    continue;
+                }
+                r.versions[0].trx = SETUP_TRX;
+                batch.push(Write::Put(tree, k, r));
+            }
+        }
+        store.apply(batch)?;
+        Ok(Snapshot { store, serials: self.book.serials.clone(), next_id: self.next_ctid })
+    }
+
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    fn is_active(&self, t: TxnId) -> bool {
+        self.trxs.contains_key(&t)
+    }
+
+    fn session_name(&self, s: SessionId) -> String {
+        self.book.session_name(s)
+    }
+
+    fn begin_trx(&mut self, s: SessionId, iso: Option<Isolation>) -> TxnId {
+        let id = self.book.next_trx;
+        self.book.next_trx += 1;
+        let iso = iso.or(self.sessions[s].iso).unwrap_or(Isolation::ReadCommitted);
+        self.trxs.insert(id, Trx { session: s, iso, snapshot: None, undo: Vec::new() });
+        // A transaction holds an exclusive lock on its own id; waiting for it means asking Share.
+        self.locks.add_granted(id, &PgRes::Xact(id), PgLock::Hw(Hw::Exclusive), 0);
+        self.sessions[s].trx = Some(id);
+        id
+    }
+
+    fn end_trx(&mut self, trx: TxnId, commit: bool) -> Result<(), EngineError> {
+        if !commit {
+            if let Some(t) = self.trxs.get_mut(&trx) {
+                let undo: Vec<Undo> = t.undo.drain(..).rev().collect();
+                for u in undo {
+                    let w = match u.prev {
+                        Some(r) => Write::Put(u.tree, u.key, r),
+                        None => Write::Remove(u.tree, u.key),
+                    };
+                    self.store.apply(vec![w])?;
+                }
+            }
+        }
+        let Some(t) = self.trxs.remove(&trx) else { return Ok(()) };
+        if commit {
+            self.book.commit_seq += 1;
+            self.book.commits.insert(trx, self.book.commit_seq);
+        }
+        if self.sessions[t.session].trx == Some(trx) {
+            self.sessions[t.session].trx = None;
+        }
+        let grants = self.locks.release_all(trx);
+        for g in grants {
+            if let Some(x) = self.trxs.get(&g.txn) {
+                self.book.wakeups.push(x.session);
+            }
+        }
+        Ok(())
+    }
+
+    /// Abort on error: PostgreSQL's AbortTransaction releases every lock at once; a block then
+    /// stays aborted until COMMIT or ROLLBACK.
+    fn abort(&mut self, s: SessionId, autocommit: bool) -> Result<(), EngineError> {
+        if let Some(trx) = self.sessions[s].trx {
+            self.end_trx(trx, false)?;
+        }
+        self.sessions[s].aborted = !autocommit && self.sessions[s].in_block;
+        if autocommit {
+            self.sessions[s].in_block = false;
+        }
+        Ok(())
+    }
+
+    fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
+        self.whys.push(Why { label: label.clone(), purpose });
+        (self.whys.len() - 1) as u32
+    }
+
+    fn var_ms(&self, s: SessionId, name: &str) -> Option<f64> {
+        self.sessions[s].vars.get(name).and_then(|v| duration_ms(v))
+    }
+
+    /// `deadlock_timeout` in µs: the spec's setting, or 100 ms as in the conformance recordings.
+    fn deadlock_timeout(&self, s: SessionId) -> u64 {
+        (self.var_ms(s, "deadlock_timeout").unwrap_or(100.0) * 1000.0) as u64
+    }
+
+    /// `lock_timeout` in µs (0: none): the spec's setting (`innodb_lock_wait_timeout` in seconds is
+    /// read as the conformance runs translate it), or 10 s as in the recordings.
+    fn lock_timeout(&self, s: SessionId) -> u64 {
+        if let Some(ms) = self.var_ms(s, "lock_timeout") {
+            return (ms * 1000.0) as u64;
+        }
+        if let Some(secs) =
+            self.sessions[s].vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok())
+        {
+            return (secs * 1e6) as u64;
+        }
+        10_000_000
+    }
+
+    fn timers(&self, s: SessionId) -> Vec<(u64, bool)> {
+        let Some(since) = self.sessions[s].wait_since else { return Vec::new() };
+        let mut out = Vec::new();
+        if !self.sessions[s].deadlock_checked {
+            out.push((since + self.deadlock_timeout(s), true));
+        }
+        let lt = self.lock_timeout(s);
+        if lt > 0 {
+            out.push((since + lt, false));
+        }
+        out
+    }
+
+    fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
+        let session = self.trxs.get(&trx).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{trx}"));
+        let why = self.whys.get(tag as usize);
+        let taken_by = why.map(|w| format!("{}: {}", w.label, w.purpose)).unwrap_or_else(|| "transaction".into());
+        let (table, key, kind) = match res {
+            PgRes::Row(t, root) | PgRes::Tuple(t, root) => {
+                let table = &self.cat.tables[*t as usize];
+                let key = self
+                    .newest(*t as usize, *root)
+                    .ok()
+                    .flatten()
+                    .map(|(_, row)| {
+                        table
+                            .pk()
+                            .iter()
+                            .map(|&c| format!("{}={}", table.columns[c].name, crate::sql::value::show_literal(&row[c])))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_else(|| format!("row {root}"));
+                (table.name.clone(), key, if matches!(res, PgRes::Row(..)) { "row" } else { "tuple" })
+            }
+            PgRes::Xact(x) => {
+                let owner = self.trxs.get(x).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{x}"));
+                (String::new(), format!("transaction of {owner}"), "transaction")
+            }
+        };
+        let mode = match mode {
+            PgLock::Row(m) => m.sql().to_string(),
+            PgLock::Hw(h) => h.name().to_string(),
+        };
+        LockDesc { table, index: String::new(), key, mode, kind: kind.into(), session, granted, taken_by }
+    }
+
+    fn waiting_desc(&self, s: SessionId) -> Option<WaitInfo> {
+        let (res, mode, tag) = self.sessions[s].waiting?;
+        let trx = self.sessions[s].trx?;
+        let wants = self.describe(trx, &res, mode, tag, false);
+        let behind = match res {
+            // A row-lock wait: behind the conflicting holders of the row.
+            PgRes::Row(..) => self
+                .locks
+                .queue(&res)
+                .iter()
+                .filter(|e| e.granted && e.txn != trx && mode.must_wait_for_row(e.mode))
+                .map(|e| self.describe(e.txn, &res, e.mode, e.tag, true))
+                .collect(),
+            _ => {
+                self.locks.blockers(trx).iter().map(|e| self.describe(e.txn, &res, e.mode, e.tag, e.granted)).collect()
+            }
+        };
+        Some(WaitInfo { wants, behind })
+    }
+
+    /// The deadlock check a waiter runs once, `deadlock_timeout` after its wait began
+    /// (proc.c `CheckDeadLock`, deadlock.c): a cycle through it makes it the victim.
+    fn check_deadlock(&mut self, s: SessionId) -> Result<(), EngineError> {
+        self.sessions[s].deadlock_checked = true;
+        let Some(trx) = self.sessions[s].trx else { return Ok(()) };
+        let graph = self.locks.wait_for_graph();
+        let Some(cycle) = find_cycle(&graph, trx) else { return Ok(()) };
+        let waits = cycle.iter().filter_map(|t| self.trxs.get(t).and_then(|x| self.waiting_desc(x.session))).collect();
+        let names =
+            cycle.iter().map(|t| self.trxs.get(t).map(|x| self.session_name(x.session)).unwrap_or_default()).collect();
+        self.book.deadlocks.push(DeadlockInfo { cycle: names, victim: self.session_name(s), waits });
+        self.cancel(s, err(ErrorKind::Deadlock, "deadlock detected"))
+    }
+
+    /// End a session's wait with an error; the error aborts its transaction (AbortTransaction).
+    fn cancel(&mut self, s: SessionId, e: DbError) -> Result<(), EngineError> {
+        if let Some(trx) = self.sessions[s].trx {
+            let grants = self.locks.cancel_wait(trx);
+            for g in grants {
+                if let Some(x) = self.trxs.get(&g.txn) {
+                    self.book.wakeups.push(x.session);
+                }
+            }
+        }
+        self.sessions[s].waiting = None;
+        self.sessions[s].wait_since = None;
+        self.sessions[s].killed = Some(e);
+        self.book.wakeups.push(s);
+        Ok(())
+    }
+
+    fn drive(&mut self, s: SessionId) -> Result<Poll, EngineError> {
+        let Some(mut run) = self.sessions[s].running.take() else { return Ok(Poll::Done(Ok(None))) };
+        self.sessions[s].waiting = None;
+        self.sessions[s].wait_since = None;
+        self.sessions[s].deadlock_checked = false;
+        if let Some(e) = self.sessions[s].killed.take() {
+            self.abort(s, run.autocommit)?;
+            return Ok(Poll::Done(Err(e)));
+        }
+        let trx = self.sessions[s].trx.expect("a running statement has a transaction");
+        match self.step(s, trx, &mut run)? {
+            exec::Step::Blocked => {
+                self.sessions[s].running = Some(run);
+                Ok(Poll::Blocked)
+            }
+            exec::Step::Done(Ok(())) => {
+                self.release_xact_waits(trx);
+                if run.autocommit {
+                    self.end_trx(trx, true)?;
+                    self.sessions[s].in_block = false;
+                }
+                let rows = match &run.stmt.plan {
+                    Plan::Select { table, proj, .. } => {
+                        Some(crate::engine::project(&self.cat.tables[*table], proj, run.rows))
+                    }
+                    _ => None,
+                };
+                Ok(Poll::Done(Ok(rows)))
+            }
+            exec::Step::Done(Err(e)) => {
+                self.abort(s, run.autocommit)?;
+                Ok(Poll::Done(Err(e)))
+            }
+        }
+    }
+
+    /// Transaction locks are only asked to wait for another transaction's end; once granted they
+    /// are given back (XactLockTableWait).
+    fn release_xact_waits(&mut self, trx: TxnId) {
+        let held: Vec<(PgRes, PgLock)> = self
+            .locks
+            .locks_of(trx)
+            .filter(|(r, e)| matches!(r, PgRes::Xact(x) if *x != trx) && e.granted)
+            .map(|(r, e)| (*r, e.mode))
+            .collect();
+        for (r, m) in held {
+            let _ = self.locks.release_one(trx, &r, m);
+        }
+    }
+
+    fn control(&mut self, s: SessionId, plan: &Plan) -> Result<Poll, EngineError> {
+        let sess = &self.sessions[s];
+        if sess.aborted && !matches!(plan, Plan::Commit | Plan::Rollback) {
+            return Ok(Poll::Done(Err(aborted_error())));
+        }
+        match plan {
+            // PostgreSQL: BEGIN inside a block is only a warning.
+            Plan::Begin(iso) if !self.sessions[s].in_block => {
+                if let Some(t) = self.sessions[s].trx {
+                    self.end_trx(t, true)?;
+                }
+                self.begin_trx(s, *iso);
+                self.sessions[s].in_block = true;
+            }
+            Plan::Commit | Plan::Rollback => {
+                // COMMIT of an aborted block is a ROLLBACK, without error.
+                if let Some(t) = self.sessions[s].trx {
+                    self.end_trx(t, matches!(plan, Plan::Commit))?;
+                }
+                self.sessions[s].in_block = false;
+                self.sessions[s].aborted = false;
+            }
+            Plan::SetIsolation { level, next_only } => {
+                if *next_only {
+                    // SET TRANSACTION: for the current block only, before its first query.
+                    if let Some(t) = self.sessions[s].trx.and_then(|t| self.trxs.get_mut(&t)) {
+                        if t.snapshot.is_none() {
+                            t.iso = *level;
+                        }
+                    }
+                } else {
+                    self.sessions[s].iso = Some(*level);
+                }
+            }
+            Plan::SetVar { name, value } => {
+                self.sessions[s].vars.insert(name.clone(), value.clone());
+            }
+            _ => {}
+        }
+        Ok(Poll::Done(Ok(None)))
+    }
+
+    fn live_rows(&self, table: usize) -> Result<Vec<Vec<Value>>, EngineError> {
+        Ok(self
+            .store
+            .scan((table as u32, 0))?
+            .into_iter()
+            .filter(|(_, r)| r.versions[0].xmax == 0)
+            .map(|(_, r)| r.versions[0].row.clone())
+            .collect())
+    }
+}
+
+pub fn aborted_error() -> DbError {
+    err(ErrorKind::Other, "current transaction is aborted, commands ignored until end of transaction block")
+}
+
+impl PgLock {
+    /// Row-lock conflicts only (a row wait is judged against the row's holders).
+    fn must_wait_for_row(self, other: PgLock) -> bool {
+        matches!((self, other), (PgLock::Row(_), PgLock::Row(_))) && crate::lock::LockMode::must_wait_for(self, other)
+    }
+}
+
+impl<S: Store> Engine for PgDb<S> {
+    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &str) -> Result<Poll, EngineError> {
+        self.book.tick += 1;
+        if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
+            return self.control(s, &stmt.plan);
+        }
+        if self.sessions[s].aborted {
+            return Ok(Poll::Done(Err(aborted_error())));
+        }
+        let autocommit = !self.sessions[s].in_block;
+        let trx = match self.sessions[s].trx {
+            Some(t) => t,
+            None => self.begin_trx(s, None),
+        };
+        let t = self.trxs.get_mut(&trx).expect("active");
+        if t.iso >= Isolation::RepeatableRead && t.snapshot.is_none() {
+            t.snapshot = Some(self.book.commit_seq);
+        }
+        self.sessions[s].running =
+            Some(Running { stmt, label: Arc::from(label), cursor: Cursor::default(), autocommit, rows: Vec::new() });
+        self.drive(s)
+    }
+
+    fn poll(&mut self, s: SessionId) -> Result<Poll, EngineError> {
+        self.drive(s)
+    }
+
+    fn take_wakeups(&mut self) -> Vec<SessionId> {
+        let sessions = &self.sessions;
+        self.book.take_wakeups(|s| sessions[s].running.is_some())
+    }
+
+    fn take_deadlocks(&mut self) -> Vec<DeadlockInfo> {
+        std::mem::take(&mut self.book.deadlocks)
+    }
+
+    fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
+        self.waiting_desc(s)
+    }
+
+    fn next_timer(&self) -> Option<u64> {
+        (0..self.sessions.len()).flat_map(|s| self.timers(s)).map(|(t, _)| t).min()
+    }
+
+    /// Fire the timers due by `now`, earliest first: each waiter's one deadlock check after
+    /// `deadlock_timeout`, and `lock_timeout` ("canceling statement due to lock timeout").
+    fn advance(&mut self, now: u64) -> Result<(), EngineError> {
+        self.book.now = self.book.now.max(now);
+        loop {
+            let due = (0..self.sessions.len())
+                .flat_map(|s| self.timers(s).into_iter().map(move |(t, dl)| (t, !dl, s)))
+                .filter(|&(t, _, _)| t <= self.book.now)
+                .min();
+            let Some((_, is_timeout, s)) = due else { return Ok(()) };
+            if is_timeout {
+                self.cancel(s, err(ErrorKind::LockTimeout, "canceling statement due to lock timeout"))?;
+            } else {
+                self.check_deadlock(s)?;
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<usize, EngineError> {
+        let open: Vec<TxnId> = self.trxs.keys().copied().collect();
+        for t in open {
+            self.end_trx(t, false)?;
+        }
+        for s in &mut self.sessions {
+            s.running = None;
+            s.waiting = None;
+            s.wait_since = None;
+        }
+        self.book.wakeups.clear();
+        count_orphans(&self.cat, |t| self.live_rows(t))
+    }
+
+    fn catalog(&self) -> &Catalog {
+        &self.cat
+    }
+}

@@ -1,0 +1,279 @@
+//! `fksim explore`: run every interleaving of a spec's sessions (isolationtester's rule), or a
+//! seeded random sample of them, through the model and summarise what can happen: orphans,
+//! deadlocks, errors, waits on the parent table, with one replayable permutation per outcome.
+//!
+//! Work is split across threads by interleaving index and merged in index order, so the summary
+//! is the same whatever the thread count. Not built yet: reduction of equivalent interleavings.
+
+use crate::run::{EngineKind, PermutationReport, RunError, Runner};
+use crate::scenario::Scenario;
+use crate::spec::{all_interleavings, PermStep, Pos};
+use crate::sql::Plan;
+use crate::store::MemStore;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Which interleavings to run.
+#[derive(Debug, Clone, Copy)]
+pub enum Space {
+    All,
+    /// `count` interleavings drawn uniformly with a ChaCha8 generator seeded with `seed`.
+    Sample {
+        count: u64,
+        seed: u64,
+    },
+}
+
+/// One outcome class and the first interleaving (in exploration order) that showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Class {
+    pub outcome: String,
+    pub interleavings: u64,
+    /// A `permutation ...` line `fksim run --permutation` replays.
+    pub example: String,
+}
+
+/// What the exploration found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub engine: String,
+    pub fk: String,
+    /// Interleavings in the space (every order that keeps each session's step order).
+    pub space: String,
+    pub explored: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    pub with_orphans: u64,
+    pub with_deadlocks: u64,
+    /// Interleavings with each error kind (deadlocks included).
+    pub with_error: BTreeMap<String, u64>,
+    /// Statements on a child table that waited on a lock on a row of a table it references.
+    pub parent_lock_waits: u64,
+    /// Interleavings with at least one such wait.
+    pub with_parent_lock_waits: u64,
+    pub longest_wait_chain: usize,
+    pub classes: Vec<Class>,
+}
+
+/// The outcome class of one permutation: its error kinds, deadlock, orphans; "clean" if none.
+fn class_of(r: &PermutationReport) -> String {
+    let mut parts: Vec<&str> = r.events.iter().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
+    parts.sort();
+    parts.dedup();
+    let mut s = parts.join("+");
+    if r.orphans > 0 {
+        if !s.is_empty() {
+            s.push('+');
+        }
+        s.push_str("orphans");
+    }
+    if s.is_empty() {
+        s.push_str("clean");
+    }
+    s
+}
+
+/// Waits of statements on a child table for a lock on a table that child references.
+fn parent_waits(sc: &Scenario, r: &PermutationReport) -> u64 {
+    let mut n = 0;
+    for e in r.events.iter().filter(|e| e.wait.is_some()) {
+        let wanted = &e.wait.as_ref().expect("filtered").wants.table;
+        let Some((s, i)) = sc.spec.find_step(&e.step) else { continue };
+        let child_tables = sc.sessions[s].steps[i].stmts.iter().filter_map(|st| match &st.plan {
+            Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. } => Some(*table),
+            _ => None,
+        });
+        let references = |t: usize| {
+            sc.catalog.tables[t].fks.iter().any(|fk| sc.catalog.tables[fk.parent].name == *wanted && fk.parent != t)
+        };
+        if child_tables.into_iter().any(references) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// An outcome class so far: how many interleavings, the first one's index and its steps.
+type Seen = (u64, u64, Vec<String>);
+
+/// Per-thread partial results, merged in interleaving order.
+#[derive(Default)]
+struct Partial {
+    explored: u64,
+    with_orphans: u64,
+    with_deadlocks: u64,
+    with_error: BTreeMap<String, u64>,
+    parent_lock_waits: u64,
+    with_parent_lock_waits: u64,
+    longest_wait_chain: usize,
+    classes: BTreeMap<String, Seen>,
+}
+
+impl Partial {
+    fn add(&mut self, sc: &Scenario, index: u64, r: &PermutationReport) {
+        self.explored += 1;
+        self.with_orphans += u64::from(r.orphans > 0);
+        let mut kinds: Vec<&str> = r.events.iter().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
+        kinds.sort();
+        kinds.dedup();
+        self.with_deadlocks += u64::from(kinds.contains(&"deadlock"));
+        for k in kinds {
+            *self.with_error.entry(k.to_string()).or_default() += 1;
+        }
+        let pw = parent_waits(sc, r);
+        self.parent_lock_waits += pw;
+        self.with_parent_lock_waits += u64::from(pw > 0);
+        self.longest_wait_chain = self.longest_wait_chain.max(r.max_wait_chain);
+        let entry = self.classes.entry(class_of(r)).or_insert((0, index, r.steps.clone()));
+        entry.0 += 1;
+        if index < entry.1 {
+            entry.1 = index;
+            entry.2 = r.steps.clone();
+        }
+    }
+
+    fn merge(&mut self, o: Partial) {
+        self.explored += o.explored;
+        self.with_orphans += o.with_orphans;
+        self.with_deadlocks += o.with_deadlocks;
+        for (k, v) in o.with_error {
+            *self.with_error.entry(k).or_default() += v;
+        }
+        self.parent_lock_waits += o.parent_lock_waits;
+        self.with_parent_lock_waits += o.with_parent_lock_waits;
+        self.longest_wait_chain = self.longest_wait_chain.max(o.longest_wait_chain);
+        for (k, (n, i, p)) in o.classes {
+            let e = self.classes.entry(k).or_insert((0, i, p.clone()));
+            e.0 += n;
+            if i < e.1 {
+                e.1 = i;
+                e.2 = p;
+            }
+        }
+    }
+}
+
+/// The session index sequence of interleaving number `i` of the chosen space.
+fn sample(counts: &[usize], seed: u64, i: u64) -> Vec<usize> {
+    // Each draw has its own generator, so a draw does not depend on which thread made it.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(i);
+    let mut seq: Vec<usize> = counts.iter().enumerate().flat_map(|(s, &n)| std::iter::repeat_n(s, n)).collect();
+    seq.shuffle(&mut rng);
+    seq
+}
+
+/// Explore `space` with `threads` workers; `progress(done)` is called now and then.
+pub fn explore(
+    sc: &Scenario,
+    engine: EngineKind,
+    space: Space,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, RunError> {
+    let counts = sc.spec.step_counts();
+    let total = crate::spec::count_interleavings(&counts);
+    let (n, seed) = match space {
+        Space::All => (u64::try_from(total).unwrap_or(u64::MAX), None),
+        Space::Sample { count, seed } => (count, Some(seed)),
+    };
+    let threads = threads.max(1);
+    let to_perm = |il: &[usize]| -> Vec<PermStep> {
+        sc.spec
+            .interleaving_names(il)
+            .into_iter()
+            .map(|name| PermStep { name, markers: vec![], pos: Pos::default() })
+            .collect()
+    };
+    let results: Vec<Result<Partial, RunError>> = crossbeam_utils::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let counts = counts.clone();
+                let to_perm = &to_perm;
+                scope.spawn(move |_| -> Result<Partial, RunError> {
+                    let mut runner = Runner::new(sc, engine, MemStore::default())?;
+                    let mut part = Partial::default();
+                    let mut run_one = |i: u64, il: Vec<usize>| -> Result<(), RunError> {
+                        let r = runner.run(&to_perm(&il))?;
+                        part.add(sc, i, &r);
+                        if t == 0 && part.explored % 2048 == 0 {
+                            progress(part.explored * threads as u64);
+                        }
+                        Ok(())
+                    };
+                    match seed {
+                        None => {
+                            for (i, il) in all_interleavings(&counts).enumerate() {
+                                if i % threads == t {
+                                    run_one(i as u64, il)?;
+                                }
+                            }
+                        }
+                        Some(seed) => {
+                            for i in (t as u64..n).step_by(threads) {
+                                run_one(i, sample(&counts, seed, i))?;
+                            }
+                        }
+                    }
+                    Ok(part)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("explorer thread panicked")).collect()
+    })
+    .expect("explorer threads");
+    let mut all = Partial::default();
+    for r in results {
+        all.merge(r?);
+    }
+    let mut classes: Vec<(String, Seen)> = all.classes.into_iter().collect();
+    classes.sort_by_key(|(_, (_, first, _))| *first);
+    Ok(Summary {
+        engine: format!("{engine:?}").to_lowercase(),
+        fk: String::new(),
+        space: total.to_string(),
+        explored: all.explored,
+        seed,
+        with_orphans: all.with_orphans,
+        with_deadlocks: all.with_deadlocks,
+        with_error: all.with_error,
+        parent_lock_waits: all.parent_lock_waits,
+        with_parent_lock_waits: all.with_parent_lock_waits,
+        longest_wait_chain: all.longest_wait_chain,
+        classes: classes
+            .into_iter()
+            .map(|(outcome, (count, _, steps))| Class {
+                outcome,
+                interleavings: count,
+                example: format!("permutation {}", steps.join(" ")),
+            })
+            .collect(),
+    })
+}
+
+/// The readable summary.
+pub fn text(s: &Summary) -> String {
+    let mut out = format!("engine {} fk {}: {} of {} interleavings explored", s.engine, s.fk, s.explored, s.space);
+    if let Some(seed) = s.seed {
+        out.push_str(&format!(" (random sample, seed {seed})"));
+    }
+    out.push('\n');
+    out.push_str(&format!("  with orphans:          {}\n", s.with_orphans));
+    out.push_str(&format!("  with deadlocks:        {}\n", s.with_deadlocks));
+    for (k, v) in s.with_error.iter().filter(|(k, _)| k.as_str() != "deadlock") {
+        out.push_str(&format!("  with {k:<18} {v}\n", k = format!("{k}:")));
+    }
+    out.push_str(&format!(
+        "  parent lock waits:     {} (in {} interleavings)\n",
+        s.parent_lock_waits, s.with_parent_lock_waits
+    ));
+    out.push_str(&format!("  longest wait chain:    {}\n", s.longest_wait_chain));
+    out.push_str("  outcomes (first example of each, replay with fksim run SPEC --permutation \"...\"):\n");
+    for c in &s.classes {
+        out.push_str(&format!("    {:<28} {:>8}  {}\n", c.outcome, c.interleavings, c.example));
+    }
+    out
+}

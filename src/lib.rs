@@ -1,0 +1,17 @@
+//! fksim: a pure model of InnoDB's and PostgreSQL's row locks, for testing what dropping a foreign
+//! key from hot child tables really does.
+//!
+//! Data flows one way: spec text (`spec`) -> statements bound to a schema (`sql`, `scenario`) ->
+//! an engine profile turning each statement into lock requests and row changes (`engine`, over the
+//! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`).
+
+pub mod conform;
+pub mod engine;
+pub mod explore;
+pub mod lock;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod spec;
+pub mod sql;
+pub mod store;

@@ -1,0 +1,376 @@
+//! The `fksim` command line: run a spec's permutations on a model engine, or benchmark it.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use fksim::conform::{Comparison, Live, LiveDb, LiveError, Timing};
+use fksim::explore::{explore, Space};
+use fksim::report::{json, text};
+use fksim::run::{EngineKind, RunError, Runner};
+use fksim::scenario::{LoadError, Scenario};
+use fksim::spec::{parse_spec_file, SpecError};
+use fksim::sql::SchemaOptions;
+use fksim::store::{MemStore, SledStore, Store, StoreKind};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "fksim",
+    version,
+    about = "Model InnoDB's row locks (PostgreSQL's next) to see what dropping a foreign key does"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Fk {
+    On,
+    Off,
+}
+
+/// `--engine` of `conform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Innodb,
+    Postgres,
+    Both,
+}
+
+/// `--fk` of `conform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which2 {
+    On,
+    Off,
+    Both,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// The isolation spec file (PostgreSQL isolationtester format).
+    spec: PathBuf,
+    /// The engine whose locking rules to model.
+    #[arg(long, value_enum, default_value = "innodb")]
+    engine: EngineKind,
+    /// `off` strips every FOREIGN KEY / REFERENCES clause and keeps the index on the column.
+    #[arg(long, value_enum, default_value = "on")]
+    fk: Fk,
+    /// Where rows live: in memory (fast) or in a temporary sled database.
+    #[arg(long, value_enum, default_value = "memory")]
+    store: StoreKind,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run every permutation of a spec (its permutation lines, or every interleaving).
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// JSON Lines instead of the transcript.
+        #[arg(long)]
+        json: bool,
+        /// Run this permutation ("s1a s2a s1b ...") instead of the spec's.
+        #[arg(long)]
+        permutation: Option<String>,
+    },
+    /// Run every interleaving of a spec's sessions (or a seeded random sample) and summarise the
+    /// outcomes: orphans, deadlocks, errors, waits on the parent table, one example each.
+    Explore {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+        /// Run this many random interleavings instead of all of them.
+        #[arg(long)]
+        sample: Option<u64>,
+        /// The seed of the random sample (printed when not given).
+        #[arg(long, requires = "sample")]
+        seed: Option<u64>,
+        /// Worker threads (default: every core). The result does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Run specs on the live MariaDB and PostgreSQL and compare each outcome with the model's.
+    Conform {
+        /// Spec files.
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "both")]
+        engine: Which,
+        #[arg(long, value_enum, default_value = "both")]
+        fk: Which2,
+        /// Write the live outcomes to DIR/expected/NAME.ENGINE.fk-FK.jsonl.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+        #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
+        mysql_url: String,
+        #[arg(long, default_value = "postgresql://postgres@127.0.0.1:5432/test")]
+        postgres_url: String,
+        /// A step still running this long after it was sent counts as waiting.
+        #[arg(long, default_value_t = 600)]
+        wait_ms: u64,
+    },
+    /// Measure how many permutations per second the model runs on a spec.
+    Bench {
+        #[command(flatten)]
+        common: Common,
+        /// Run for at least this many seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Load and bind a spec; every failure here is bad input.
+fn load(common: &Common) -> Result<Scenario> {
+    load_as(&common.spec, common.engine, common.fk == Fk::On)
+}
+
+/// Load and bind a spec for an engine; every failure here is bad input.
+fn load_as(path: &std::path::Path, engine: EngineKind, fk_on: bool) -> Result<Scenario> {
+    let spec = parse_spec_file(path)?;
+    let opts = SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb };
+    Ok(Scenario::load(spec, opts)?)
+}
+
+struct ConformArgs {
+    specs: Vec<PathBuf>,
+    engines: Vec<EngineKind>,
+    fks: Vec<bool>,
+    record: Option<PathBuf>,
+    mysql_url: String,
+    postgres_url: String,
+    timing: Timing,
+}
+
+/// Returns whether every case agreed.
+fn conform(a: ConformArgs) -> Result<bool> {
+    // Bad input first, before any server is touched.
+    let mut cases = Vec::new();
+    for path in &a.specs {
+        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        for &engine in &a.engines {
+            for &fk_on in &a.fks {
+                cases.push((name.clone(), engine, fk_on, load_as(path, engine, fk_on)?));
+            }
+        }
+    }
+    if let Some(dir) = &a.record {
+        std::fs::create_dir_all(dir.join("expected")).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut agree = 0;
+    for &engine in &a.engines {
+        let (live, url) = match engine {
+            EngineKind::Innodb => (Live::MariaDb, &a.mysql_url),
+            EngineKind::Postgres => (Live::Postgres, &a.postgres_url),
+        };
+        let mut db = LiveDb::connect(live, url, a.timing)?;
+        for (name, e, fk_on, sc) in cases.iter().filter(|c| c.1 == engine) {
+            let fk = if *fk_on { "on" } else { "off" };
+            eprintln!("fksim conform: {name} {e:?} fk {fk} ({} permutations)", sc.permutation_count());
+            let cmp = Comparison::run(name, sc, *e, *fk_on, &mut db)?;
+            print!("{}", cmp.report());
+            if cmp.differences() == 0 {
+                agree += 1;
+            }
+            if let Some(dir) = &a.record {
+                let path = dir.join("expected").join(cmp.file_name());
+                std::fs::write(&path, cmp.recording()).with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        db.close()?;
+    }
+    println!("{agree} of {} cases agree", cases.len());
+    Ok(agree == cases.len())
+}
+
+/// The steps of a `--permutation` argument, each checked against the spec.
+fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermStep>> {
+    text.split_whitespace()
+        .map(|name| {
+            sc.spec
+                .find_step(name)
+                .map(|_| fksim::spec::PermStep { name: name.to_string(), markers: vec![], pos: Default::default() })
+                .ok_or_else(|| {
+                    anyhow::Error::new(LoadError {
+                        file: sc.spec.file.clone(),
+                        pos: Default::default(),
+                        what: format!("unknown step `{name}` in --permutation"),
+                    })
+                })
+        })
+        .collect()
+}
+
+fn run_all<S: Store>(
+    sc: &Scenario,
+    common: &Common,
+    store: S,
+    as_json: bool,
+    only: Option<Vec<fksim::spec::PermStep>>,
+) -> Result<()> {
+    let mut runner = Runner::new(sc, common.engine, store)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if !as_json {
+        out.write_all(text::header(sc).as_bytes())?;
+    }
+    let perms: Box<dyn Iterator<Item = Vec<fksim::spec::PermStep>>> = match only {
+        Some(p) => Box::new(std::iter::once(p)),
+        None => sc.permutations(),
+    };
+    let total = sc.permutation_count();
+    let started = Instant::now();
+    let mut last = started;
+    for (n, perm) in perms.enumerate() {
+        let report = runner.run(&perm)?;
+        let chunk = if as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
+        out.write_all(chunk.as_bytes())?;
+        if last.elapsed() > Duration::from_secs(2) {
+            last = Instant::now();
+            eprintln!("fksim: {} of {total} permutations ({:.0?})", n + 1, started.elapsed());
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn bench<S: Store>(sc: &Scenario, common: &Common, store: S, seconds: f64, as_json: bool) -> Result<()> {
+    let mut runner = Runner::new(sc, common.engine, store)?;
+    let perms: Vec<_> = sc.permutations().collect();
+    let started = Instant::now();
+    let mut runs: u64 = 0;
+    let mut checksum: u64 = 0;
+    while started.elapsed().as_secs_f64() < seconds || runs == 0 {
+        for p in &perms {
+            let r = runner.run(p)?;
+            checksum = checksum.wrapping_add(r.events.len() as u64 + r.orphans as u64);
+            runs += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = runs as f64 / secs;
+    if as_json {
+        println!(
+            "{}",
+            json::to_line(
+                &serde_json::json!({"spec": common.spec.display().to_string(), "permutations": perms.len(), "runs": runs, "seconds": secs, "per_second": rate.round(), "checksum": checksum})
+            )
+        );
+    } else {
+        println!(
+            "{}: {} permutations, {runs} runs in {secs:.2} s: {rate:.0} permutations/s (engine {:?}, store {:?}, fk {:?})",
+            common.spec.display(),
+            perms.len(),
+            common.engine,
+            common.store,
+            common.fk
+        );
+    }
+    Ok(())
+}
+
+fn main_inner(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Conform { specs, engine, fk, record, mysql_url, postgres_url, wait_ms } => {
+            let engines = match engine {
+                Which::Innodb => vec![EngineKind::Innodb],
+                Which::Postgres => vec![EngineKind::Postgres],
+                Which::Both => vec![EngineKind::Innodb, EngineKind::Postgres],
+            };
+            let fks = match fk {
+                Which2::On => vec![true],
+                Which2::Off => vec![false],
+                Which2::Both => vec![true, false],
+            };
+            let timing = Timing { wait: Duration::from_millis(wait_ms), ..Timing::default() };
+            let ok = conform(ConformArgs { specs, engines, fks, record, mysql_url, postgres_url, timing })?;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Cmd::Run { common, json, permutation } => {
+            let sc = load(&common)?;
+            let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
+            match common.store {
+                StoreKind::Memory => run_all(&sc, &common, MemStore::default(), json, only),
+                StoreKind::Sled => {
+                    let store = SledStore::temporary().context("opening a temporary sled database")?;
+                    run_all(&sc, &common, store, json, only)
+                }
+            }?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Explore { common, json, sample, seed, threads } => {
+            let sc = load(&common)?;
+            let space = match sample {
+                None => Space::All,
+                Some(count) => {
+                    let seed = seed.unwrap_or_else(|| {
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_nanos() as u64)
+                            .unwrap_or(0)
+                    });
+                    eprintln!("fksim explore: random sample of {count} interleavings, seed {seed}");
+                    Space::Sample { count, seed }
+                }
+            };
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let started = Instant::now();
+            let last = std::sync::Mutex::new(Instant::now());
+            let progress = |done: u64| {
+                let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+                if l.elapsed() > Duration::from_secs(2) {
+                    *l = Instant::now();
+                    eprintln!("fksim explore: {done} interleavings ({:.0?})", started.elapsed());
+                }
+            };
+            let mut summary = explore(&sc, common.engine, space, threads, &progress)?;
+            summary.fk = format!("{:?}", common.fk).to_lowercase();
+            if json {
+                println!("{}", json::to_line(&summary));
+            } else {
+                print!("{}", fksim::explore::text(&summary));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench { common, seconds, json } => {
+            let sc = load(&common)?;
+            match common.store {
+                StoreKind::Memory => bench(&sc, &common, MemStore::default(), seconds, json),
+                StoreKind::Sled => bench(&sc, &common, SledStore::temporary()?, seconds, json),
+            }?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Bad input (exit 2) versus a failure of the tool (exit 1).
+fn is_bad_input(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<SpecError>().is_some()
+        || e.downcast_ref::<LoadError>().is_some()
+        || matches!(e.downcast_ref::<RunError>(), Some(RunError::Setup { .. } | RunError::Permutation { .. }))
+        || matches!(e.downcast_ref::<RunError>(), Some(RunError::Engine(fksim::engine::EngineError::Unsupported(_))))
+        || e.downcast_ref::<LiveError>().is_some()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match main_inner(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("fksim: {e:#}");
+            if is_bad_input(&e) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

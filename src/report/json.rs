@@ -1,0 +1,139 @@
+//! JSON Lines output: the `fksim run --json` contract, written with `", "` and `": "` separators
+//! so lines read like the recorded real-engine files.
+
+use crate::engine::{DeadlockInfo, LockDesc};
+use crate::run::{Outcome, PermutationReport, StepEvent};
+use serde::Serialize;
+use std::io;
+
+/// serde_json's compact output with a space after `,` and `:` (Python's json.dumps style).
+struct Spaced;
+
+impl serde_json::ser::Formatter for Spaced {
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
+/// Serialise one value as a line.
+pub fn to_line<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Spaced);
+    value.serialize(&mut ser).expect("in-memory JSON cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+#[derive(Serialize)]
+struct PermLine<'a> {
+    permutation: &'a [String],
+}
+
+#[derive(Serialize)]
+struct StepLine<'a> {
+    step: &'a str,
+    outcome: Outcome,
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    /// Sessions whose locks this step waits behind.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    waits_for: Vec<&'a str>,
+    /// The lock a waiting step wants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock: Option<&'a LockDesc>,
+    /// The conflicting locks it waits behind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blockers: Option<&'a [LockDesc]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queued_behind: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[DeadlockInfo]>::is_empty")]
+    deadlocks: &'a [DeadlockInfo],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rows: Vec<Vec<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OrphanLine {
+    orphans: usize,
+}
+
+fn step_line(e: &StepEvent) -> String {
+    let mut waits_for: Vec<&str> = Vec::new();
+    if let Some(w) = &e.wait {
+        for b in &w.behind {
+            if !waits_for.contains(&b.session.as_str()) {
+                waits_for.push(&b.session);
+            }
+        }
+    }
+    to_line(&StepLine {
+        step: &e.step,
+        outcome: e.outcome,
+        error: e.error.as_ref().map(|x| x.kind.name()),
+        message: e.error.as_ref().map(|x| x.message.as_str()),
+        waits_for,
+        lock: e.wait.as_ref().map(|w| &w.wants),
+        blockers: e.wait.as_ref().map(|w| w.behind.as_slice()),
+        queued_behind: e.queued_behind.as_deref(),
+        deadlocks: &e.deadlocks,
+        rows: e
+            .rows
+            .iter()
+            .map(|r| r.rows.iter().map(|row| row.iter().map(|v| v.to_string()).collect()).collect())
+            .collect(),
+        note: e.note.as_deref(),
+    })
+}
+
+/// The JSON lines of one permutation.
+pub fn permutation(report: &PermutationReport) -> String {
+    let mut out = to_line(&PermLine { permutation: &report.steps });
+    out.push('\n');
+    for e in &report.events {
+        out.push_str(&step_line(e));
+        out.push('\n');
+    }
+    out.push_str(&to_line(&OrphanLine { orphans: report.orphans }));
+    out.push('\n');
+    out
+}
+
+#[derive(Serialize)]
+struct CoreLine<'a> {
+    step: &'a str,
+    outcome: Outcome,
+    error: Option<&'static str>,
+}
+
+/// The JSON lines of one permutation with the contract's keys only (the recorded files' format).
+pub fn permutation_core(report: &PermutationReport) -> String {
+    let mut out = to_line(&PermLine { permutation: &report.steps });
+    out.push('\n');
+    for e in &report.events {
+        out.push_str(&to_line(&CoreLine {
+            step: &e.step,
+            outcome: e.outcome,
+            error: e.error.as_ref().map(|x| x.kind.name()),
+        }));
+        out.push('\n');
+    }
+    out.push_str(&to_line(&OrphanLine { orphans: report.orphans }));
+    out.push('\n');
+    out
+}

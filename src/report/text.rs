@@ -1,0 +1,125 @@
+//! The readable transcript, in isolationtester's expected-output style, with fksim's notes on who
+//! waits for whom (lines starting with `--`).
+
+use crate::engine::{Rows, WaitInfo};
+use crate::run::{Outcome, PermutationReport, StepEvent};
+use crate::scenario::Scenario;
+use crate::sql::Value;
+
+/// The first line isolationtester prints.
+pub fn header(sc: &Scenario) -> String {
+    format!("Parsed test spec with {} sessions\n", sc.sessions.len())
+}
+
+fn step_sql<'a>(sc: &'a Scenario, name: &str) -> &'a str {
+    sc.spec.find_step(name).map(|(s, i)| sc.sessions[s].steps[i].sql.as_str()).unwrap_or("")
+}
+
+/// psql's aligned table as isolationtester prints results.
+fn table(rows: &Rows) -> String {
+    let cells: Vec<Vec<String>> = rows.rows.iter().map(|r| r.iter().map(Value::to_string).collect()).collect();
+    let numeric: Vec<bool> = (0..rows.columns.len())
+        .map(|c| rows.rows.iter().all(|r| matches!(r[c], Value::Int(_) | Value::Null)))
+        .collect();
+    let widths: Vec<usize> = rows
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(c, h)| cells.iter().map(|r| r[c].chars().count()).chain([h.chars().count()]).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    let head: Vec<String> = rows
+        .columns
+        .iter()
+        .zip(&widths)
+        .map(|(h, &w)| {
+            let pad = w - h.chars().count();
+            format!("{}{}{}", " ".repeat(pad / 2), h, " ".repeat(pad - pad / 2))
+        })
+        .collect();
+    out.push_str(head.join("|").trim_end());
+    out.push('\n');
+    out.push_str(&widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().join("+"));
+    out.push('\n');
+    for r in &cells {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(
+                |(c, v)| {
+                    if numeric[c] {
+                        format!("{v:>w$}", w = widths[c])
+                    } else {
+                        format!("{v:<w$}", w = widths[c])
+                    }
+                },
+            )
+            .collect();
+        out.push_str(line.join("|").trim_end());
+        out.push('\n');
+    }
+    let n = rows.rows.len();
+    out.push_str(&format!("({n} row{})\n\n", if n == 1 { "" } else { "s" }));
+    out
+}
+
+fn wait_lines(step: &str, w: &WaitInfo) -> String {
+    let purpose = w.wants.taken_by.split_once(": ").map_or(w.wants.taken_by.as_str(), |(_, p)| p);
+    let mut out = format!("  -- {step} waits for {}: {purpose}\n", w.wants);
+    for b in &w.behind {
+        let state = if b.granted { "holds" } else { "waits for" };
+        out.push_str(&format!("  --   behind {}, which {state} {}, taken by {}\n", b.session, b, b.taken_by));
+    }
+    out
+}
+
+fn event(sc: &Scenario, e: &StepEvent) -> String {
+    let mut out = match e.outcome {
+        Outcome::Waiting => format!("step {}: {} <waiting ...>\n", e.step, step_sql(sc, &e.step)),
+        Outcome::Immediate => format!("step {}: {}\n", e.step, step_sql(sc, &e.step)),
+        Outcome::Completed => format!("step {}: <... completed>\n", e.step),
+    };
+    for r in &e.rows {
+        out.push_str(&table(r));
+    }
+    if let Some(err) = &e.error {
+        out.push_str(&format!("ERROR:  {}\n", err.message));
+    }
+    if let Some(w) = &e.wait {
+        out.push_str(&wait_lines(&e.step, w));
+    }
+    if let Some(q) = &e.queued_behind {
+        out.push_str(&format!("  -- {} queued behind {q}, still running in the same session\n", e.step));
+    }
+    for d in &e.deadlocks {
+        let mut ring = d.cycle.clone();
+        ring.push(d.cycle[0].clone());
+        out.push_str(&format!(
+            "  -- deadlock: {} (each waits for the next); victim {}, its transaction rolled back\n",
+            ring.join(" -> "),
+            d.victim
+        ));
+        for w in &d.waits {
+            let behind: Vec<String> = w
+                .behind
+                .iter()
+                .map(|b| format!("{}'s {}{b}", b.session, if b.granted { "" } else { "waiting " }))
+                .collect();
+            out.push_str(&format!("  --   {} wants {}, behind {}\n", w.wants.session, w.wants, behind.join(" and ")));
+        }
+    }
+    if let Some(n) = &e.note {
+        out.push_str(&format!("  -- {n}\n"));
+    }
+    out
+}
+
+/// The transcript of one permutation.
+pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
+    let mut out = format!("\nstarting permutation: {}\n", report.steps.join(" "));
+    for e in &report.events {
+        out.push_str(&event(sc, e));
+    }
+    out.push_str(&format!("orphans: {}\n", report.orphans));
+    out
+}

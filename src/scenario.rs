@@ -1,0 +1,120 @@
+//! A spec bound to a schema: the setup DDL applied to a catalog, every statement parsed and bound.
+
+use crate::spec::{PermStep, Pos, Spec, SqlBlock};
+use crate::sql::{parse_block, Catalog, Plan, SchemaOptions, SqlError, Statement};
+use std::sync::Arc;
+
+/// A spec that cannot be run: bad syntax, unsupported SQL, or a name that does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{}:{}: {what}", pos.line, pos.col)]
+pub struct LoadError {
+    pub file: String,
+    pub pos: Pos,
+    pub what: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub name: String,
+    /// The step's SQL as written, trimmed (as isolationtester prints it).
+    pub sql: String,
+    pub stmts: Vec<Arc<Statement>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionPlan {
+    pub name: String,
+    pub setup: Vec<Arc<Statement>>,
+    pub steps: Vec<StepPlan>,
+    pub teardown: Vec<Arc<Statement>>,
+}
+
+/// Everything a run needs from a spec file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub spec: Spec,
+    pub catalog: Arc<Catalog>,
+    /// Setup DML (DDL is already in the catalog), in order.
+    pub setup: Vec<Arc<Statement>>,
+    pub sessions: Vec<SessionPlan>,
+}
+
+impl Scenario {
+    /// Bind a parsed spec. DDL in the setup blocks builds the catalog; every other statement is
+    /// checked against it, so a bad table or column is reported before anything runs.
+    pub fn load(spec: Spec, opts: SchemaOptions) -> Result<Scenario, LoadError> {
+        let file = spec.file.clone();
+        let fail = |e: SqlError| LoadError { file: file.clone(), pos: e.pos, what: e.what };
+        let mut catalog = Catalog::default();
+        let mut setup = Vec::new();
+        for block in &spec.setup {
+            for st in parse_block(block, &mut catalog, opts).map_err(fail)? {
+                if st.plan != Plan::Ddl {
+                    setup.push(Arc::new(st));
+                }
+            }
+        }
+        let frozen = catalog.clone();
+        let bind = |block: &SqlBlock| -> Result<Vec<Arc<Statement>>, LoadError> {
+            let mut cat = frozen.clone();
+            let stmts = parse_block(block, &mut cat, opts).map_err(fail)?;
+            if cat != frozen {
+                return Err(LoadError {
+                    file: file.clone(),
+                    pos: block.pos,
+                    what: "DDL is only supported in the global setup".into(),
+                });
+            }
+            Ok(stmts.into_iter().map(Arc::new).collect())
+        };
+        for block in &spec.teardown {
+            bind(block)?;
+        }
+        let mut sessions = Vec::new();
+        for s in &spec.sessions {
+            let mut steps = Vec::new();
+            for st in &s.steps {
+                steps.push(StepPlan {
+                    name: st.name.clone(),
+                    sql: st.sql.sql.trim().to_string(),
+                    stmts: bind(&st.sql)?,
+                });
+            }
+            sessions.push(SessionPlan {
+                name: s.name.clone(),
+                setup: s.setup.as_ref().map(&bind).transpose()?.unwrap_or_default(),
+                steps,
+                teardown: s.teardown.as_ref().map(&bind).transpose()?.unwrap_or_default(),
+            });
+        }
+        Ok(Scenario { spec, catalog: Arc::new(catalog), setup, sessions })
+    }
+
+    pub fn session_names(&self) -> Vec<String> {
+        self.sessions.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The permutations to run: the spec's, or every interleaving of the sessions' steps.
+    pub fn permutations(&self) -> Box<dyn Iterator<Item = Vec<PermStep>> + '_> {
+        if !self.spec.permutations.is_empty() {
+            return Box::new(self.spec.permutations.iter().map(|p| p.steps.clone()));
+        }
+        let counts = self.spec.step_counts();
+        Box::new(crate::spec::all_interleavings(&counts).map(move |il| {
+            self.spec
+                .interleaving_names(&il)
+                .into_iter()
+                .map(|name| PermStep { name, markers: vec![], pos: Pos::default() })
+                .collect()
+        }))
+    }
+
+    /// How many permutations `permutations` yields.
+    pub fn permutation_count(&self) -> u128 {
+        if self.spec.permutations.is_empty() {
+            crate::spec::count_interleavings(&self.spec.step_counts())
+        } else {
+            self.spec.permutations.len() as u128
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The schema: tables, columns, indexes (clustered first) and foreign keys, built from the setup DDL.
+
+use super::value::Value;
+
+pub type TableId = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    Int,
+    Text,
+    Bool,
+    Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColType,
+    pub not_null: bool,
+    /// SERIAL / AUTO_INCREMENT: filled from a counter when not given.
+    pub serial: bool,
+    /// InnoDB's hidden DB_ROW_ID of a table without a primary key; never shown.
+    pub hidden: bool,
+}
+
+/// An index. `cols` are its key columns; secondary index entries also carry the clustered key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub name: String,
+    pub cols: Vec<usize>,
+    pub unique: bool,
+    pub clustered: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefAction {
+    NoAction,
+    Cascade,
+    SetNull,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub name: String,
+    pub cols: Vec<usize>,
+    pub parent: TableId,
+    pub parent_cols: Vec<usize>,
+    pub on_delete: RefAction,
+    pub on_update: RefAction,
+    /// False under `--fk off`: declared (so orphans are counted) but not enforced by the engine.
+    pub enforced: bool,
+    /// The child index used for checks (InnoDB's `foreign_index`): first index led by `cols`.
+    pub child_index: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    /// `indexes[0]` is the clustered index (the primary key, or the hidden row id).
+    pub indexes: Vec<Index>,
+    pub fks: Vec<ForeignKey>,
+}
+
+impl Table {
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| !c.hidden && c.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn pk(&self) -> &[usize] {
+        &self.indexes[0].cols
+    }
+
+    /// The clustered key of a row.
+    pub fn pk_of(&self, row: &[Value]) -> Vec<Value> {
+        self.pk().iter().map(|&c| row[c].clone()).collect()
+    }
+
+    /// The entry of `row` in index `ix`: its key columns, then the clustered key.
+    pub fn entry_of(&self, ix: usize, row: &[Value]) -> Vec<Value> {
+        let index = &self.indexes[ix];
+        let mut key: Vec<Value> = index.cols.iter().map(|&c| row[c].clone()).collect();
+        if !index.clustered {
+            key.extend(self.pk_of(row));
+        }
+        key
+    }
+
+    pub fn visible_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden)
+    }
+}
+
+/// Every table, by id; dropped tables keep their slot so ids stay stable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    pub tables: Vec<Table>,
+}
+
+impl Catalog {
+    pub fn table_id(&self, name: &str) -> Option<TableId> {
+        self.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Foreign keys that reference `parent`, as (child table, fk index).
+    pub fn referencing(&self, parent: TableId) -> impl Iterator<Item = (TableId, usize)> + '_ {
+        self.tables.iter().enumerate().flat_map(move |(t, table)| {
+            table.fks.iter().enumerate().filter(move |(_, fk)| fk.parent == parent).map(move |(i, _)| (t, i))
+        })
+    }
+}

@@ -1,0 +1,559 @@
+//! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
+
+use super::catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
+use super::plan::{CmpOp, Cond, Expr, Filter, Isolation, Plan, Projection, RowLock};
+use super::value::Value;
+use sqlparser::ast::{
+    self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
+    Statement as Ast, TableConstraint, TableFactor, TableObject, TransactionIsolationLevel, TransactionMode,
+    UnaryOperator,
+};
+
+/// How DDL is turned into a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaOptions {
+    /// Enforce declared foreign keys (`--fk on`).
+    pub fk_enforced: bool,
+    /// The engine creates an index for a foreign key that has none (InnoDB does); with the FK
+    /// stripped that index is kept, as Django's `db_constraint=False` keeps it.
+    pub implicit_fk_index: bool,
+}
+
+type R<T> = Result<T, String>;
+
+fn ident_name(name: &ObjectName) -> String {
+    name.0.last().map(|p| p.to_string().trim_matches('"').trim_matches('`').to_string()).unwrap_or_default()
+}
+
+fn unquote(id: &ast::Ident) -> String {
+    id.value.clone()
+}
+
+fn table_of(catalog: &Catalog, name: &ObjectName) -> R<TableId> {
+    let n = ident_name(name);
+    catalog.table_id(&n).ok_or_else(|| format!("table `{n}` does not exist"))
+}
+
+fn column_of(table: &Table, name: &str) -> R<usize> {
+    table.col(name).ok_or_else(|| format!("column `{name}` does not exist in table `{}`", table.name))
+}
+
+fn col_type(dt: &DataType) -> R<(ColType, bool)> {
+    let text = dt.to_string().to_ascii_uppercase();
+    let base = text.split('(').next().unwrap_or("").trim();
+    Ok(match base {
+        "SERIAL" | "BIGSERIAL" | "SMALLSERIAL" => (ColType::Int, true),
+        "INT" | "INTEGER" | "BIGINT" | "SMALLINT" | "TINYINT" | "MEDIUMINT" | "INT4" | "INT8" | "INT2" => {
+            if base == "TINYINT" && text.contains("(1)") {
+                (ColType::Bool, false)
+            } else {
+                (ColType::Int, false)
+            }
+        }
+        "VARCHAR" | "CHAR" | "TEXT" | "CHARACTER VARYING" | "CHARACTER" | "STRING" => (ColType::Text, false),
+        "BOOLEAN" | "BOOL" => (ColType::Bool, false),
+        "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATE" => (ColType::Timestamp, false),
+        _ => return Err(format!("unsupported column type `{text}`")),
+    })
+}
+
+fn ref_action(a: &Option<ReferentialAction>) -> R<RefAction> {
+    Ok(match a {
+        None | Some(ReferentialAction::NoAction) | Some(ReferentialAction::Restrict) => RefAction::NoAction,
+        Some(ReferentialAction::Cascade) => RefAction::Cascade,
+        Some(ReferentialAction::SetNull) => RefAction::SetNull,
+        Some(other) => return Err(format!("unsupported referential action `{other}`")),
+    })
+}
+
+fn index_cols(table: &Table, cols: &[ast::IndexColumn]) -> R<Vec<usize>> {
+    cols.iter().map(|c| column_of(table, c.column.expr.to_string().trim_matches('"').trim_matches('`'))).collect()
+}
+
+struct PendingFk {
+    name: Option<String>,
+    cols: Vec<String>,
+    parent: ObjectName,
+    parent_cols: Vec<String>,
+    on_delete: Option<ReferentialAction>,
+    on_update: Option<ReferentialAction>,
+}
+
+fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOptions) -> R<()> {
+    let name = ident_name(&ct.name);
+    if ct.partition_by.is_some() || ct.partition_of.is_some() {
+        return Err("partitioned tables (PARTITION BY / PARTITION OF) are not modelled".into());
+    }
+    if ct.query.is_some() || ct.like.is_some() || ct.inherits.is_some() {
+        return Err("CREATE TABLE ... AS / LIKE / INHERITS is not supported".into());
+    }
+    if catalog.table_id(&name).is_some() {
+        return Err(format!("table `{name}` already exists"));
+    }
+    let mut table = Table { name: name.clone(), columns: Vec::new(), indexes: Vec::new(), fks: Vec::new() };
+    let mut pk: Option<Vec<String>> = None;
+    let mut uniques: Vec<(Option<String>, Vec<String>)> = Vec::new();
+    let mut fks: Vec<PendingFk> = Vec::new();
+    for c in &ct.columns {
+        let (ty, serial) = col_type(&c.data_type)?;
+        let cname = unquote(&c.name);
+        let mut not_null = serial;
+        for o in &c.options {
+            match &o.option {
+                ColumnOption::NotNull => not_null = true,
+                ColumnOption::Null => {}
+                ColumnOption::PrimaryKey(_) => {
+                    pk = Some(vec![cname.clone()]);
+                    not_null = true;
+                }
+                ColumnOption::Unique(_) => uniques.push((None, vec![cname.clone()])),
+                ColumnOption::ForeignKey(fk) if fk.characteristics.is_some() => {
+                    return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
+                }
+                ColumnOption::ForeignKey(fk) => fks.push(PendingFk {
+                    name: o.name.as_ref().map(unquote),
+                    cols: vec![cname.clone()],
+                    parent: fk.foreign_table.clone(),
+                    parent_cols: fk.referred_columns.iter().map(unquote).collect(),
+                    on_delete: fk.on_delete,
+                    on_update: fk.on_update,
+                }),
+                ColumnOption::Default(_) => {}
+                other => {
+                    let text = other.to_string();
+                    if text.eq_ignore_ascii_case("AUTO_INCREMENT") {
+                        not_null = true;
+                        table.columns.push(Column { name: cname.clone(), ty, not_null, serial: true, hidden: false });
+                        continue;
+                    }
+                    return Err(format!("unsupported column option `{text}`"));
+                }
+            }
+        }
+        if table.columns.iter().any(|x| x.name == cname) {
+            continue;
+        }
+        table.columns.push(Column { name: cname, ty, not_null, serial, hidden: false });
+    }
+    for tc in &ct.constraints {
+        match tc {
+            TableConstraint::PrimaryKey(p) => {
+                pk = Some(p.columns.iter().map(|c| c.column.expr.to_string()).collect());
+            }
+            TableConstraint::Unique(u) => uniques
+                .push((u.name.as_ref().map(unquote), u.columns.iter().map(|c| c.column.expr.to_string()).collect())),
+            TableConstraint::ForeignKey(fk) if fk.characteristics.is_some() => {
+                return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
+            }
+            TableConstraint::ForeignKey(fk) => fks.push(PendingFk {
+                name: fk.name.as_ref().map(unquote),
+                cols: fk.columns.iter().map(unquote).collect(),
+                parent: fk.foreign_table.clone(),
+                parent_cols: fk.referred_columns.iter().map(unquote).collect(),
+                on_delete: fk.on_delete,
+                on_update: fk.on_update,
+            }),
+            TableConstraint::Index(ix) => {
+                let cols = ix.columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>();
+                let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
+                let iname = ix.name.as_ref().map(unquote).unwrap_or_else(|| table.columns[cols[0]].name.clone());
+                table.indexes.push(Index { name: iname, cols, unique: false, clustered: false });
+            }
+            other => return Err(format!("unsupported table constraint `{other}`")),
+        }
+    }
+    // The clustered index: the primary key, or InnoDB's hidden row id.
+    let clustered = match &pk {
+        Some(cols) => {
+            let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
+            for &c in &cols {
+                table.columns[c].not_null = true;
+            }
+            Index { name: "PRIMARY".into(), cols, unique: true, clustered: true }
+        }
+        None => {
+            table.columns.push(Column {
+                name: "DB_ROW_ID".into(),
+                ty: ColType::Int,
+                not_null: true,
+                serial: true,
+                hidden: true,
+            });
+            Index { name: "GEN_CLUST_INDEX".into(), cols: vec![table.columns.len() - 1], unique: true, clustered: true }
+        }
+    };
+    // MySQL's key order (sql_table.cc, sort_keys): primary, unique NOT NULL, other unique, the rest.
+    let mut unique_ix: Vec<Index> = Vec::new();
+    for (uname, cols) in &uniques {
+        let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
+        let iname = uname.clone().unwrap_or_else(|| table.columns[cols[0]].name.clone());
+        unique_ix.push(Index { name: iname, cols, unique: true, clustered: false });
+    }
+    unique_ix.sort_by_key(|ix| !ix.cols.iter().all(|&c| table.columns[c].not_null));
+    let plain = std::mem::take(&mut table.indexes);
+    table.indexes = std::iter::once(clustered).chain(unique_ix).chain(plain).collect();
+    let id = catalog.tables.len();
+    catalog.tables.push(table);
+    for fk in fks {
+        let parent_name = ident_name(&fk.parent);
+        let parent = if parent_name.eq_ignore_ascii_case(&name) { Some(id) } else { catalog.table_id(&parent_name) };
+        let Some(parent) = parent else {
+            catalog.tables.pop();
+            return Err(format!("referenced table `{parent_name}` does not exist"));
+        };
+        let child = &catalog.tables[id];
+        let cols = fk.cols.iter().map(|c| column_of(child, c)).collect::<R<Vec<_>>>()?;
+        let ptable = &catalog.tables[parent];
+        let parent_cols = if fk.parent_cols.is_empty() {
+            ptable.pk().to_vec()
+        } else {
+            fk.parent_cols.iter().map(|c| column_of(ptable, c)).collect::<R<Vec<_>>>()?
+        };
+        if parent_cols.len() != cols.len() {
+            return Err("foreign key column counts differ".into());
+        }
+        if !ptable.indexes.iter().any(|ix| ix.unique && ix.cols == parent_cols) {
+            return Err(format!("no unique index on the referenced columns of `{}`", ptable.name));
+        }
+        let fk_name = fk.name.unwrap_or_else(|| format!("{}_ibfk_{}", name, catalog.tables[id].fks.len() + 1));
+        let child = &mut catalog.tables[id];
+        let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
+        if child_index.is_none() && opts.implicit_fk_index {
+            child.indexes.push(Index { name: fk_name.clone(), cols: cols.clone(), unique: false, clustered: false });
+            child_index = Some(child.indexes.len() - 1);
+        }
+        child.fks.push(ForeignKey {
+            name: fk_name,
+            cols,
+            parent,
+            parent_cols,
+            on_delete: ref_action(&fk.on_delete)?,
+            on_update: ref_action(&fk.on_update)?,
+            enforced: opts.fk_enforced,
+            child_index,
+        });
+    }
+    Ok(())
+}
+
+fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
+    let t = table_of(catalog, &ci.table_name)?;
+    let table = &catalog.tables[t];
+    let cols = index_cols(table, &ci.columns)?;
+    let name = ci.name.as_ref().map(ident_name).unwrap_or_else(|| table.columns[cols[0]].name.clone());
+    if table.indexes.iter().any(|ix| ix.name.eq_ignore_ascii_case(&name)) {
+        return Err(format!("index `{name}` already exists on `{}`", table.name));
+    }
+    let table = &mut catalog.tables[t];
+    table.indexes.push(Index { name, cols: cols.clone(), unique: ci.unique, clustered: false });
+    let new_ix = table.indexes.len() - 1;
+    for fk in table.fks.iter_mut().filter(|fk| fk.child_index.is_none() && cols.starts_with(&fk.cols)) {
+        fk.child_index = Some(new_ix);
+    }
+    Ok(())
+}
+
+fn literal(e: &ast::Expr) -> R<Value> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => {
+                n.parse::<i64>().map(Value::Int).map_err(|_| format!("unsupported number `{n}`"))
+            }
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(Value::Str(s.as_str().into())),
+            ast::Value::Boolean(b) => Ok(Value::Bool(*b)),
+            ast::Value::Null => Ok(Value::Null),
+            other => Err(format!("unsupported literal `{other}`")),
+        },
+        ast::Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match literal(expr)? {
+            Value::Int(i) => Ok(Value::Int(-i)),
+            _ => Err(format!("unsupported literal `{e}`")),
+        },
+        ast::Expr::Nested(inner) => literal(inner),
+        _ => Err(format!("unsupported expression `{e}` (only literals here)")),
+    }
+}
+
+fn is_now(e: &ast::Expr) -> bool {
+    let t = e.to_string().to_ascii_uppercase();
+    matches!(t.as_str(), "CURRENT_TIMESTAMP" | "NOW()" | "CURRENT_TIMESTAMP()" | "LOCALTIMESTAMP" | "CURRENT_DATE")
+}
+
+fn expr(table: &Table, e: &ast::Expr) -> R<Expr> {
+    if is_now(e) {
+        return Ok(Expr::Now);
+    }
+    match e {
+        ast::Expr::Identifier(id) if id.value.eq_ignore_ascii_case("DEFAULT") && id.quote_style.is_none() => {
+            Ok(Expr::Default)
+        }
+        ast::Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
+            let col = match &**left {
+                ast::Expr::Identifier(id) => column_of(table, &id.value)?,
+                _ => return Err(format!("unsupported expression `{e}`")),
+            };
+            let Value::Int(n) = literal(right)? else {
+                return Err(format!("unsupported expression `{e}`"));
+            };
+            Ok(Expr::ColPlus(col, if *op == BinaryOperator::Minus { -n } else { n }))
+        }
+        ast::Expr::Identifier(id) => Ok(Expr::ColPlus(column_of(table, &id.value)?, 0)),
+        _ => literal(e).map(Expr::Lit),
+    }
+}
+
+fn column_ref(table: &Table, e: &ast::Expr) -> Option<R<usize>> {
+    match e {
+        ast::Expr::Identifier(id) => Some(column_of(table, &id.value)),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(|id| column_of(table, &id.value)),
+        _ => None,
+    }
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        o => o,
+    }
+}
+
+fn conds(table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
+    let unsupported = || {
+        format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, IN, IS [NOT] NULL, BETWEEN, joined by AND)")
+    };
+    match e {
+        ast::Expr::Nested(inner) => conds(table, inner, out),
+        ast::Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            conds(table, left, out)?;
+            conds(table, right, out)
+        }
+        ast::Expr::BinaryOp { left, op, right } => {
+            let op = match op {
+                BinaryOperator::Eq => CmpOp::Eq,
+                BinaryOperator::NotEq => CmpOp::Ne,
+                BinaryOperator::Lt => CmpOp::Lt,
+                BinaryOperator::LtEq => CmpOp::Le,
+                BinaryOperator::Gt => CmpOp::Gt,
+                BinaryOperator::GtEq => CmpOp::Ge,
+                _ => return Err(unsupported()),
+            };
+            if let Some(col) = column_ref(table, left) {
+                out.push(Cond::Cmp(col?, op, literal(right)?));
+            } else if let Some(col) = column_ref(table, right) {
+                out.push(Cond::Cmp(col?, flip(op), literal(left)?));
+            } else {
+                return Err(unsupported());
+            }
+            Ok(())
+        }
+        ast::Expr::InList { expr, list, negated: false } => {
+            let col = column_ref(table, expr).ok_or_else(unsupported)??;
+            out.push(Cond::In(col, list.iter().map(literal).collect::<R<Vec<_>>>()?));
+            Ok(())
+        }
+        ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
+            let col = column_ref(table, inner).ok_or_else(unsupported)??;
+            out.push(Cond::IsNull(col, matches!(e, ast::Expr::IsNull(_))));
+            Ok(())
+        }
+        ast::Expr::Between { expr, negated: false, low, high } => {
+            let col = column_ref(table, expr).ok_or_else(unsupported)??;
+            out.push(Cond::Cmp(col, CmpOp::Ge, literal(low)?));
+            out.push(Cond::Cmp(col, CmpOp::Le, literal(high)?));
+            Ok(())
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+fn filter(table: &Table, selection: &Option<ast::Expr>) -> R<Filter> {
+    let mut out = Vec::new();
+    if let Some(e) = selection {
+        conds(table, e, &mut out)?;
+    }
+    Ok(Filter { conds: out })
+}
+
+fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
+    match from {
+        [twj] if twj.joins.is_empty() => match &twj.relation {
+            TableFactor::Table { name, .. } => table_of(catalog, name),
+            other => Err(format!("unsupported FROM item `{other}`")),
+        },
+        _ => Err("only single-table statements are supported (no joins)".into()),
+    }
+}
+
+fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
+    let mut out = None;
+    for m in modes {
+        match m {
+            TransactionMode::IsolationLevel(l) => {
+                out = Some(match l {
+                    TransactionIsolationLevel::ReadUncommitted => Isolation::ReadUncommitted,
+                    TransactionIsolationLevel::ReadCommitted => Isolation::ReadCommitted,
+                    TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
+                    TransactionIsolationLevel::Serializable => Isolation::Serializable,
+                    other => return Err(format!("unsupported isolation level `{other}`")),
+                })
+            }
+            TransactionMode::AccessMode(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
+    let SetExpr::Select(s) = &*q.body else {
+        return Err("unsupported query form".into());
+    };
+    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
+        return Err("WITH, ORDER BY, LIMIT and FETCH are not supported".into());
+    }
+    if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
+        return Err("DISTINCT, GROUP BY and HAVING are not supported".into());
+    }
+    if q.locks.iter().any(|l| l.nonblock.is_some() || l.of.is_some()) {
+        return Err("NOWAIT, SKIP LOCKED and FOR ... OF are not supported".into());
+    }
+    let table = single_table(catalog, &s.from)?;
+    let t = &catalog.tables[table];
+    let lock = match (lock, q.locks.as_slice()) {
+        (l, []) => l,
+        (None, [lc]) => Some(match lc.lock_type {
+            ast::LockType::Update => RowLock::Update,
+            ast::LockType::Share => RowLock::Share,
+        }),
+        _ => return Err("unsupported locking clause".into()),
+    };
+    let proj = match s.projection.as_slice() {
+        [SelectItem::Wildcard(_)] => Projection::Star,
+        [SelectItem::UnnamedExpr(e)] if e.to_string().eq_ignore_ascii_case("COUNT(*)") => Projection::CountStar,
+        [SelectItem::UnnamedExpr(ast::Expr::Value(v))] if v.value.to_string() == "1" => Projection::One,
+        items => Projection::Cols(
+            items
+                .iter()
+                .map(|i| match i {
+                    SelectItem::UnnamedExpr(e) => {
+                        column_ref(t, e).unwrap_or_else(|| Err(format!("unsupported select item `{e}`")))
+                    }
+                    other => Err(format!("unsupported select item `{other}`")),
+                })
+                .collect::<R<Vec<_>>>()?,
+        ),
+    };
+    Ok(Plan::Select { table, proj, filter: filter(t, &s.selection)?, lock })
+}
+
+/// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.
+pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str, opts: SchemaOptions) -> R<Plan> {
+    if lock.is_some() && !matches!(ast, Ast::Query(_)) {
+        return Err("a locking clause belongs on a SELECT".into());
+    }
+    match ast {
+        Ast::CreateTable(ct) => create_table(catalog, ct, opts).map(|_| Plan::Ddl),
+        Ast::CreateIndex(ci) => create_index(catalog, ci).map(|_| Plan::Ddl),
+        Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } => {
+            for n in names {
+                // DROP TABLE IF EXISTS of a table never created is how many specs start.
+                if !if_exists || catalog.table_id(&ident_name(n)).is_some() {
+                    table_of(catalog, n)?;
+                }
+            }
+            Ok(Plan::Ddl)
+        }
+        Ast::Insert(ins) => {
+            let TableObject::TableName(name) = &ins.table else {
+                return Err("unsupported INSERT target".into());
+            };
+            let table = table_of(catalog, name)?;
+            let t = &catalog.tables[table];
+            if ins.on.is_some() || ins.returning.is_some() {
+                return Err("ON CONFLICT / ON DUPLICATE KEY / RETURNING are not supported".into());
+            }
+            let Some(src) = &ins.source else {
+                return Err("INSERT needs VALUES".into());
+            };
+            let SetExpr::Values(values) = &*src.body else {
+                return Err("only INSERT ... VALUES is supported".into());
+            };
+            let visible: Vec<usize> = t.visible_columns().map(|(i, _)| i).collect();
+            let targets: Vec<usize> = if ins.columns.is_empty() {
+                visible
+            } else {
+                ins.columns.iter().map(|c| column_of(t, &c.to_string())).collect::<R<Vec<_>>>()?
+            };
+            let mut rows = Vec::new();
+            for row in &values.rows {
+                // Fewer values than columns fill the rest with defaults (PostgreSQL's rule).
+                if row.len() > targets.len() || (row.len() < targets.len() && !ins.columns.is_empty()) {
+                    return Err(format!("INSERT has {} values for {} columns", row.len(), targets.len()));
+                }
+                let mut full = vec![Expr::Default; t.columns.len()];
+                for (&c, e) in targets.iter().zip(row.iter()) {
+                    full[c] = expr(t, e)?;
+                }
+                rows.push(full);
+            }
+            Ok(Plan::Insert { table, rows })
+        }
+        Ast::Update(up) => {
+            let table = single_table(catalog, std::slice::from_ref(&up.table))?;
+            let t = &catalog.tables[table];
+            if up.from.is_some() || up.returning.is_some() {
+                return Err("UPDATE ... FROM / RETURNING is not supported".into());
+            }
+            let mut set = Vec::new();
+            for a in &up.assignments {
+                let ast::AssignmentTarget::ColumnName(c) = &a.target else {
+                    return Err("unsupported SET target".into());
+                };
+                set.push((column_of(t, &ident_name(c))?, expr(t, &a.value)?));
+            }
+            Ok(Plan::Update { table, set, filter: filter(t, &up.selection)? })
+        }
+        Ast::Delete(del) => {
+            let from = match &del.from {
+                FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
+            };
+            if !del.tables.is_empty() || del.using.is_some() || del.returning.is_some() {
+                return Err("multi-table DELETE / USING / RETURNING are not supported".into());
+            }
+            let table = single_table(catalog, from)?;
+            Ok(Plan::Delete { table, filter: filter(&catalog.tables[table], &del.selection)? })
+        }
+        Ast::Query(q) => select(catalog, q, lock),
+        Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
+        Ast::Commit { chain: false, .. } => Ok(Plan::Commit),
+        Ast::Rollback { chain: false, savepoint: None } => Ok(Plan::Rollback),
+        Ast::Set(ast::Set::SetTransaction { modes, .. }) => {
+            let level = isolation(modes)?.ok_or("SET TRANSACTION without an isolation level")?;
+            let session = text.to_ascii_uppercase().split_whitespace().nth(1) == Some("SESSION");
+            Ok(Plan::SetIsolation { level, next_only: !session })
+        }
+        Ast::Set(ast::Set::SingleAssignment { variable, values, .. }) => {
+            let value =
+                values.iter().map(|v| v.to_string().trim_matches('\'').to_string()).collect::<Vec<_>>().join(",");
+            let name = ident_name(variable).to_ascii_lowercase();
+            if name == "transaction_isolation" || name == "tx_isolation" {
+                let level = match value.to_ascii_uppercase().replace('_', "-").as_str() {
+                    "READ-UNCOMMITTED" => Isolation::ReadUncommitted,
+                    "READ-COMMITTED" => Isolation::ReadCommitted,
+                    "REPEATABLE-READ" => Isolation::RepeatableRead,
+                    "SERIALIZABLE" => Isolation::Serializable,
+                    _ => return Err(format!("unknown isolation level `{value}`")),
+                };
+                return Ok(Plan::SetIsolation { level, next_only: false });
+            }
+            Ok(Plan::SetVar { name, value })
+        }
+        Ast::Set(_) => Ok(Plan::SetVar { name: String::new(), value: String::new() }),
+        other => {
+            let kind = other.to_string();
+            let head: String = kind.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            Err(format!("unsupported statement ({head} ...)"))
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The SQL subset: statements parsed with sqlparser and lowered to a small plan bound to a catalog.
+
+pub mod catalog;
+mod lower;
+pub mod plan;
+mod split;
+pub mod value;
+
+pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
+pub use lower::SchemaOptions;
+pub use plan::{Cond, Expr, Filter, Isolation, Plan, Projection, RowLock, Statement};
+pub use split::{peel_lock_clause, split_block, RawStatement};
+pub use value::Value;
+
+use crate::spec::{Pos, SqlBlock};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+
+/// A statement that could not be parsed or is outside the supported subset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{}: {what}", pos.line, pos.col)]
+pub struct SqlError {
+    pub pos: Pos,
+    pub what: String,
+}
+
+/// The first line of a statement, shortened, for error messages.
+fn excerpt(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() > 60 {
+        format!("{}...", line.chars().take(57).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
+/// Parse and bind one statement; DDL is applied to `catalog`.
+pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOptions) -> Result<Statement, SqlError> {
+    let fail = |what: String| SqlError { pos: raw.pos, what: format!("{what}: `{}`", excerpt(&raw.text)) };
+    let (text, lock) = peel_lock_clause(&raw.text).map_err(fail)?;
+    let asts = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
+    let [ast] = asts.as_slice() else {
+        return Err(fail("expected one statement".into()));
+    };
+    let plan = lower::lower(catalog, ast, lock, &text, opts).map_err(fail)?;
+    Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos })
+}
+
+/// Parse and bind every statement of a block.
+pub fn parse_block(block: &SqlBlock, catalog: &mut Catalog, opts: SchemaOptions) -> Result<Vec<Statement>, SqlError> {
+    split_block(block)?.iter().map(|raw| parse_statement(raw, catalog, opts)).collect()
+}
+
+/// A duration setting in milliseconds: `'100ms'`, `'2s'`, `'1min'`, or a bare number of ms
+/// (PostgreSQL's convention for deadlock_timeout and lock_timeout).
+pub fn duration_ms(value: &str) -> Option<f64> {
+    let v = value.trim().trim_matches('\'').trim().to_ascii_lowercase();
+    let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix("min") {
+        (n, 60_000.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (v.as_str(), 1.0)
+    };
+    num.trim().parse::<f64>().ok().map(|x| x * scale)
+}

@@ -1,0 +1,141 @@
+//! Splitting a `{ ... }` block into statements with their positions, and peeling off the locking
+//! clause (FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE / LOCK IN SHARE MODE).
+
+use super::plan::RowLock;
+use super::SqlError;
+use crate::spec::{Pos, SqlBlock};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+/// One statement's text and where it starts in the spec file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawStatement {
+    pub text: String,
+    pub pos: Pos,
+}
+
+/// The position in the file of a 1-based (line, column) inside a block.
+fn file_pos(block: &SqlBlock, line: u64, col: u64) -> Pos {
+    let (line, col) = (line as usize, col as usize);
+    if line <= 1 {
+        Pos { line: block.pos.line, col: block.pos.col + col.saturating_sub(1) }
+    } else {
+        Pos { line: block.pos.line + line - 1, col }
+    }
+}
+
+/// Byte offset of a 1-based (line, column-in-chars) location in `text`.
+fn byte_offset(text: &str, line: u64, col: u64) -> usize {
+    let mut cur_line = 1u64;
+    let mut cur_col = 1u64;
+    for (i, ch) in text.char_indices() {
+        if cur_line == line && cur_col == col {
+            return i;
+        }
+        if ch == '\n' {
+            cur_line += 1;
+            cur_col = 1;
+        } else {
+            cur_col += 1;
+        }
+    }
+    text.len()
+}
+
+fn is_blank(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+/// Split a block into its statements (empty ones are dropped).
+pub fn split_block(block: &SqlBlock) -> Result<Vec<RawStatement>, SqlError> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, &block.sql).tokenize_with_location().map_err(|e| SqlError {
+        pos: file_pos(block, e.location.line, e.location.column),
+        what: format!("cannot read SQL: {}", e.message),
+    })?;
+    let mut out = Vec::new();
+    for chunk in tokens.split(|t| t.token == Token::SemiColon) {
+        let solid: Vec<&TokenWithSpan> = chunk.iter().filter(|t| !is_blank(&t.token)).collect();
+        let (Some(first), Some(last)) = (solid.first(), solid.last()) else {
+            continue;
+        };
+        let start = byte_offset(&block.sql, first.span.start.line, first.span.start.column);
+        let end = byte_offset(&block.sql, last.span.end.line, last.span.end.column);
+        out.push(RawStatement {
+            text: block.sql[start..end.max(start)].to_string(),
+            pos: file_pos(block, first.span.start.line, first.span.start.column),
+        });
+    }
+    Ok(out)
+}
+
+/// If `text` ends with a locking clause, return the text before it and the lock strength.
+pub fn peel_lock_clause(text: &str) -> Result<(String, Option<RowLock>), String> {
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
+        return Ok((text.to_string(), None));
+    };
+    let words: Vec<(&TokenWithSpan, Keyword)> = tokens
+        .iter()
+        .filter(|t| !is_blank(&t.token))
+        .map(|t| match &t.token {
+            Token::Word(w) => (t, w.keyword),
+            _ => (t, Keyword::NoKeyword),
+        })
+        .collect();
+    let kws: Vec<Keyword> = words.iter().map(|(_, k)| *k).collect();
+    if kws.ends_with(&[Keyword::NOWAIT]) || kws.ends_with(&[Keyword::SKIP, Keyword::LOCKED]) {
+        return Err("NOWAIT and SKIP LOCKED are not supported".into());
+    }
+    use Keyword::*;
+    let forms: [(&[Keyword], RowLock); 5] = [
+        (&[FOR, NO, KEY, UPDATE], RowLock::NoKeyUpdate),
+        (&[FOR, KEY, SHARE], RowLock::KeyShare),
+        (&[FOR, UPDATE], RowLock::Update),
+        (&[FOR, SHARE], RowLock::Share),
+        (&[LOCK, IN, SHARE, MODE], RowLock::Share),
+    ];
+    for (form, lock) in forms {
+        if kws.ends_with(form) {
+            let first = words[words.len() - form.len()].0;
+            let cut = byte_offset(text, first.span.start.line, first.span.start.column);
+            return Ok((text[..cut].trim_end().to_string(), Some(lock)));
+        }
+    }
+    Ok((text.to_string(), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_with_positions() {
+        let block = SqlBlock { sql: " BEGIN;\n  UPDATE t SET a = 1;\n".into(), pos: Pos { line: 10, col: 8 } };
+        let stmts = split_block(&block).unwrap();
+        assert_eq!(stmts.len(), 2);
+        assert_eq!(stmts[0].text, "BEGIN");
+        assert_eq!(stmts[0].pos, Pos { line: 10, col: 9 });
+        assert_eq!(stmts[1].text, "UPDATE t SET a = 1");
+        assert_eq!(stmts[1].pos, Pos { line: 11, col: 3 });
+    }
+
+    #[test]
+    fn peels_every_locking_clause() {
+        let cases = [
+            ("SELECT * FROM t FOR UPDATE", Some(RowLock::Update)),
+            ("SELECT * FROM t for no key update", Some(RowLock::NoKeyUpdate)),
+            ("SELECT * FROM t FOR SHARE", Some(RowLock::Share)),
+            ("SELECT * FROM t FOR KEY SHARE", Some(RowLock::KeyShare)),
+            ("SELECT * FROM t LOCK IN SHARE MODE", Some(RowLock::Share)),
+            ("SELECT * FROM t", None),
+        ];
+        for (sql, want) in cases {
+            let (rest, lock) = peel_lock_clause(sql).unwrap();
+            assert_eq!(lock, want, "{sql}");
+            assert_eq!(rest, "SELECT * FROM t", "{sql}");
+        }
+        assert!(peel_lock_clause("SELECT * FROM t FOR UPDATE NOWAIT").is_err());
+    }
+}

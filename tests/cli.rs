@@ -1,0 +1,131 @@
+//! The binary as a new user meets it: bad input gives one line naming file:line and exit code 2,
+//! never a panic; good input gives the transcript or JSON.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fksim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fksim")).args(args).output().expect("run fksim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn write_spec(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fksim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write spec");
+    path
+}
+
+const GOOD: &str = "setup { CREATE TABLE parent (id INT PRIMARY KEY, note VARCHAR(20)); CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES parent (id)); INSERT INTO parent VALUES (1, 'a'); }
+session s1
+setup { BEGIN; }
+step s1i { INSERT INTO child VALUES (1, 1); }
+step s1c { COMMIT; }
+session s2
+step s2u { UPDATE parent SET note = 'b' WHERE id = 1; }
+permutation s1i s2u s1c
+";
+
+/// Run a bad spec and check: exit 2, one stderr line `fksim: FILE:LINE:...` containing `what`.
+fn rejects(name: &str, text: &str, line: usize, what: &str) {
+    let path = write_spec(name, text);
+    let p = path.display().to_string();
+    let (code, stdout, stderr) = fksim(&["run", &p]);
+    assert_eq!(code, 2, "{name}: exit code; stderr: {stderr}");
+    assert!(stdout.is_empty(), "{name}: printed {stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{name}: want one line, got {stderr}");
+    assert!(stderr.starts_with(&format!("fksim: {p}:{line}:")), "{name}: {stderr}");
+    assert!(stderr.contains(what), "{name}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+}
+
+#[test]
+fn good_spec_prints_transcript_and_json() {
+    let p = write_spec("good.spec", GOOD).display().to_string();
+    let (code, out, err) = fksim(&["run", &p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("step s2u: UPDATE parent SET note = 'b' WHERE id = 1; <waiting ...>"), "{out}");
+    assert!(out.contains("behind s1, which holds S record lock on parent.PRIMARY (id=1)"), "{out}");
+    let (code, out, _) = fksim(&["run", &p, "--json", "--fk", "off"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(r#"{"step": "s2u", "outcome": "immediate", "error": null}"#), "{out}");
+    assert!(out.ends_with("{\"orphans\": 0}\n"), "{out}");
+}
+
+#[test]
+fn missing_file() {
+    let (code, _, err) = fksim(&["run", "no/such/file.spec"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("fksim: no/such/file.spec: cannot read"), "{err}");
+}
+
+#[test]
+fn unknown_step_in_permutation() {
+    rejects(
+        "unknown.spec",
+        &GOOD.replace("permutation s1i s2u s1c", "permutation s1i s2x s1c"),
+        8,
+        "unknown step `s2x`",
+    );
+}
+
+#[test]
+fn duplicate_step_name() {
+    rejects("dup.spec", &GOOD.replace("step s2u", "step s1i"), 7, "duplicate step name `s1i`");
+}
+
+#[test]
+fn unsupported_sql() {
+    rejects(
+        "unsupported.spec",
+        &GOOD.replace("UPDATE parent SET note = 'b' WHERE id = 1;", "TRUNCATE parent;"),
+        7,
+        "unsupported statement",
+    );
+}
+
+#[test]
+fn unterminated_block() {
+    rejects("unterminated.spec", &GOOD.replace("step s1c { COMMIT; }", "step s1c { COMMIT;"), 5, "unterminated block");
+    rejects("unterminated-eof.spec", "session s1\nstep a { SELECT 1;\n", 2, "unterminated block");
+}
+
+#[test]
+fn table_that_does_not_exist() {
+    rejects("notable.spec", &GOOD.replace("UPDATE parent SET", "UPDATE parnt SET"), 7, "table `parnt` does not exist");
+}
+
+#[test]
+fn column_that_does_not_exist() {
+    rejects("nocol.spec", &GOOD.replace("SET note =", "SET nte ="), 7, "column `nte` does not exist");
+}
+
+#[test]
+fn failing_setup_names_its_line() {
+    rejects("setup.spec", &GOOD.replace("VALUES (1, 'a');", "VALUES (1, 'a'), (1, 'b');"), 1, "Duplicate entry");
+}
+
+#[test]
+fn garbage_never_panics() {
+    for text in [
+        "",
+        "{",
+        "}",
+        "session",
+        "session s\nstep",
+        "permutation a",
+        "\u{0}\u{ffff}",
+        "step a { }",
+        "session s step a {SELECT} permutation a(b",
+    ] {
+        let p = write_spec("garbage.spec", text).display().to_string();
+        let (code, _, err) = fksim(&["run", &p]);
+        assert_eq!(code, 2, "{text:?}: {err}");
+        assert!(!err.contains("panicked"), "{text:?}: {err}");
+    }
+}

@@ -1,0 +1,91 @@
+//! Helpers shared by the behaviour tests.
+#![allow(dead_code)]
+
+use fksim::report::json;
+use fksim::run::{run_scenario, EngineKind, PermutationReport};
+use fksim::scenario::Scenario;
+use fksim::spec::parse_spec;
+use fksim::sql::SchemaOptions;
+use fksim::store::{MemStore, SledStore};
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every scenario shipped in model/scenarios.
+pub fn scenario_files() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(repo().join("model/scenarios"))
+        .expect("model/scenarios exists")
+        .map(|e| e.expect("readable dir").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "spec"))
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn load_text(name: &str, text: &str, fk_on: bool) -> Scenario {
+    load_text_for(name, text, EngineKind::Innodb, fk_on)
+}
+
+/// Bind a spec as `fksim` does for `engine` (InnoDB creates an index for an FK that has none).
+pub fn load_text_for(name: &str, text: &str, engine: EngineKind, fk_on: bool) -> Scenario {
+    let spec = parse_spec(name, text).unwrap_or_else(|e| panic!("{e}"));
+    let opts = SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb };
+    Scenario::load(spec, opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn load_file_for(path: &Path, engine: EngineKind, fk_on: bool) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("readable spec");
+    load_text_for(&path.display().to_string(), &text, engine, fk_on)
+}
+
+pub fn run_on(sc: &Scenario, engine: EngineKind) -> Vec<PermutationReport> {
+    run_scenario(sc, engine, MemStore::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn load_file(path: &Path, fk_on: bool) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("readable spec");
+    load_text(&path.display().to_string(), &text, fk_on)
+}
+
+pub fn run_mem(sc: &Scenario) -> Vec<PermutationReport> {
+    run_scenario(sc, EngineKind::Innodb, MemStore::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn run_sled(sc: &Scenario) -> Vec<PermutationReport> {
+    run_scenario(sc, EngineKind::Innodb, SledStore::temporary().expect("temporary sled"))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn as_json(reports: &[PermutationReport]) -> String {
+    reports.iter().map(json::permutation).collect()
+}
+
+/// One reported step: (step, outcome, error).
+pub type StepOutcome = (String, String, Option<String>);
+
+/// A permutation as compare_spec.py reads it: step names, step outcomes, orphans.
+pub type PermOutcome = (Vec<String>, Vec<StepOutcome>, Option<u64>);
+
+/// The outcomes of each permutation in JSON Lines output.
+pub fn outcomes(jsonl: &str) -> Vec<PermOutcome> {
+    let mut perms: Vec<PermOutcome> = Vec::new();
+    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        if let Some(p) = v.get("permutation") {
+            let names = p.as_array().expect("array").iter().map(|s| s.as_str().expect("name").to_string()).collect();
+            perms.push((names, Vec::new(), None));
+        } else if let Some(step) = v.get("step") {
+            let last = perms.last_mut().expect("step after permutation");
+            last.1.push((
+                step.as_str().expect("step name").to_string(),
+                v["outcome"].as_str().expect("outcome").to_string(),
+                v["error"].as_str().map(str::to_string),
+            ));
+        } else if let Some(n) = v.get("orphans") {
+            perms.last_mut().expect("orphans after permutation").2 = n.as_u64();
+        }
+    }
+    perms
+}
