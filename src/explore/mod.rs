@@ -77,7 +77,7 @@ fn class_of(r: &PermutationReport) -> String {
 }
 
 /// Waits of statements on a child table for a lock on a table that child references.
-fn parent_waits(sc: &Scenario, r: &PermutationReport) -> u64 {
+pub fn parent_waits(sc: &Scenario, r: &PermutationReport) -> u64 {
     let mut n = 0;
     for e in r.events.iter().filter(|e| e.wait.is_some()) {
         let wanted = &e.wait.as_ref().expect("filtered").wants.table;
