@@ -78,3 +78,65 @@ fn a_sample_is_reproduced_by_its_seed() {
     assert_eq!(a.explored, 200);
     assert_ne!(a.classes, c.classes, "another seed draws other interleavings");
 }
+
+/// What exploration concludes, leaving out how many interleavings showed it.
+fn verdict(s: &Summary) -> (Vec<String>, bool, bool, Vec<String>, bool, usize) {
+    let mut classes: Vec<String> = s.classes.iter().map(|c| c.outcome.clone()).collect();
+    classes.sort();
+    (
+        classes,
+        s.with_orphans > 0,
+        s.with_deadlocks > 0,
+        s.with_error.keys().cloned().collect(),
+        s.parent_lock_waits > 0,
+        s.longest_wait_chain,
+    )
+}
+
+/// Every shipped scenario with its permutation lines removed, explored with and without
+/// reduction on both engines, FK on and off: the same verdicts, and never more interleavings run.
+#[test]
+fn reduction_reaches_the_verdicts_of_the_full_space() {
+    let mut reduced_total = 0;
+    let mut full_total = 0;
+    for path in scenario_files() {
+        let text = std::fs::read_to_string(&path).expect("spec");
+        let text: String = text.lines().filter(|l| !l.starts_with("permutation")).map(|l| format!("{l}\n")).collect();
+        for engine in [EngineKind::Innodb, EngineKind::Postgres] {
+            for fk_on in [true, false] {
+                let sc = load_text_for(&path.display().to_string(), &text, engine, fk_on);
+                let counts = sc.spec.step_counts();
+                if fksim::spec::count_interleavings(&counts) > 5_000 {
+                    continue;
+                }
+                let full = run(&sc, engine, Space::All, 2);
+                let reduced = run(&sc, engine, Space::Reduced, 2);
+                assert_eq!(verdict(&full), verdict(&reduced), "{} {engine:?} fk {fk_on}", path.display());
+                assert!(reduced.explored <= full.explored);
+                for class in &reduced.classes {
+                    let example = full.classes.iter().find(|c| c.outcome == class.outcome).expect("same classes");
+                    let _ = example;
+                    let (orphans, errors) = replay(&sc, engine, &class.example);
+                    assert_eq!(orphans > 0, class.outcome.contains("orphans"), "{} replays", class.example);
+                    assert_eq!(errors, class.outcome != "clean" && class.outcome != "orphans", "{}", class.example);
+                }
+                reduced_total += reduced.explored;
+                full_total += full.explored;
+            }
+        }
+    }
+    assert!(full_total > 1000, "the scenarios give a real space to reduce ({full_total})");
+    eprintln!("reduction: {reduced_total} of {full_total} interleavings run");
+    assert!(reduced_total < full_total, "reduction runs fewer interleavings");
+}
+
+#[test]
+fn reduction_runs_far_fewer_of_the_benchmark_with_the_same_verdicts() {
+    let sc = load_file(&repo().join("model/bench/three-by-three.spec"), false);
+    let full = run(&sc, EngineKind::Innodb, Space::All, 2);
+    let reduced = run(&sc, EngineKind::Innodb, Space::Reduced, 2);
+    assert_eq!(verdict(&full), verdict(&reduced));
+    assert!(reduced.explored * 10 < full.explored, "{} of {}", reduced.explored, full.explored);
+    let again = run(&sc, EngineKind::Innodb, Space::Reduced, 1);
+    assert_eq!(reduced, again, "the reduced walk does not depend on the thread count");
+}

@@ -138,6 +138,9 @@ pub trait Engine {
     fn take_deadlocks(&mut self) -> Vec<DeadlockInfo>;
     /// What a blocked session waits for.
     fn wait_info(&self, session: SessionId) -> Option<WaitInfo>;
+    /// The sessions a blocked session waits behind (the `behind` of [`Engine::wait_info`],
+    /// without describing the locks): what wait chains are measured with.
+    fn waits_behind(&self, session: SessionId) -> Vec<SessionId>;
     /// The virtual time (µs) at which the next timer fires: a lock wait timeout, or a deadlock
     /// check after `deadlock_timeout`. None when nothing waits.
     fn next_timer(&self) -> Option<u64>;
@@ -261,9 +264,12 @@ pub(crate) fn insert_values(
 pub(crate) struct Book {
     /// Commits so far; a snapshot is a value of this counter.
     pub commit_seq: u64,
+    /// Snapshots that outlive their statement (REPEATABLE READ) taken so far: the explorer treats
+    /// taking one as reading every transaction's commit state.
+    pub views: u64,
     /// The commit sequence number of every committed transaction.
     pub commits: BTreeMap<TxnId, u64>,
-    pub session_names: Vec<String>,
+    pub session_names: Arc<[String]>,
     pub next_trx: TxnId,
     /// The statement clock CURRENT_TIMESTAMP reads.
     pub tick: i64,
@@ -280,8 +286,9 @@ impl Book {
     pub fn new(session_names: Vec<String>, tables: usize, first_trx: TxnId) -> Book {
         Book {
             commit_seq: 0,
+            views: 0,
             commits: BTreeMap::new(),
-            session_names,
+            session_names: session_names.into(),
             next_trx: first_trx,
             tick: 0,
             now: 0,

@@ -5,9 +5,11 @@
 //! Work is split across threads by interleaving index and merged in index order, so the summary
 //! is the same whatever the thread count. Not built yet: reduction of equivalent interleavings.
 
-use crate::run::{EngineKind, PermutationReport, RunError, Runner};
+mod dfs;
+
+use crate::run::{Ended, EngineKind, PermutationReport, RunError, Runner, StepEvent};
 use crate::scenario::Scenario;
-use crate::spec::{all_interleavings, PermStep, Pos};
+use crate::spec::{PermStep, Pos};
 use crate::sql::Plan;
 use crate::store::MemStore;
 use rand::seq::SliceRandom;
@@ -19,12 +21,12 @@ use std::collections::BTreeMap;
 /// Which interleavings to run.
 #[derive(Debug, Clone, Copy)]
 pub enum Space {
+    /// Every interleaving, each run.
     All,
+    /// Every interleaving up to the order of commuting steps: one of each class is run.
+    Reduced,
     /// `count` interleavings drawn uniformly with a ChaCha8 generator seeded with `seed`.
-    Sample {
-        count: u64,
-        seed: u64,
-    },
+    Sample { count: u64, seed: u64 },
 }
 
 /// One outcome class and the first interleaving (in exploration order) that showed it.
@@ -44,6 +46,8 @@ pub struct Summary {
     /// Interleavings in the space (every order that keeps each session's step order).
     pub space: String,
     pub explored: u64,
+    /// Interleavings that only reorder commuting steps were run once (counts are of those run).
+    pub reduced: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     pub with_orphans: u64,
@@ -59,12 +63,12 @@ pub struct Summary {
 }
 
 /// The outcome class of one permutation: its error kinds, deadlock, orphans; "clean" if none.
-fn class_of(r: &PermutationReport) -> String {
-    let mut parts: Vec<&str> = r.events.iter().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
+fn class_of<'e>(events: impl Iterator<Item = &'e StepEvent>, orphans: usize) -> String {
+    let mut parts: Vec<&str> = events.filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
     parts.sort();
     parts.dedup();
     let mut s = parts.join("+");
-    if r.orphans > 0 {
+    if orphans > 0 {
         if !s.is_empty() {
             s.push('+');
         }
@@ -78,8 +82,12 @@ fn class_of(r: &PermutationReport) -> String {
 
 /// Waits of statements on a child table for a lock on a table that child references.
 pub fn parent_waits(sc: &Scenario, r: &PermutationReport) -> u64 {
+    parent_waits_in(sc, r.events.iter())
+}
+
+fn parent_waits_in<'e>(sc: &Scenario, events: impl Iterator<Item = &'e StepEvent>) -> u64 {
     let mut n = 0;
-    for e in r.events.iter().filter(|e| e.wait.is_some()) {
+    for e in events.filter(|e| e.wait.is_some()) {
         let wanted = &e.wait.as_ref().expect("filtered").wants.table;
         let Some((s, i)) = sc.spec.find_step(&e.step) else { continue };
         let child_tables = sc.sessions[s].steps[i].stmts.iter().filter_map(|st| match &st.plan {
@@ -113,25 +121,26 @@ struct Partial {
 }
 
 impl Partial {
-    fn add(&mut self, sc: &Scenario, index: u64, r: &PermutationReport) {
+    fn add(&mut self, sc: &Scenario, index: u64, r: &Ended) {
+        let events = || r.events.iter().map(|e| e.as_ref());
         self.explored += 1;
         self.with_orphans += u64::from(r.orphans > 0);
-        let mut kinds: Vec<&str> = r.events.iter().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
+        let mut kinds: Vec<&str> = events().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
         kinds.sort();
         kinds.dedup();
         self.with_deadlocks += u64::from(kinds.contains(&"deadlock"));
         for k in kinds {
             *self.with_error.entry(k.to_string()).or_default() += 1;
         }
-        let pw = parent_waits(sc, r);
+        let pw = parent_waits_in(sc, events());
         self.parent_lock_waits += pw;
         self.with_parent_lock_waits += u64::from(pw > 0);
         self.longest_wait_chain = self.longest_wait_chain.max(r.max_wait_chain);
-        let entry = self.classes.entry(class_of(r)).or_insert((0, index, r.steps.clone()));
+        let entry = self.classes.entry(class_of(events(), r.orphans)).or_insert_with(|| (0, index, r.steps()));
         entry.0 += 1;
         if index < entry.1 {
             entry.1 = index;
-            entry.2 = r.steps.clone();
+            entry.2 = r.steps();
         }
     }
 
@@ -177,7 +186,7 @@ pub fn explore(
     let counts = sc.spec.step_counts();
     let total = crate::spec::count_interleavings(&counts);
     let (n, seed) = match space {
-        Space::All => (u64::try_from(total).unwrap_or(u64::MAX), None),
+        Space::All | Space::Reduced => (u64::try_from(total).unwrap_or(u64::MAX), None),
         Space::Sample { count, seed } => (count, Some(seed)),
     };
     let threads = threads.max(1);
@@ -188,43 +197,36 @@ pub fn explore(
             .map(|name| PermStep { name, markers: vec![], pos: Pos::default() })
             .collect()
     };
-    let results: Vec<Result<Partial, RunError>> = crossbeam_utils::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let counts = counts.clone();
-                let to_perm = &to_perm;
-                scope.spawn(move |_| -> Result<Partial, RunError> {
-                    let mut runner = Runner::new(sc, engine, MemStore::default())?;
-                    let mut part = Partial::default();
-                    let mut run_one = |i: u64, il: Vec<usize>| -> Result<(), RunError> {
-                        let r = runner.run(&to_perm(&il))?;
-                        part.add(sc, i, &r);
-                        if t == 0 && part.explored % 2048 == 0 {
-                            progress(part.explored * threads as u64);
-                        }
-                        Ok(())
-                    };
-                    match seed {
-                        None => {
-                            for (i, il) in all_interleavings(&counts).enumerate() {
-                                if i % threads == t {
-                                    run_one(i as u64, il)?;
-                                }
+    let runner = Runner::new(sc, engine, MemStore::default())?;
+    let results: Vec<Result<Partial, RunError>> = match seed {
+        None => dfs::explore_all(sc, engine, threads, matches!(space, Space::Reduced), progress)?
+            .into_iter()
+            .map(Ok)
+            .collect(),
+        Some(seed) => crossbeam_utils::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (counts, to_perm, runner) = (&counts, &to_perm, &runner);
+                    scope.spawn(move |_| -> Result<Partial, RunError> {
+                        let mut part = Partial::default();
+                        for i in (t as u64..n).step_by(threads) {
+                            let mut play = runner.play(MemStore::default())?;
+                            for p in to_perm(&sample(counts, seed, i)) {
+                                play.step(std::sync::Arc::new(p))?;
+                            }
+                            part.add(sc, i, &play.end()?.0);
+                            if t == 0 && part.explored % 2048 == 0 {
+                                progress(part.explored * threads as u64);
                             }
                         }
-                        Some(seed) => {
-                            for i in (t as u64..n).step_by(threads) {
-                                run_one(i, sample(&counts, seed, i))?;
-                            }
-                        }
-                    }
-                    Ok(part)
+                        Ok(part)
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("explorer thread panicked")).collect()
-    })
-    .expect("explorer threads");
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("explorer thread panicked")).collect()
+        })
+        .expect("explorer threads"),
+    };
     let mut all = Partial::default();
     for r in results {
         all.merge(r?);
@@ -236,6 +238,7 @@ pub fn explore(
         fk: String::new(),
         space: total.to_string(),
         explored: all.explored,
+        reduced: matches!(space, Space::Reduced),
         seed,
         with_orphans: all.with_orphans,
         with_deadlocks: all.with_deadlocks,
@@ -259,6 +262,9 @@ pub fn text(s: &Summary) -> String {
     let mut out = format!("engine {} fk {}: {} of {} interleavings explored", s.engine, s.fk, s.explored, s.space);
     if let Some(seed) = s.seed {
         out.push_str(&format!(" (random sample, seed {seed})"));
+    }
+    if s.reduced {
+        out.push_str(" (reduced: orders of commuting steps run once; counts are of interleavings run)");
     }
     out.push('\n');
     out.push_str(&format!("  with orphans:          {}\n", s.with_orphans));

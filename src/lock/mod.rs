@@ -65,11 +65,14 @@ pub struct LockTable<R: Ord + Clone, M: LockMode> {
     touched: BTreeMap<TxnId, Vec<R>>,
     /// The one request each transaction waits for, if any.
     waiting: BTreeMap<TxnId, R>,
+    /// While tracing: every (resource, mode) requested, checked, granted or released, in order.
+    /// The explorer compares two steps' traces to tell whether they commute.
+    trace: Option<Vec<(R, M)>>,
 }
 
 impl<R: Ord + Clone, M: LockMode> Default for LockTable<R, M> {
     fn default() -> Self {
-        LockTable { queues: BTreeMap::new(), touched: BTreeMap::new(), waiting: BTreeMap::new() }
+        LockTable { queues: BTreeMap::new(), touched: BTreeMap::new(), waiting: BTreeMap::new(), trace: None }
     }
 }
 
@@ -78,8 +81,25 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         Self::default()
     }
 
+    /// Start recording the resources and modes every operation touches.
+    pub fn start_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    /// Stop recording; returns what was touched since [`LockTable::start_trace`].
+    pub fn take_trace(&mut self) -> Vec<(R, M)> {
+        self.trace.take().unwrap_or_default()
+    }
+
+    fn note(&mut self, res: &R, mode: M) {
+        if let Some(t) = &mut self.trace {
+            t.push((res.clone(), mode));
+        }
+    }
+
     /// Ask for `mode` on `res` for `txn`. A transaction that is already waiting may not ask again.
     pub fn request(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) -> Request {
+        self.note(res, mode);
         debug_assert!(!self.waiting.contains_key(&txn), "txn {txn} requests while waiting");
         let queue = self.queues.entry(res.clone()).or_default();
         if queue.iter().any(|e| e.txn == txn && e.granted && e.mode.covers(mode)) {
@@ -103,6 +123,7 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
     /// Add a granted lock without any conflict check (InnoDB's `lock_rec_add_to_queue`, used when an
     /// implicit lock is made explicit or locks are inherited by a neighbouring gap).
     pub fn add_granted(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) {
+        self.note(res, mode);
         let queue = self.queues.entry(res.clone()).or_default();
         if queue.iter().any(|e| e.txn == txn && e.granted && e.mode.covers(mode)) {
             return;
@@ -121,6 +142,9 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         let mut grants = Vec::new();
         for res in resources.into_iter().rev() {
             if let Some(queue) = self.queues.get_mut(&res) {
+                if let Some(t) = &mut self.trace {
+                    t.extend(queue.iter().filter(|e| e.txn == txn).map(|e| (res.clone(), e.mode)));
+                }
                 queue.retain(|e| e.txn != txn);
             }
             self.regrant(&res, &mut grants);
@@ -152,6 +176,9 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         let Some(old) = self.queues.remove(from) else {
             return grants;
         };
+        if let Some(t) = &mut self.trace {
+            t.extend(old.iter().map(|e| (from.clone(), e.mode)));
+        }
         for e in &old {
             if !e.granted {
                 // A waiter on a vanished record stops waiting; the engine retries its operation.
@@ -175,6 +202,7 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
     /// Release one granted lock of `txn` on `res` with exactly `mode` (InnoDB's `lock_rec_unlock`
     /// of a non-matching row under READ COMMITTED); returns what is granted now.
     pub fn release_one(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<Grant<R>> {
+        self.note(res, mode);
         let mut grants = Vec::new();
         if let Some(queue) = self.queues.get_mut(res) {
             if let Some(i) = queue.iter().position(|e| e.txn == txn && e.granted && e.mode == mode) {
@@ -191,7 +219,8 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
     }
 
     /// Other transactions' locks (granted or waiting) that a request would have to wait for.
-    pub fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId> {
+    pub fn conflicting(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId> {
+        self.note(res, mode);
         conflicts(self.queue(res), txn, mode)
     }
 

@@ -2,8 +2,13 @@
 //! reports, as isolationtester does, which steps finished at once, which waited, and when each
 //! waiting step completed.
 
+mod footprint;
+mod play;
 mod session;
 mod steps;
+
+pub use footprint::Footprint;
+pub use play::{Ended, Play};
 
 pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
 
@@ -17,6 +22,7 @@ use crate::sql::{Catalog, Statement};
 use crate::store::{MemStore, Store};
 use serde::Serialize;
 use session::Sessions;
+use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +83,7 @@ pub enum EngineKind {
 }
 
 /// A database of either engine, over the same store type.
+#[derive(Clone)]
 enum Db<S: Store> {
     Inno(InnoDb<S>),
     Pg(PgDb<S>),
@@ -106,6 +113,9 @@ impl<S: Store> Engine for Db<S> {
     }
     fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
         both!(self, d => d.wait_info(s))
+    }
+    fn waits_behind(&self, s: SessionId) -> Vec<SessionId> {
+        both!(self, d => d.waits_behind(s))
     }
     fn next_timer(&self) -> Option<u64> {
         both!(self, d => d.next_timer())
@@ -179,94 +189,31 @@ impl<'a, S: Store> Runner<'a, S> {
         Ok(Runner { scenario, engine, timing: Timing::default(), snapshot, store: Some(store) })
     }
 
+    /// Start a permutation from the setup state on `store`.
+    pub fn play(&self, store: S) -> Result<Play<'a, S>, RunError> {
+        let names = self.scenario.session_names();
+        let db = Db::new(self.engine, self.scenario.catalog.clone(), store, &self.snapshot, names)?;
+        Play::new(self.scenario, db, self.timing)
+    }
+
     /// Run one permutation from the setup state.
     pub fn run(&mut self, perm: &[PermStep]) -> Result<PermutationReport, RunError> {
         let store = self.store.take().expect("store is returned after each run");
-        let names = self.scenario.session_names();
-        let mut db = Db::new(self.engine, self.scenario.catalog.clone(), store, &self.snapshot, names)?;
-        let report = run_permutation(&mut db, self.scenario, perm, self.timing);
-        self.store = Some(db.into_store());
-        report
-    }
-}
-
-fn run_permutation<E: Engine>(
-    db: &mut E,
-    sc: &Scenario,
-    perm: &[PermStep],
-    timing: Timing,
-) -> Result<PermutationReport, RunError> {
-    let mut tracks: Vec<Track> = Vec::with_capacity(perm.len());
-    for p in perm {
-        let (session, step) = sc.spec.find_step(&p.name).ok_or_else(|| RunError::Permutation {
-            file: sc.spec.file.clone(),
-            line: p.pos.line,
-            what: format!("unknown step `{}`", p.name),
-        })?;
-        tracks.push(Track { session, step, ..Track::default() });
-    }
-    let mut sessions = Sessions::new(sc);
-    for s in 0..sc.sessions.len() {
-        sessions.run_setup(db, s)?;
-    }
-    let mut events: Vec<StepEvent> = Vec::new();
-    let mut clock = Clock { now: 0 };
-    let mut max_chain = 0;
-    for i in 0..perm.len() {
-        tracks[i].launched = true;
-        sessions.issue(i, tracks[i].session, tracks[i].step);
-        sessions.settle(db, &mut tracks)?;
-        // A step still running `wait` after it was sent counts as waiting; timers (lock wait
-        // timeouts, PostgreSQL's deadlock check) may end it meanwhile.
-        let finished = clock.run_until(db, &mut sessions, &mut tracks, timing.wait, |t| t[i].finished)?;
-        let deadlocks = db.take_deadlocks();
-        max_chain = max_chain.max(wait_chain(db, sc));
-        let own = match own_event(perm, &mut tracks, i) {
-            Some(e) => e,
-            None => waiting_event(db, &sessions, perm, &tracks, i),
-        };
-        events.push(StepEvent { deadlocks, ..own });
-        // Each earlier waiting step is given `settle` to report completion.
-        for j in 0..i {
-            if tracks[j].launched && !tracks[j].reported && !tracks[j].finished {
-                clock.run_until(db, &mut sessions, &mut tracks, timing.settle, |t| t[j].finished)?;
-            }
+        let mut play = self.play(store)?;
+        for p in perm {
+            play.step(Arc::new(p.clone()))?;
         }
-        complete_waiting(perm, &mut tracks, &mut events, i);
-        attach_deadlocks(db, &mut events);
-        if finished {
-            clock.run_until(db, &mut sessions, &mut tracks, timing.pause, |_| false)?;
-        }
+        let (report, store) = play.finish()?;
+        self.store = Some(store);
+        Ok(report)
     }
-    clock.run_until(db, &mut sessions, &mut tracks, timing.drain, |t| t.iter().all(|x| !x.launched || x.finished))?;
-    complete_waiting(perm, &mut tracks, &mut events, perm.len());
-    attach_deadlocks(db, &mut events);
-    // The steps still blocked can never finish: cancel them, as isolationtester does after its
-    // wait limit, then run the session teardowns and roll back what is left open.
-    cancel_remaining(perm, &mut tracks, &mut events);
-    for s in 0..sc.sessions.len() {
-        sessions.run_teardown(db, s)?;
-    }
-    let orphans = db.finish()?;
-    Ok(PermutationReport {
-        steps: perm.iter().map(|p| p.name.clone()).collect(),
-        events,
-        orphans,
-        max_wait_chain: max_chain,
-    })
 }
 
 /// The longest chain of waits now (in sessions), from each waiting session to the sessions it
 /// waits behind.
 fn wait_chain<E: Engine>(db: &E, sc: &Scenario) -> usize {
     let n = sc.sessions.len();
-    let edges: Vec<Vec<usize>> = (0..n)
-        .map(|s| {
-            db.wait_info(s)
-                .map(|w| w.behind.iter().filter_map(|b| sc.sessions.iter().position(|x| x.name == b.session)).collect())
-                .unwrap_or_default()
-        })
-        .collect();
+    let edges: Vec<Vec<usize>> = (0..n).map(|s| db.waits_behind(s)).collect();
     if edges.iter().all(Vec::is_empty) {
         return 0;
     }
@@ -285,10 +232,13 @@ fn wait_chain<E: Engine>(db: &E, sc: &Scenario) -> usize {
 }
 
 /// Deadlocks found while time passed belong to the last line reported.
-fn attach_deadlocks<E: Engine>(db: &mut E, events: &mut [StepEvent]) {
+fn attach_deadlocks<E: Engine>(db: &mut E, events: &mut [Arc<StepEvent>]) {
     let found = db.take_deadlocks();
+    if found.is_empty() {
+        return;
+    }
     if let Some(last) = events.last_mut() {
-        last.deadlocks.extend(found);
+        Arc::make_mut(last).deadlocks.extend(found);
     }
 }
 
@@ -317,6 +267,7 @@ impl Default for Timing {
 }
 
 /// Virtual time, in microseconds since the permutation started.
+#[derive(Debug, Clone)]
 struct Clock {
     now: u64,
 }
@@ -355,17 +306,23 @@ impl Clock {
     }
 }
 
-fn waiting_event<E: Engine>(db: &E, sessions: &Sessions, perm: &[PermStep], tracks: &[Track], i: usize) -> StepEvent {
+fn waiting_event<E: Engine, P: Borrow<PermStep>>(
+    db: &E,
+    sessions: &Sessions,
+    perm: &[P],
+    tracks: &[Track],
+    i: usize,
+) -> StepEvent {
     let (wait, queued_behind) = if tracks[i].finished {
         (None, None)
     } else {
         match sessions.active_of(tracks[i].session) {
-            Some(j) if j != i => (None, Some(perm[j].name.clone())),
+            Some(j) if j != i => (None, Some(perm[j].borrow().name.clone())),
             _ => (db.wait_info(tracks[i].session), None),
         }
     };
     StepEvent {
-        step: perm[i].name.clone(),
+        step: perm[i].borrow().name.clone(),
         outcome: Outcome::Waiting,
         error: None,
         rows: Vec::new(),

@@ -17,6 +17,7 @@ struct Active {
     next_stmt: usize,
 }
 
+#[derive(Clone)]
 pub(super) struct Sessions<'a> {
     sc: &'a Scenario,
     active: Vec<Option<Active>>,
@@ -41,6 +42,9 @@ impl<'a> Sessions<'a> {
         stmts: &[Arc<Statement>],
         what: &str,
     ) -> Result<(), RunError> {
+        if stmts.is_empty() {
+            return Ok(());
+        }
         let label = format!("{} {what}", self.sc.sessions[s].name);
         for st in stmts {
             match db.start(s, st.clone(), &label)? {

@@ -4,6 +4,7 @@
 use super::{Outcome, StepEvent};
 use crate::engine::{DbError, ErrorKind, Rows};
 use crate::spec::{Marker, PermStep};
+use std::borrow::Borrow;
 
 /// Where a permutation step stands.
 #[derive(Debug, Clone, Default)]
@@ -19,18 +20,17 @@ pub(crate) struct Track {
 
 /// isolationtester's `step_has_blocker`: a `step(other)` marker holds the report back while
 /// `other` is active (launched and not yet reported complete).
-pub(crate) fn has_blocker(perm: &[PermStep], tracks: &[Track], i: usize) -> bool {
-    perm[i].markers.iter().any(|m| match m {
-        Marker::After(other) => {
-            (0..tracks.len()).any(|j| j != i && perm[j].name == *other && tracks[j].launched && !tracks[j].reported)
-        }
+pub(crate) fn has_blocker<P: Borrow<PermStep>>(perm: &[P], tracks: &[Track], i: usize) -> bool {
+    perm[i].borrow().markers.iter().any(|m| match m {
+        Marker::After(other) => (0..tracks.len())
+            .any(|j| j != i && perm[j].borrow().name == *other && tracks[j].launched && !tracks[j].reported),
         Marker::Star => false,
     })
 }
 
-fn finished_event(perm: &[PermStep], tracks: &mut [Track], i: usize, outcome: Outcome) -> StepEvent {
+fn finished_event<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Track], i: usize, outcome: Outcome) -> StepEvent {
     StepEvent {
-        step: perm[i].name.clone(),
+        step: perm[i].borrow().name.clone(),
         outcome,
         error: tracks[i].error.clone(),
         rows: std::mem::take(&mut tracks[i].rows),
@@ -43,8 +43,8 @@ fn finished_event(perm: &[PermStep], tracks: &mut [Track], i: usize, outcome: Ou
 
 /// The line of a step just launched, if it can be reported finished now: finished, not marked
 /// `(*)` (which always reports waiting first) and not held back by a `(other)` marker.
-pub(crate) fn own_event(perm: &[PermStep], tracks: &mut [Track], i: usize) -> Option<StepEvent> {
-    let star = perm[i].markers.contains(&Marker::Star);
+pub(crate) fn own_event<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Track], i: usize) -> Option<StepEvent> {
+    let star = perm[i].borrow().markers.contains(&Marker::Star);
     if tracks[i].finished && !star && !has_blocker(perm, tracks, i) {
         tracks[i].reported = true;
         Some(finished_event(perm, tracks, i, Outcome::Immediate))
@@ -55,7 +55,7 @@ pub(crate) fn own_event(perm: &[PermStep], tracks: &mut [Track], i: usize) -> Op
 
 /// At the end of a permutation, steps that never finished are cancelled and reported completed
 /// with an error, as isolationtester cancels a step after its wait limit.
-pub(crate) fn cancel_remaining(perm: &[PermStep], tracks: &mut [Track], events: &mut Vec<StepEvent>) {
+pub(crate) fn cancel_remaining<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Track], events: &mut Vec<StepEvent>) {
     for t in tracks.iter_mut().filter(|t| t.launched && !t.finished) {
         t.finished = true;
         t.error = Some(DbError { kind: ErrorKind::Other, message: "canceling statement due to user request".into() });
@@ -71,7 +71,12 @@ pub(crate) fn cancel_remaining(perm: &[PermStep], tracks: &mut [Track], events: 
 
 /// isolationtester's `try_complete_steps`: report every waiting step among the first `upto` that
 /// has finished and is not held back by a marker, in issue order, until nothing changes.
-pub(crate) fn complete_waiting(perm: &[PermStep], tracks: &mut [Track], events: &mut Vec<StepEvent>, upto: usize) {
+pub(crate) fn complete_waiting<P: Borrow<PermStep>>(
+    perm: &[P],
+    tracks: &mut [Track],
+    events: &mut Vec<StepEvent>,
+    upto: usize,
+) {
     loop {
         let mut progress = false;
         for j in 0..upto {

@@ -54,6 +54,13 @@ impl Store for MemStore {
         Ok(self.trees.get(&tree).map(|t| t.iter().map(|(k, r)| (k.clone(), r.clone())).collect()).unwrap_or_default())
     }
 
+    fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {
+        for (k, r) in self.trees.get(&tree).into_iter().flat_map(|t| t.iter()) {
+            f(k, r);
+        }
+        Ok(())
+    }
+
     fn load(&mut self, snapshot: &MemStore) -> Result<(), StoreError> {
         *self = snapshot.clone();
         Ok(())

@@ -6,9 +6,11 @@
 mod keycodec;
 mod memory;
 mod sled_store;
+mod traced;
 
 pub use memory::MemStore;
 pub use sled_store::SledStore;
+pub use traced::{touches_conflict, Touch, Traced};
 
 use crate::lock::TxnId;
 use crate::sql::Value;
@@ -91,6 +93,16 @@ pub trait Store {
     fn apply(&mut self, batch: Vec<Write>) -> Result<(), StoreError>;
     /// Every record of a tree, in key order.
     fn scan(&self, tree: TreeId) -> Result<Vec<(Key, Record)>, StoreError>;
+    /// Note that `key`'s visibility changed without a write (a commit): stores that trace
+    /// accesses record it as a write.
+    fn touched(&self, _tree: TreeId, _key: &[Value]) {}
+    /// Visit every record of a tree in key order, without copying what is not needed.
+    fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {
+        for (k, r) in self.scan(tree)? {
+            f(&k, &r);
+        }
+        Ok(())
+    }
     /// Replace the whole contents with `snapshot` (the state after a spec's setup).
     fn load(&mut self, snapshot: &MemStore) -> Result<(), StoreError>;
 }

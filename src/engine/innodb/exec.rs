@@ -266,7 +266,11 @@ impl<S: Store> InnoDb<S> {
     /// transaction, from its first read; READ COMMITTED: one per statement). No locks.
     fn consistent_read(&mut self, trx: TxnId, table: usize, filter: &Filter) -> Result<Vec<Vec<Value>>, EngineError> {
         let seq = self.book.commit_seq;
-        let view = *self.trxs.get_mut(&trx).expect("active").view.get_or_insert(seq);
+        let t = self.trxs.get_mut(&trx).expect("active");
+        if t.view.is_none() {
+            self.book.views += 1;
+        }
+        let view = *t.view.get_or_insert(seq);
         let mut out = Vec::new();
         for (_, rec) in self.store.scan((table as u32, 0))? {
             if let Some(v) = rec.versions.iter().find(|v| self.visible(trx, view, v)) {

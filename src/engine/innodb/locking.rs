@@ -80,7 +80,7 @@ impl<S: Store> InnoDb<S> {
     }
 
     fn tag_why(&mut self, why: Why) -> u32 {
-        self.whys.push(why);
+        self.whys.push(Arc::new(why));
         (self.whys.len() - 1) as u32
     }
 

@@ -4,6 +4,8 @@
 
 mod exec;
 mod locking;
+
+pub use locking::Res;
 pub mod modes;
 
 use super::{
@@ -13,7 +15,7 @@ use crate::lock::{LockTable, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
 use crate::store::{Key, MemStore, Record, Store, TreeId, Write};
 use exec::Cursor;
-use locking::{Page, Purpose, Res};
+use locking::{Page, Purpose};
 use modes::InnoLock;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -92,13 +94,15 @@ impl Why {
 }
 
 /// An InnoDB database: schema, rows, lock table, transactions and sessions.
+#[derive(Clone)]
 pub struct InnoDb<S: Store> {
     cat: Arc<Catalog>,
     store: S,
     locks: LockTable<Res, InnoLock>,
     trxs: BTreeMap<TxnId, Trx>,
     sessions: Vec<Sess>,
-    whys: Vec<Why>,
+    /// Why each lock was taken, by tag; shared between copies of the state.
+    whys: Vec<Arc<Why>>,
     book: Book,
 }
 
@@ -159,6 +163,16 @@ impl<S: Store> InnoDb<S> {
         self.store
     }
 
+    /// The store and the lock table, for tracing what a step touches.
+    pub(crate) fn parts_mut(&mut self) -> (&mut S, &mut LockTable<Res, InnoLock>) {
+        (&mut self.store, &mut self.locks)
+    }
+
+    /// Commits, lasting snapshots and serial counters so far.
+    pub(crate) fn globals(&self) -> (u64, u64, Vec<i64>) {
+        (self.book.commit_seq, self.book.views, self.book.serials.clone())
+    }
+
     fn is_active(&self, trx: TxnId) -> bool {
         self.trxs.contains_key(&trx)
     }
@@ -195,6 +209,10 @@ impl<S: Store> InnoDb<S> {
         let Some(t) = self.trxs.remove(&trx) else {
             return Ok(());
         };
+        // What the transaction wrote becomes visible to every later read.
+        for u in &t.undo {
+            self.store.touched(u.tree, &u.key);
+        }
         self.book.commit_seq += 1;
         self.book.commits.insert(trx, self.book.commit_seq);
         self.sessions[t.session].trx = None;
@@ -355,13 +373,13 @@ impl<S: Store> InnoDb<S> {
     }
 
     fn row_count(&self, table: usize) -> Result<Vec<Vec<Value>>, EngineError> {
-        Ok(self
-            .store
-            .scan((table as u32, 0))?
-            .into_iter()
-            .filter(|(_, r)| !r.deleted())
-            .map(|(_, r)| r.current().row.clone())
-            .collect())
+        let mut rows = Vec::new();
+        self.store.visit((table as u32, 0), &mut |_, r| {
+            if !r.deleted() {
+                rows.push(r.current().row.clone());
+            }
+        })?;
+        Ok(rows)
     }
 }
 
@@ -408,6 +426,11 @@ impl<S: Store> Engine for InnoDb<S> {
 
     fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
         self.waiting_desc(s)
+    }
+
+    fn waits_behind(&self, s: SessionId) -> Vec<SessionId> {
+        let Some(trx) = self.sessions[s].trx.filter(|_| self.sessions[s].waiting.is_some()) else { return Vec::new() };
+        self.locks.blockers(trx).iter().filter_map(|e| self.trxs.get(&e.txn).map(|t| t.session)).collect()
     }
 
     fn finish(&mut self) -> Result<usize, EngineError> {

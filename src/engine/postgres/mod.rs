@@ -79,6 +79,7 @@ struct Why {
 }
 
 /// A PostgreSQL database: heap, locks, transactions, sessions.
+#[derive(Clone)]
 pub struct PgDb<S: Store> {
     cat: Arc<Catalog>,
     store: S,
@@ -87,7 +88,8 @@ pub struct PgDb<S: Store> {
     sessions: Vec<Sess>,
     /// The next root of a heap tuple chain.
     next_ctid: i64,
-    whys: Vec<Why>,
+    /// Why each lock was taken, by tag; shared between copies of the state.
+    whys: Vec<Arc<Why>>,
     book: Book,
 }
 
@@ -145,6 +147,16 @@ impl<S: Store> PgDb<S> {
         self.store
     }
 
+    /// The store and the lock table, for tracing what a step touches.
+    pub(crate) fn parts_mut(&mut self) -> (&mut S, &mut LockTable<PgRes, PgLock>) {
+        (&mut self.store, &mut self.locks)
+    }
+
+    /// Commits, lasting snapshots and serial counters so far.
+    pub(crate) fn globals(&self) -> (u64, u64, Vec<i64>) {
+        (self.book.commit_seq, self.book.views, self.book.serials.clone())
+    }
+
     fn is_active(&self, t: TxnId) -> bool {
         self.trxs.contains_key(&t)
     }
@@ -179,6 +191,10 @@ impl<S: Store> PgDb<S> {
         }
         let Some(t) = self.trxs.remove(&trx) else { return Ok(()) };
         if commit {
+            // What the transaction wrote becomes visible to every later snapshot.
+            for u in &t.undo {
+                self.store.touched(u.tree, &u.key);
+            }
             self.book.commit_seq += 1;
             self.book.commits.insert(trx, self.book.commit_seq);
         }
@@ -208,7 +224,7 @@ impl<S: Store> PgDb<S> {
     }
 
     fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
-        self.whys.push(Why { label: label.clone(), purpose });
+        self.whys.push(Arc::new(Why { label: label.clone(), purpose }));
         (self.whys.len() - 1) as u32
     }
 
@@ -280,6 +296,23 @@ impl<S: Store> PgDb<S> {
             PgLock::Hw(h) => h.name().to_string(),
         };
         LockDesc { table, index: String::new(), key, mode, kind: kind.into(), session, granted, taken_by }
+    }
+
+    /// The transactions a blocked session waits behind, as [`Self::waiting_desc`] lists them.
+    fn waiting_behind(&self, s: SessionId) -> Vec<TxnId> {
+        let (Some((res, mode, _)), Some(trx)) = (self.sessions[s].waiting, self.sessions[s].trx) else {
+            return Vec::new();
+        };
+        match res {
+            PgRes::Row(..) => self
+                .locks
+                .queue(&res)
+                .iter()
+                .filter(|e| e.granted && e.txn != trx && mode.must_wait_for_row(e.mode))
+                .map(|e| e.txn)
+                .collect(),
+            _ => self.locks.blockers(trx).iter().map(|e| e.txn).collect(),
+        }
     }
 
     fn waiting_desc(&self, s: SessionId) -> Option<WaitInfo> {
@@ -426,13 +459,13 @@ impl<S: Store> PgDb<S> {
     }
 
     fn live_rows(&self, table: usize) -> Result<Vec<Vec<Value>>, EngineError> {
-        Ok(self
-            .store
-            .scan((table as u32, 0))?
-            .into_iter()
-            .filter(|(_, r)| r.versions[0].xmax == 0)
-            .map(|(_, r)| r.versions[0].row.clone())
-            .collect())
+        let mut rows = Vec::new();
+        self.store.visit((table as u32, 0), &mut |_, r| {
+            if r.versions[0].xmax == 0 {
+                rows.push(r.versions[0].row.clone());
+            }
+        })?;
+        Ok(rows)
     }
 }
 
@@ -464,6 +497,7 @@ impl<S: Store> Engine for PgDb<S> {
         let t = self.trxs.get_mut(&trx).expect("active");
         if t.iso >= Isolation::RepeatableRead && t.snapshot.is_none() {
             t.snapshot = Some(self.book.commit_seq);
+            self.book.views += 1;
         }
         self.sessions[s].running =
             Some(Running { stmt, label: Arc::from(label), cursor: Cursor::default(), autocommit, rows: Vec::new() });
@@ -485,6 +519,10 @@ impl<S: Store> Engine for PgDb<S> {
 
     fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
         self.waiting_desc(s)
+    }
+
+    fn waits_behind(&self, s: SessionId) -> Vec<SessionId> {
+        self.waiting_behind(s).into_iter().filter_map(|t| self.trxs.get(&t).map(|x| x.session)).collect()
     }
 
     fn next_timer(&self) -> Option<u64> {
