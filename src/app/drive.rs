@@ -23,6 +23,8 @@ pub enum AppError {
     Run(#[from] RunError),
     #[error("generated spec has no permutation line")]
     NoPermutation,
+    #[error("{0}: {1}")]
+    Write(String, String),
 }
 
 /// One finished run: the spec that replays it, its layout (after Django's rollbacks) and report.
@@ -65,7 +67,9 @@ pub fn run_app(
         // The first failure (in report order) not yet answered by a rollback.
         let mut failures: Vec<(usize, (usize, usize))> = order
             .iter()
-            .filter(|&&(s, i)| !handled.contains(&(s, i)) && raised(&layout.sessions[s][i].role, &times, &layout.sessions[s][i].name))
+            .filter(|&&(s, i)| {
+                !handled.contains(&(s, i)) && raised(&layout.sessions[s][i].role, &times, &layout.sessions[s][i].name)
+            })
             .filter_map(|&(s, i)| times.done.get(&layout.sessions[s][i].name).map(|&d| (d, (s, i))))
             .collect();
         failures.sort_unstable();
@@ -177,9 +181,9 @@ impl AppRun {
             .into_iter()
             .filter(|sp| {
                 sp.committed
-                    && self.layout.sessions[sp.session].iter().any(|st| {
-                        st.txn == sp.txn && st.role == Role::Action(Action::DeleteUserCascade { user })
-                    })
+                    && self.layout.sessions[sp.session]
+                        .iter()
+                        .any(|st| st.txn == sp.txn && st.role == Role::Action(Action::DeleteUserCascade { user }))
             })
             .collect()
     }
@@ -199,7 +203,12 @@ impl AppRun {
                 _ => true,
             };
             if w.wants.taken_by.contains("FK check") || !touches_user {
-                out.push(format!("{} waits for {} behind {:?}", e.step, w.wants, w.behind.iter().map(|b| &b.session).collect::<Vec<_>>()));
+                out.push(format!(
+                    "{} waits for {} behind {:?}",
+                    e.step,
+                    w.wants,
+                    w.behind.iter().map(|b| &b.session).collect::<Vec<_>>()
+                ));
             }
         }
         out
@@ -210,7 +219,10 @@ impl AppRun {
         let e = self.report.events.iter().find(|e| e.step == step && e.outcome != Outcome::Waiting)?;
         let ints = |k: usize, col: usize| -> Vec<i64> {
             e.rows.get(k).map_or(vec![], |r| {
-                r.rows.iter().filter_map(|row| if let Some(Value::Int(v)) = row.get(col) { Some(*v) } else { None }).collect()
+                r.rows
+                    .iter()
+                    .filter_map(|row| if let Some(Value::Int(v)) = row.get(col) { Some(*v) } else { None })
+                    .collect()
             })
         };
         let users: BTreeSet<i64> = ints(0, 0).into_iter().collect();

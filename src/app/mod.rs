@@ -7,6 +7,7 @@
 
 pub mod drive;
 pub mod spec;
+pub mod summary;
 pub mod workload;
 
 use std::fmt;

@@ -13,7 +13,9 @@ use std::fmt::Write;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     /// Loads `users` (request.user / the object acted on), then BEGIN.
-    Begin { users: Vec<i64> },
+    Begin {
+        users: Vec<i64>,
+    },
     Action(Action),
     Commit,
     /// Django's `atomic` rolling back after the action before it raised.
@@ -75,7 +77,11 @@ impl Layout {
                     users.dedup();
                     steps.push(Step { name: format!("{p}b"), txn: t, role: Role::Begin { users } });
                     for (i, a) in txn.actions.iter().enumerate() {
-                        steps.push(Step { name: format!("{p}{}{}", a.kind_letter(), i + 1), txn: t, role: Role::Action(a.clone()) });
+                        steps.push(Step {
+                            name: format!("{p}{}{}", a.kind_letter(), i + 1),
+                            txn: t,
+                            role: Role::Action(a.clone()),
+                        });
                     }
                     steps.push(Step { name: format!("{p}c"), txn: t, role: Role::Commit });
                 }
@@ -167,8 +173,8 @@ pub fn spec_text(c: &Concrete, layout: &Layout, order: &[(usize, usize)], tail: 
     out.push_str("setup\n{\n");
     out.push_str(SCHEMA);
     let users: Vec<String> = (1..=c.users).map(|u| format!("({u}, 'u{u}', NULL, TRUE)")).collect();
-    let enr: Vec<String> = (1..=c.users).map(|u| format!("({u}, {u}, 'c0', TRUE)")).collect();
-    let bm: Vec<String> = (1..=c.users).map(|u| format!("({u}, {u}, 'b0')")).collect();
+    let enr: Vec<String> = (1..=c.users).map(|u| format!("({u}, {u}, 'c-old', TRUE)")).collect();
+    let bm: Vec<String> = (1..=c.users).map(|u| format!("({u}, {u}, 'b-old')")).collect();
     let _ = writeln!(out, "  INSERT INTO auth_user VALUES {};", users.join(", "));
     let _ = writeln!(out, "  INSERT INTO student_courseenrollment VALUES {};", enr.join(", "));
     let _ = writeln!(out, "  INSERT INTO bookmarks_bookmark VALUES {};", bm.join(", "));
@@ -180,7 +186,8 @@ pub fn spec_text(c: &Concrete, layout: &Layout, order: &[(usize, usize)], tail: 
             let _ = writeln!(out, "step {} {{ {}; }}", st.name, st.sql(begin).join("; "));
         }
     }
-    let _ = writeln!(out, "\nsession obs\nstep tick {{ {NOOP}; }}\nstep obs1 {{ {OBSERVE} }}\nstep obs2 {{ {OBSERVE} }}");
+    let _ =
+        writeln!(out, "\nsession obs\nstep tick {{ {NOOP}; }}\nstep obs1 {{ {OBSERVE} }}\nstep obs2 {{ {OBSERVE} }}");
     if tail.sweep {
         let sweep = Action::Sweep.statements().join("; ");
         let _ = writeln!(out, "\nsession sweeper\nstep sweep {{ {sweep}; }}");
@@ -207,7 +214,9 @@ mod tests {
             users: 2,
             isolation: IsolationChoice::ReadCommitted,
             sessions: vec![
-                vec![Txn { actions: vec![Action::Login { user: 1 }, Action::Enroll { row: 0, user: 1, course: "c1".into() }] }],
+                vec![Txn {
+                    actions: vec![Action::Login { user: 1 }, Action::Enroll { row: 0, user: 1, course: "c1".into() }],
+                }],
                 vec![Txn { actions: vec![Action::DeleteUserCascade { user: 1 }] }],
             ],
         };

@@ -11,8 +11,8 @@ use toml::Spanned;
 /// A workload file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
-    #[error("{file}: {source}")]
-    Io { file: String, source: std::io::Error },
+    #[error("{file}: {cause}")]
+    Io { file: String, cause: std::io::Error },
     #[error("{file}:{line}: {what}")]
     Invalid { file: String, line: usize, what: String },
 }
@@ -175,7 +175,10 @@ impl Workload {
         }
         let [lo, hi] = *w.actions_per_txn.get_ref();
         if lo == 0 || lo > hi {
-            return Err(invalid(w.actions_per_txn.span(), "actions_per_txn must be [min, max] with 1 <= min <= max".into()));
+            return Err(invalid(
+                w.actions_per_txn.span(),
+                "actions_per_txn must be [min, max] with 1 <= min <= max".into(),
+            ));
         }
         if *w.users.hot.get_ref() == 0 {
             return Err(invalid(w.users.hot.span(), "users.hot must be at least 1".into()));
@@ -193,7 +196,7 @@ impl Workload {
     /// Read and parse a workload file.
     pub fn load(path: &std::path::Path) -> Result<Workload, WorkloadError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|cause| WorkloadError::Io { file: file.clone(), cause })?;
         Workload::parse(&file, &text)
     }
 
@@ -301,7 +304,9 @@ impl Concrete {
     /// Every action with its (session, transaction, action) position.
     pub fn actions(&self) -> impl Iterator<Item = ((usize, usize, usize), &Action)> {
         self.sessions.iter().enumerate().flat_map(|(s, txns)| {
-            txns.iter().enumerate().flat_map(move |(t, txn)| txn.actions.iter().enumerate().map(move |(a, x)| ((s, t, a), x)))
+            txns.iter()
+                .enumerate()
+                .flat_map(move |(t, txn)| txn.actions.iter().enumerate().map(move |(a, x)| ((s, t, a), x)))
         })
     }
 }
