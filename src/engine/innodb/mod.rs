@@ -5,6 +5,7 @@
 mod exec;
 mod locking;
 pub mod modes;
+mod subquery;
 
 use super::{
     count_orphans, Book, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId, Snapshot, WaitInfo,
