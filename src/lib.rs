@@ -5,6 +5,7 @@
 //! an engine profile turning each statement into lock requests and row changes (`engine`, over the
 //! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`).
 
+pub mod app;
 pub mod conform;
 pub mod engine;
 pub mod explore;

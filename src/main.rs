@@ -122,6 +122,22 @@ enum Cmd {
         #[arg(long, default_value_t = 600)]
         wait_ms: u64,
     },
+    /// Run random scripts and schedules of a workload file (model/workloads/*.toml) and summarise
+    /// orphans, errors and waits; `--write DIR` keeps each run as a spec `fksim run` replays.
+    Workload {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "innodb")]
+        engine: EngineKind,
+        #[arg(long, value_enum, default_value = "off")]
+        fk: Fk,
+        /// The seed (printed when not given).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
     /// Measure how many permutations per second the model runs on a spec.
     Bench {
         #[command(flatten)]
@@ -345,6 +361,21 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             } else {
                 print!("{}", fksim::explore::text(&summary));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Workload { file, engine, fk, seed, runs, write } => {
+            let w = match fksim::app::workload::Workload::load(&file) {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("fksim: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let seed = seed.unwrap_or_else(rand::random);
+            let fk_on = fk == Fk::On;
+            let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
+            println!("workload {} engine {engine:?} fk {fk:?} seed {seed}", file.display());
+            print!("{}", sum.text());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench { common, seconds, json } => {

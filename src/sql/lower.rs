@@ -319,15 +319,58 @@ fn flip(op: CmpOp) -> CmpOp {
     }
 }
 
-fn conds(table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
+/// Where a subquery may appear in a WHERE clause: in a DELETE (bound against the catalog), or
+/// nowhere (the statement kind is named in the error).
+#[derive(Clone, Copy)]
+enum Subqueries<'a> {
+    Allowed(&'a Catalog),
+    Denied(&'static str),
+}
+
+/// `col NOT IN (SELECT pcol FROM ptable)`: an uncorrelated single-column subquery over one table,
+/// without WHERE, GROUP BY, DISTINCT, ORDER BY, LIMIT or a locking clause. `pcol` must lead an
+/// index of `ptable` (the engines look values up in it).
+fn not_in_select(catalog: &Catalog, col: usize, q: &ast::Query) -> R<Cond> {
+    let shape = "expected `col NOT IN (SELECT column FROM table)`";
+    let SetExpr::Select(s) = &*q.body else {
+        return Err(format!("unsupported subquery `{q}` ({shape})"));
+    };
+    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() || !q.locks.is_empty()
+    {
+        return Err(format!("WITH, ORDER BY, LIMIT, FETCH and locking clauses are not supported in a subquery: `{q}`"));
+    }
+    if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
+        return Err(format!("DISTINCT, GROUP BY and HAVING are not supported in a subquery: `{q}`"));
+    }
+    if s.selection.is_some() {
+        return Err(format!("a WHERE inside the subquery is not supported (correlated or filtered): `{q}`"));
+    }
+    let table = single_table(catalog, &s.from)?;
+    let t = &catalog.tables[table];
+    let pcol = match s.projection.as_slice() {
+        [SelectItem::UnnamedExpr(e)] => {
+            column_ref(t, e).unwrap_or_else(|| Err(format!("the subquery must select one column, not `{e}`")))?
+        }
+        _ => return Err(format!("the subquery must select exactly one column: `{q}`")),
+    };
+    if !t.indexes.iter().any(|ix| ix.cols.first() == Some(&pcol)) {
+        return Err(format!(
+            "the subquery column `{}.{}` must lead an index (the engines look each value up in it)",
+            t.name, t.columns[pcol].name
+        ));
+    }
+    Ok(Cond::NotInSelect { col, table, pcol })
+}
+
+fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
     let unsupported = || {
-        format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, IN, IS [NOT] NULL, BETWEEN, joined by AND)")
+        format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))")
     };
     match e {
-        ast::Expr::Nested(inner) => conds(table, inner, out),
+        ast::Expr::Nested(inner) => conds(sub, table, inner, out),
         ast::Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
-            conds(table, left, out)?;
-            conds(table, right, out)
+            conds(sub, table, left, out)?;
+            conds(sub, table, right, out)
         }
         ast::Expr::BinaryOp { left, op, right } => {
             let op = match op {
@@ -348,10 +391,24 @@ fn conds(table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
             }
             Ok(())
         }
-        ast::Expr::InList { expr, list, negated: false } => {
+        ast::Expr::InList { expr, list, negated } => {
             let col = column_ref(table, expr).ok_or_else(unsupported)??;
-            out.push(Cond::In(col, list.iter().map(literal).collect::<R<Vec<_>>>()?));
+            let list = list.iter().map(literal).collect::<R<Vec<_>>>()?;
+            out.push(if *negated { Cond::NotIn(col, list) } else { Cond::In(col, list) });
             Ok(())
+        }
+        ast::Expr::InSubquery { expr, subquery, negated } => {
+            let col = column_ref(table, expr).ok_or_else(unsupported)??;
+            match (sub, negated) {
+                (_, false) => Err(format!("`{e}`: only NOT IN (SELECT ...) is supported, not IN (SELECT ...)")),
+                (Subqueries::Denied(kind), true) => {
+                    Err(format!("`{e}`: NOT IN (SELECT ...) is supported in DELETE only, not in {kind}"))
+                }
+                (Subqueries::Allowed(catalog), true) => {
+                    out.push(not_in_select(catalog, col, subquery)?);
+                    Ok(())
+                }
+            }
         }
         ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
             let col = column_ref(table, inner).ok_or_else(unsupported)??;
@@ -368,10 +425,10 @@ fn conds(table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
     }
 }
 
-fn filter(table: &Table, selection: &Option<ast::Expr>) -> R<Filter> {
+fn filter(sub: Subqueries, table: &Table, selection: &Option<ast::Expr>) -> R<Filter> {
     let mut out = Vec::new();
     if let Some(e) = selection {
-        conds(table, e, &mut out)?;
+        conds(sub, table, e, &mut out)?;
     }
     Ok(Filter { conds: out })
 }
@@ -444,7 +501,7 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
                 .collect::<R<Vec<_>>>()?,
         ),
     };
-    Ok(Plan::Select { table, proj, filter: filter(t, &s.selection)?, lock })
+    Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock })
 }
 
 /// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.
@@ -512,7 +569,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
                 };
                 set.push((column_of(t, &ident_name(c))?, expr(t, &a.value)?));
             }
-            Ok(Plan::Update { table, set, filter: filter(t, &up.selection)? })
+            Ok(Plan::Update { table, set, filter: filter(Subqueries::Denied("UPDATE"), t, &up.selection)? })
         }
         Ast::Delete(del) => {
             let from = match &del.from {
@@ -522,7 +579,8 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
                 return Err("multi-table DELETE / USING / RETURNING are not supported".into());
             }
             let table = single_table(catalog, from)?;
-            Ok(Plan::Delete { table, filter: filter(&catalog.tables[table], &del.selection)? })
+            let sub = Subqueries::Allowed(catalog);
+            Ok(Plan::Delete { table, filter: filter(sub, &catalog.tables[table], &del.selection)? })
         }
         Ast::Query(q) => select(catalog, q, lock),
         Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
@@ -557,3 +615,6 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

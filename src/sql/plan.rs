@@ -42,13 +42,25 @@ pub enum CmpOp {
 pub enum Cond {
     Cmp(usize, CmpOp, Value),
     In(usize, Vec<Value>),
+    /// `col NOT IN (v, ...)`, with SQL's NULL rules: NULL on either side never matches.
+    NotIn(usize, Vec<Value>),
     IsNull(usize, bool),
+    /// `col NOT IN (SELECT pcol FROM table)`: an uncorrelated subquery over another table. Each
+    /// engine evaluates it by its own rules (the PostgreSQL profile once per statement, through
+    /// [`Filter::resolve`]; the InnoDB profile by a locking lookup per row). Until then it
+    /// filters nothing: [`Cond::matches`] is true.
+    NotInSelect {
+        col: usize,
+        table: TableId,
+        pcol: usize,
+    },
 }
 
 impl Cond {
     pub fn col(&self) -> usize {
         match self {
-            Cond::Cmp(c, ..) | Cond::In(c, _) | Cond::IsNull(c, _) => *c,
+            Cond::Cmp(c, ..) | Cond::In(c, _) | Cond::NotIn(c, _) | Cond::IsNull(c, _) => *c,
+            Cond::NotInSelect { col, .. } => *col,
         }
     }
 
@@ -66,9 +78,17 @@ impl Cond {
                 },
             },
             Cond::In(c, vs) => vs.iter().any(|v| row[*c].sql_cmp(v) == Some(Ordering::Equal)),
+            Cond::NotIn(c, vs) => not_in(&row[*c], vs),
             Cond::IsNull(c, want) => row[*c].is_null() == *want,
+            Cond::NotInSelect { .. } => true,
         }
     }
+}
+
+/// `x NOT IN (list)` as a WHERE clause sees it: true only when `x` is not NULL, equals no element,
+/// and no element is NULL (otherwise the result is false or NULL, and the row is not selected).
+pub fn not_in(x: &Value, list: &[Value]) -> bool {
+    !x.is_null() && list.iter().all(|v| x.sql_cmp(v).is_some_and(|o| o != Ordering::Equal))
 }
 
 /// A WHERE clause: a conjunction (empty = every row).
@@ -80,6 +100,31 @@ pub struct Filter {
 impl Filter {
     pub fn matches(&self, row: &[Value]) -> bool {
         self.conds.iter().all(|c| c.matches(row))
+    }
+
+    /// The `NOT IN (SELECT ...)` conjuncts, as (column, subquery table, subquery column).
+    pub fn subqueries(&self) -> impl Iterator<Item = (usize, TableId, usize)> + '_ {
+        self.conds.iter().filter_map(|c| match c {
+            Cond::NotInSelect { col, table, pcol } => Some((*col, *table, *pcol)),
+            _ => None,
+        })
+    }
+
+    pub fn has_subquery(&self) -> bool {
+        self.subqueries().next().is_some()
+    }
+
+    /// The filter with every subquery replaced by its result: `values(table, pcol)` gives the
+    /// values the subquery returns, and the conjunct becomes a `NOT IN` list.
+    pub fn resolve<E>(&self, mut values: impl FnMut(TableId, usize) -> Result<Vec<Value>, E>) -> Result<Filter, E> {
+        let mut conds = Vec::with_capacity(self.conds.len());
+        for c in &self.conds {
+            conds.push(match c {
+                Cond::NotInSelect { col, table, pcol } => Cond::NotIn(*col, values(*table, *pcol)?),
+                other => other.clone(),
+            });
+        }
+        Ok(Filter { conds })
     }
 
     /// The value a column is pinned to by an `=` conjunct, if any.

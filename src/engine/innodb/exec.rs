@@ -7,6 +7,7 @@
 
 use super::locking::{Got, Implicit, Purpose, RecPos, Res};
 use super::modes::{InnoLock, Span, Strength, TableMode};
+use super::subquery::Probe;
 use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::TxnId;
@@ -203,7 +204,7 @@ impl<S: Store> InnoDb<S> {
         self.trxs.get(&trx).map(|t| t.iso).unwrap_or(Isolation::RepeatableRead)
     }
 
-    fn gaps(&self, trx: TxnId) -> bool {
+    pub(super) fn gaps(&self, trx: TxnId) -> bool {
         self.iso(trx) > Isolation::ReadCommitted
     }
 
@@ -427,7 +428,20 @@ impl<S: Store> InnoDb<S> {
                 continue;
             };
             let row = crec.current().row.clone();
-            if !filter.matches(&row) {
+            let mut selected = filter.matches(&row);
+            if selected {
+                for (col, ptable, pcol) in filter.subqueries() {
+                    match self.subquery_probe(trx, ptable, pcol, &row[col], label)? {
+                        Probe::Absent => {}
+                        Probe::Found => {
+                            selected = false;
+                            break;
+                        }
+                        Probe::Stop(step) => return Ok(step),
+                    }
+                }
+            }
+            if !selected {
                 if !rr && clustered && crec.trx() != trx {
                     // READ COMMITTED releases the lock of a non-matching row (row_unlock_for_mysql).
                     self.release_one(trx, &Res::Rec(tree, pos), InnoLock::Rec(strength, span))?;

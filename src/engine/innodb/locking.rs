@@ -54,6 +54,8 @@ pub enum Purpose {
     Implicit,
     /// A table intention lock.
     TableIntent,
+    /// The lookup of a `NOT IN (SELECT col FROM table)` subquery for one value.
+    Subquery { table: usize, col: usize, value: crate::sql::Value },
 }
 
 /// How a record lock request treats an implicit lock on the record.
@@ -483,6 +485,10 @@ impl<S: Store> InnoDb<S> {
             Purpose::Modify => "index entry update".into(),
             Purpose::Implicit => "implicit lock made explicit".into(),
             Purpose::TableIntent => "table intention lock".into(),
+            Purpose::Subquery { table, col, value } => {
+                let t = &self.cat.tables[*table];
+                format!("NOT IN subquery lookup of {} {}={}", t.name, t.columns[*col].name, show_literal(value))
+            }
         }
     }
 

@@ -7,6 +7,7 @@ mod locking;
 
 pub use locking::Res;
 pub mod modes;
+mod subquery;
 
 use super::{
     count_orphans, Book, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId, Snapshot, WaitInfo,

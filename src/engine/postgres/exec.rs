@@ -43,6 +43,8 @@ pub struct Cursor {
     written: Option<Key>,
     ri: Vec<Ri>,
     ri_next: usize,
+    /// The WHERE clause with its subqueries evaluated, fixed when the targets are.
+    resolved: Option<Filter>,
 }
 
 /// The outcome of a lock or check that may have to wait.
@@ -425,31 +427,61 @@ impl<S: Store> PgDb<S> {
             }
             Plan::Delete { table, filter } => {
                 self.collect(trx, *table, filter, cur)?;
-                while cur.next < cur.targets.len() {
-                    let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-                    lk!(self.lock_row(s, trx, *table, root_of(&k), RowMode::Update, (&label, "DELETE")));
-                    recheck!(self.recheck(trx, *table, &k, filter, RowMode::Update, "delete", cur));
-                    if let Some(mut v) = self.version(*table, &k)? {
-                        let old = v.row.clone();
-                        v.xmax = trx;
-                        v.deleted = true;
-                        self.write(trx, *table, k.clone(), v)?;
-                        self.queue_parent_checks(*table, &old, None, cur);
-                    }
-                    cur.current = None;
-                    cur.next += 1;
-                }
-                self.run_triggers(s, trx, cur, &label)
+                let resolved = cur.resolved.take();
+                let filter = resolved.as_ref().unwrap_or(filter);
+                let step = self.delete_rows(s, trx, *table, filter, cur, &label);
+                cur.resolved = resolved;
+                step
             }
             _ => Ok(Step::Done(Ok(()))),
         }
     }
 
-    /// Fix the statement's targets from its snapshot (once).
+    /// The row loop of a DELETE: lock each target (UPDATE strength), re-check it under READ
+    /// COMMITTED with the same `filter` (its subqueries already evaluated: `ExecDelete` ->
+    /// `EvalPlanQual` re-runs the quals on the newest version with the statement's snapshot, so an
+    /// uncorrelated subquery gives the same answer), delete-mark it, then fire the RI triggers.
+    fn delete_rows(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        table: usize,
+        filter: &Filter,
+        cur: &mut Cursor,
+        label: &Arc<str>,
+    ) -> Result<Step, EngineError> {
+        while cur.next < cur.targets.len() {
+            let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
+            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, "DELETE")));
+            recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", cur));
+            if let Some(mut v) = self.version(table, &k)? {
+                let old = v.row.clone();
+                v.xmax = trx;
+                v.deleted = true;
+                self.write(trx, table, k.clone(), v)?;
+                self.queue_parent_checks(table, &old, None, cur);
+            }
+            cur.current = None;
+            cur.next += 1;
+        }
+        self.run_triggers(s, trx, cur, label)
+    }
+
+    /// Fix the statement's targets from its snapshot (once). A `NOT IN (SELECT ...)` conjunct is
+    /// evaluated first, once, with the same snapshot and no row locks: PostgreSQL plans it as a
+    /// hashed SubPlan (`ExecHashSubPlan`, nodeSubplan.c; `buildSubPlanHash` reads the subquery's
+    /// plain SELECT under the statement's `es_snapshot`). A plain SubPlan, chosen when the hash
+    /// table would not fit in work_mem, reads the same snapshot per row and gives the same answer.
     fn collect(&mut self, trx: TxnId, table: usize, filter: &Filter, cur: &mut Cursor) -> Result<(), EngineError> {
         if !cur.started {
             cur.started = true;
             let snap = self.snap(trx);
+            if filter.has_subquery() {
+                cur.resolved = Some(filter.resolve(|t, pcol| -> Result<Vec<Value>, EngineError> {
+                    Ok(self.scan_visible(t, trx, snap)?.into_iter().map(|(_, r)| r[pcol].clone()).collect())
+                })?);
+            }
+            let filter = cur.resolved.as_ref().unwrap_or(filter);
             cur.targets = self
                 .scan_visible(table, trx, snap)?
                 .into_iter()

@@ -1,0 +1,211 @@
+//! Application-level integrity that replaces the FK: Django's actions as ordinary SQL statements.
+//!
+//! With `db_constraint=False` the database no longer checks `user_id`; Django keeps the data
+//! consistent itself. Each [`Action`] here is what Django sends for one application call, so a
+//! spec file reaches it as ordinary SQL steps. An action stops at its first failing statement
+//! (Django raises), which is why the spec writer puts an action's statements in one step.
+
+pub mod drive;
+pub mod spec;
+pub mod summary;
+pub mod workload;
+
+use std::fmt;
+
+/// The application schema (the Open edX tables of `model/scenarios`), as spec setup DDL.
+pub const SCHEMA: &str = "\
+  CREATE TABLE auth_user (id INT PRIMARY KEY, username VARCHAR(30) UNIQUE, last_login TIMESTAMP NULL, is_active BOOLEAN);
+  CREATE TABLE student_courseenrollment (id INT PRIMARY KEY, user_id INT NOT NULL, course_id VARCHAR(100) NOT NULL, is_active BOOLEAN, UNIQUE (user_id, course_id), FOREIGN KEY (user_id) REFERENCES auth_user (id));
+  CREATE INDEX enr_user ON student_courseenrollment (user_id);
+  CREATE TABLE bookmarks_bookmark (id INT PRIMARY KEY, user_id INT NOT NULL, usage_key VARCHAR(100) NOT NULL, UNIQUE (user_id, usage_key), FOREIGN KEY (user_id) REFERENCES auth_user (id));
+  CREATE INDEX bm_user ON bookmarks_bookmark (user_id);
+";
+
+/// The child tables that reference `auth_user` (the FK Open edX dropped).
+pub const CHILD_TABLES: [&str; 2] = ["student_courseenrollment", "bookmarks_bookmark"];
+
+/// A user row that does not exist yet (Django's unsaved `User()` instance).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NewUser {
+    pub id: i64,
+    pub username: String,
+}
+
+/// One application call, as the SQL Django sends for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `CourseEnrollment.objects.create(user=u, course_id=c)`.
+    Enroll { row: i64, user: i64, course: String },
+    /// `Bookmark.objects.create(user=u, usage_key=k)`.
+    AddBookmark { row: i64, user: i64, key: String },
+    /// `Bookmark.objects.filter(user=u, usage_key=k).delete()` (a fast delete: no dependants).
+    DeleteBookmark { user: i64, key: String },
+    /// `update_last_login` on login: `UPDATE auth_user SET last_login = ...`.
+    Login { user: i64 },
+    /// Changing a username (a unique column: PostgreSQL takes FOR UPDATE, not FOR NO KEY UPDATE).
+    Rename { user: i64, username: String },
+    /// `user.delete()` with `on_delete=CASCADE` and `db_constraint=False`.
+    ///
+    /// Django's deletion `Collector` (django/db/models/deletion.py) emulates the cascade in
+    /// Python. `Collector.collect` finds the related objects; for a relation whose model has no
+    /// signals and no further cascades, `Collector.can_fast_delete` holds and the related rows are
+    /// removed with one `DELETE ... WHERE user_id IN (...)` per child table, without being
+    /// fetched. `Collector.delete` then runs, inside `transaction.atomic`, the fast deletes first
+    /// (children) and the parent's `DELETE ... WHERE id IN (...)` last. `db_constraint=False`
+    /// changes none of this: it only drops the FOREIGN KEY clause from the DDL.
+    DeleteUserCascade { user: i64 },
+    /// `CourseEnrollment.objects.get_or_create(user=user, course_id=c)` where `user` may be an
+    /// unsaved `User()`.
+    ///
+    /// Django refuses to save a row that points at an unsaved object: `Model.save` calls
+    /// `Model._prepare_related_fields_for_save` (django/db/models/base.py), which raises
+    /// `ValueError("save() prohibited to prevent data loss due to unsaved related object")`. So
+    /// the application saves the user first (`INSERT INTO auth_user`). `QuerySet.get_or_create`
+    /// (django/db/models/query.py) then tries `get` (the SELECT), and on `DoesNotExist` creates the
+    /// row inside `transaction.atomic` (a savepoint); an `IntegrityError` there (a unique
+    /// violation: another request created it) is caught and answered by `get`. Any other failure
+    /// raises, and the statements after it are never sent.
+    GetOrCreateEnrollment { row: i64, user: i64, new_user: Option<NewUser>, course: String },
+    /// The background orphan sweeper: removes child rows whose user no longer exists.
+    Sweep,
+}
+
+/// The SQL for one literal string (the generator only makes plain identifiers, but quote anyway).
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Action {
+    /// The statements Django sends, in order.
+    pub fn statements(&self) -> Vec<String> {
+        match self {
+            Action::Enroll { row, user, course } => {
+                vec![format!("INSERT INTO student_courseenrollment VALUES ({row}, {user}, {}, TRUE)", lit(course))]
+            }
+            Action::AddBookmark { row, user, key } => {
+                vec![format!("INSERT INTO bookmarks_bookmark VALUES ({row}, {user}, {})", lit(key))]
+            }
+            Action::DeleteBookmark { user, key } => {
+                vec![format!("DELETE FROM bookmarks_bookmark WHERE user_id = {user} AND usage_key = {}", lit(key))]
+            }
+            Action::Login { user } => {
+                vec![format!("UPDATE auth_user SET last_login = CURRENT_TIMESTAMP WHERE id = {user}")]
+            }
+            Action::Rename { user, username } => {
+                vec![format!("UPDATE auth_user SET username = {} WHERE id = {user}", lit(username))]
+            }
+            Action::DeleteUserCascade { user } => {
+                let mut v: Vec<String> =
+                    CHILD_TABLES.iter().map(|t| format!("DELETE FROM {t} WHERE user_id IN ({user})")).collect();
+                v.push(format!("DELETE FROM auth_user WHERE id IN ({user})"));
+                v
+            }
+            Action::GetOrCreateEnrollment { row, user, new_user, course } => {
+                let mut v = Vec::new();
+                if let Some(n) = new_user {
+                    v.push(format!("INSERT INTO auth_user VALUES ({}, {}, NULL, TRUE)", n.id, lit(&n.username)));
+                }
+                v.push(format!(
+                    "SELECT id FROM student_courseenrollment WHERE user_id = {user} AND course_id = {}",
+                    lit(course)
+                ));
+                v.push(format!("INSERT INTO student_courseenrollment VALUES ({row}, {user}, {}, TRUE)", lit(course)));
+                v
+            }
+            Action::Sweep => CHILD_TABLES
+                .iter()
+                .map(|t| format!("DELETE FROM {t} WHERE user_id NOT IN (SELECT id FROM auth_user)"))
+                .collect(),
+        }
+    }
+
+    /// The existing user the action needs (the request's `request.user` or the object it loads).
+    pub fn loads_user(&self) -> Option<i64> {
+        match self {
+            Action::Enroll { user, .. }
+            | Action::AddBookmark { user, .. }
+            | Action::DeleteBookmark { user, .. }
+            | Action::Login { user }
+            | Action::Rename { user, .. }
+            | Action::DeleteUserCascade { user } => Some(*user),
+            Action::GetOrCreateEnrollment { user, new_user: None, .. } => Some(*user),
+            Action::GetOrCreateEnrollment { new_user: Some(_), .. } | Action::Sweep => None,
+        }
+    }
+
+    /// The child row the action inserts: (table, row id, user id).
+    pub fn child_write(&self) -> Option<(&'static str, i64, i64)> {
+        match self {
+            Action::Enroll { row, user, .. } | Action::GetOrCreateEnrollment { row, user, .. } => {
+                Some((CHILD_TABLES[0], *row, *user))
+            }
+            Action::AddBookmark { row, user, .. } => Some((CHILD_TABLES[1], *row, *user)),
+            _ => None,
+        }
+    }
+
+    /// Does a unique violation count as success (get_or_create's "get" path)?
+    pub fn unique_violation_is_get(&self) -> bool {
+        matches!(self, Action::GetOrCreateEnrollment { new_user: None, .. })
+    }
+
+    /// A short name for step names and summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Enroll { .. } => "enroll",
+            Action::AddBookmark { .. } => "bookmark_add",
+            Action::DeleteBookmark { .. } => "bookmark_delete",
+            Action::Login { .. } => "login",
+            Action::Rename { .. } => "rename",
+            Action::DeleteUserCascade { .. } => "delete_user",
+            Action::GetOrCreateEnrollment { new_user: None, .. } => "get_or_create",
+            Action::GetOrCreateEnrollment { new_user: Some(_), .. } => "get_or_create_new_user",
+            Action::Sweep => "sweep",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.statements().join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cascade_deletes_children_first_then_the_user() {
+        let s = Action::DeleteUserCascade { user: 4 }.statements();
+        assert_eq!(
+            s,
+            [
+                "DELETE FROM student_courseenrollment WHERE user_id IN (4)",
+                "DELETE FROM bookmarks_bookmark WHERE user_id IN (4)",
+                "DELETE FROM auth_user WHERE id IN (4)",
+            ]
+        );
+    }
+
+    #[test]
+    fn get_or_create_saves_an_unsaved_user_first() {
+        let a = Action::GetOrCreateEnrollment {
+            row: 9,
+            user: 100,
+            new_user: Some(NewUser { id: 100, username: "n1".into() }),
+            course: "c1".into(),
+        };
+        let s = a.statements();
+        assert!(s[0].starts_with("INSERT INTO auth_user VALUES (100, 'n1'"));
+        assert!(s[1].starts_with("SELECT id FROM student_courseenrollment WHERE user_id = 100"));
+        assert!(s[2].starts_with("INSERT INTO student_courseenrollment VALUES (9, 100"));
+        assert_eq!(a.loads_user(), None);
+        assert!(!a.unique_violation_is_get());
+    }
+
+    #[test]
+    fn literals_are_quoted() {
+        assert_eq!(lit("o'k"), "'o''k'");
+    }
+}

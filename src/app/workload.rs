@@ -1,0 +1,357 @@
+//! Workload files (`model/workloads/*.toml`): sessions, hot and cold users, an action mix; and the
+//! concrete session scripts drawn from one, from a seed or from raw draws (property tests).
+
+use super::{Action, NewUser};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use std::ops::Range;
+use toml::Spanned;
+
+/// A workload file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("{file}: {cause}")]
+    Io { file: String, cause: std::io::Error },
+    #[error("{file}:{line}: {what}")]
+    Invalid { file: String, line: usize, what: String },
+}
+
+/// The isolation level every generated transaction asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum IsolationChoice {
+    /// Django's default on MySQL/MariaDB (since Django 2.0) and PostgreSQL's default.
+    #[default]
+    ReadCommitted,
+    RepeatableRead,
+    /// Plain `BEGIN`: the server's default (InnoDB REPEATABLE READ, PostgreSQL READ COMMITTED).
+    ServerDefault,
+}
+
+impl IsolationChoice {
+    pub fn begin(self) -> &'static str {
+        match self {
+            IsolationChoice::ReadCommitted => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            IsolationChoice::RepeatableRead => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            IsolationChoice::ServerDefault => "BEGIN",
+        }
+    }
+}
+
+/// The users: `hot` ids 1..=hot take `hot_weight` of the picks; `cold` more follow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Users {
+    pub hot: Spanned<u32>,
+    #[serde(default)]
+    pub cold: u32,
+    /// Share of user picks that go to a hot user, 0.0..=1.0.
+    #[serde(default = "default_hot_weight")]
+    pub hot_weight: Spanned<f64>,
+    /// Usernames get_or_create's unsaved users draw from (a small pool makes them collide).
+    #[serde(default = "default_new_names")]
+    pub new_usernames: u32,
+}
+
+fn default_hot_weight() -> Spanned<f64> {
+    Spanned::new(0..0, 0.8)
+}
+
+fn default_new_names() -> u32 {
+    2
+}
+
+/// Relative weights of the actions.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Mix {
+    #[serde(default)]
+    pub enroll: u32,
+    #[serde(default)]
+    pub bookmark_add: u32,
+    #[serde(default)]
+    pub bookmark_delete: u32,
+    #[serde(default)]
+    pub login: u32,
+    #[serde(default)]
+    pub rename: u32,
+    #[serde(default)]
+    pub delete_user: u32,
+    #[serde(default)]
+    pub get_or_create: u32,
+    #[serde(default)]
+    pub get_or_create_new_user: u32,
+    #[serde(default)]
+    pub sweep: u32,
+}
+
+impl Mix {
+    fn weights(&self) -> [u32; 9] {
+        [
+            self.enroll,
+            self.bookmark_add,
+            self.bookmark_delete,
+            self.login,
+            self.rename,
+            self.delete_user,
+            self.get_or_create,
+            self.get_or_create_new_user,
+            self.sweep,
+        ]
+    }
+
+    pub fn total(&self) -> u32 {
+        self.weights().iter().sum()
+    }
+}
+
+/// A workload file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub sessions: Spanned<u32>,
+    /// Transactions per session.
+    pub transactions: Spanned<u32>,
+    /// Actions per transaction: `[min, max]`.
+    pub actions_per_txn: Spanned<[u32; 2]>,
+    /// Courses and bookmark keys drawn from (few make unique violations likely).
+    #[serde(default = "default_items")]
+    pub items: u32,
+    #[serde(default)]
+    pub isolation: IsolationChoice,
+    pub users: Users,
+    pub mix: Spanned<Mix>,
+}
+
+fn default_items() -> u32 {
+    3
+}
+
+/// One action's raw random numbers; [`Workload::action`] turns them into an action. Zero is the
+/// simplest choice everywhere, so shrinking moves towards it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Draw {
+    pub kind: u32,
+    pub user: u32,
+    pub item: u32,
+}
+
+/// A transaction of a session script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Txn {
+    pub actions: Vec<Action>,
+}
+
+/// Concrete session scripts: what each session does, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Concrete {
+    /// Users 1..=users exist at the start, each with one enrollment and one bookmark.
+    pub users: i64,
+    pub isolation: IsolationChoice,
+    pub sessions: Vec<Vec<Txn>>,
+}
+
+/// First id of rows the workload inserts, and of users get_or_create saves.
+pub const FIRST_ROW: i64 = 1000;
+pub const FIRST_NEW_USER: i64 = 500;
+
+impl Workload {
+    /// Parse a workload file's text; errors name `file:line`.
+    pub fn parse(file: &str, text: &str) -> Result<Workload, WorkloadError> {
+        let line_of = |span: Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+        let invalid = |span: Range<usize>, what: String| WorkloadError::Invalid {
+            file: file.to_string(),
+            line: line_of(span),
+            what,
+        };
+        let w: Workload = toml::from_str(text)
+            .map_err(|e| invalid(e.span().unwrap_or(0..0), e.message().replace('\n', " ").trim().to_string()))?;
+        if *w.sessions.get_ref() == 0 || *w.sessions.get_ref() > 8 {
+            return Err(invalid(w.sessions.span(), "sessions must be 1..=8".into()));
+        }
+        if *w.transactions.get_ref() == 0 {
+            return Err(invalid(w.transactions.span(), "transactions must be at least 1".into()));
+        }
+        let [lo, hi] = *w.actions_per_txn.get_ref();
+        if lo == 0 || lo > hi {
+            return Err(invalid(
+                w.actions_per_txn.span(),
+                "actions_per_txn must be [min, max] with 1 <= min <= max".into(),
+            ));
+        }
+        if *w.users.hot.get_ref() == 0 {
+            return Err(invalid(w.users.hot.span(), "users.hot must be at least 1".into()));
+        }
+        let hw = *w.users.hot_weight.get_ref();
+        if !(0.0..=1.0).contains(&hw) {
+            return Err(invalid(w.users.hot_weight.span(), "users.hot_weight must be between 0 and 1".into()));
+        }
+        if w.mix.get_ref().total() == 0 {
+            return Err(invalid(w.mix.span(), "the mix needs at least one action with a weight above 0".into()));
+        }
+        Ok(w)
+    }
+
+    /// Read and parse a workload file.
+    pub fn load(path: &std::path::Path) -> Result<Workload, WorkloadError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|cause| WorkloadError::Io { file: file.clone(), cause })?;
+        Workload::parse(&file, &text)
+    }
+
+    pub fn user_count(&self) -> i64 {
+        i64::from(*self.users.hot.get_ref()) + i64::from(self.users.cold)
+    }
+
+    fn pick_user(&self, raw: u32) -> i64 {
+        let hot = i64::from(*self.users.hot.get_ref());
+        let cold = i64::from(self.users.cold);
+        let permille = (self.users.hot_weight.get_ref() * 1000.0).round() as u32;
+        let rest = i64::from(raw / 1000);
+        if raw % 1000 < permille || cold == 0 {
+            1 + rest % hot
+        } else {
+            1 + hot + rest % cold
+        }
+    }
+
+    /// The action of one draw. Row ids are placeholders until [`Concrete::number`].
+    pub fn action(&self, d: Draw) -> Action {
+        let weights = self.mix.get_ref().weights();
+        let mut k = d.kind % self.mix.get_ref().total();
+        let mut kind = 0;
+        while k >= weights[kind] {
+            k -= weights[kind];
+            kind += 1;
+        }
+        let user = self.pick_user(d.user);
+        let item = d.item % self.items.max(1);
+        let course = format!("c{item}");
+        let key = format!("b{item}");
+        match kind {
+            0 => Action::Enroll { row: 0, user, course },
+            1 => Action::AddBookmark { row: 0, user, key },
+            2 => Action::DeleteBookmark { user, key },
+            3 => Action::Login { user },
+            4 => Action::Rename { user, username: format!("r{user}x{item}") },
+            5 => Action::DeleteUserCascade { user },
+            6 => Action::GetOrCreateEnrollment { row: 0, user, new_user: None, course },
+            7 => Action::GetOrCreateEnrollment {
+                row: 0,
+                user: 0,
+                new_user: Some(NewUser { id: 0, username: format!("n{}", item % self.users.new_usernames.max(1)) }),
+                course,
+            },
+            _ => Action::Sweep,
+        }
+    }
+
+    /// Session scripts from raw draws: `draws[session][txn][action]`.
+    pub fn concrete(&self, draws: &[Vec<Vec<Draw>>]) -> Concrete {
+        let sessions = draws
+            .iter()
+            .map(|s| s.iter().map(|t| Txn { actions: t.iter().map(|d| self.action(*d)).collect() }).collect())
+            .collect();
+        let mut c = Concrete { users: self.user_count(), isolation: self.isolation, sessions };
+        c.number();
+        c
+    }
+
+    /// Session scripts drawn from a seed (ChaCha8).
+    pub fn generate(&self, seed: u64) -> Concrete {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let [lo, hi] = *self.actions_per_txn.get_ref();
+        let draws: Vec<Vec<Vec<Draw>>> = (0..*self.sessions.get_ref())
+            .map(|_| {
+                (0..*self.transactions.get_ref())
+                    .map(|_| {
+                        (0..rng.gen_range(lo..=hi))
+                            .map(|_| Draw { kind: rng.gen(), user: rng.gen(), item: rng.gen() })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        self.concrete(&draws)
+    }
+}
+
+impl Concrete {
+    /// Give every inserted row and every saved new user its own id, in script order.
+    pub fn number(&mut self) {
+        let (mut row, mut uid) = (FIRST_ROW, FIRST_NEW_USER);
+        for a in self.sessions.iter_mut().flatten().flat_map(|t| t.actions.iter_mut()) {
+            match a {
+                Action::Enroll { row: r, .. } | Action::AddBookmark { row: r, .. } => {
+                    *r = row;
+                    row += 1;
+                }
+                Action::GetOrCreateEnrollment { row: r, user, new_user, .. } => {
+                    *r = row;
+                    row += 1;
+                    if let Some(n) = new_user {
+                        n.id = uid;
+                        *user = uid;
+                        uid += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Every action with its (session, transaction, action) position.
+    pub fn actions(&self) -> impl Iterator<Item = ((usize, usize, usize), &Action)> {
+        self.sessions.iter().enumerate().flat_map(|(s, txns)| {
+            txns.iter()
+                .enumerate()
+                .flat_map(move |(t, txn)| txn.actions.iter().enumerate().map(move |(a, x)| ((s, t, a), x)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "sessions = 2\ntransactions = 1\nactions_per_txn = [1, 2]\n[users]\nhot = 1\ncold = 2\n[mix]\nenroll = 1\nlogin = 1\n";
+
+    #[test]
+    fn parses_and_generates_deterministically() {
+        let w = Workload::parse("w.toml", GOOD).unwrap();
+        let a = w.generate(7);
+        assert_eq!(a, w.generate(7));
+        assert_eq!(a.sessions.len(), 2);
+        assert!(a.sessions.iter().all(|s| s.len() == 1 && (1..=2).contains(&s[0].actions.len())));
+    }
+
+    #[test]
+    fn bad_values_name_their_line() {
+        let bad = GOOD.replace("sessions = 2", "sessions = 0");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert_eq!(e, "w.toml:1: sessions must be 1..=8");
+        let bad = GOOD.replace("hot = 1", "hot = 1\nwarm = 3");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert!(e.starts_with("w.toml:6: unknown field `warm`"), "{e}");
+        let bad = GOOD.replace("actions_per_txn = [1, 2]", "actions_per_txn = [3, 2]");
+        assert!(Workload::parse("w.toml", &bad).unwrap_err().to_string().starts_with("w.toml:3: "));
+    }
+
+    #[test]
+    fn draws_pick_hot_users_by_weight_and_kinds_by_mix() {
+        let w = Workload::parse("w.toml", GOOD).unwrap();
+        assert_eq!(w.action(Draw::default()), Action::Enroll { row: 0, user: 1, course: "c0".into() });
+        assert_eq!(w.action(Draw { kind: 1, user: 999, item: 0 }), Action::Login { user: 2 });
+        assert_eq!(w.action(Draw { kind: 1, user: 1999, item: 0 }), Action::Login { user: 3 });
+    }
+
+    #[test]
+    fn numbering_gives_distinct_ids() {
+        let w = Workload::parse("w.toml", &GOOD.replace("login = 1", "get_or_create_new_user = 1")).unwrap();
+        let d = Draw { kind: 1, user: 0, item: 0 };
+        let c = w.concrete(&[vec![vec![d, d]]]);
+        let ids: Vec<i64> = c.actions().filter_map(|(_, a)| a.child_write().map(|w| w.2)).collect();
+        assert_eq!(ids, [FIRST_NEW_USER, FIRST_NEW_USER + 1]);
+    }
+}

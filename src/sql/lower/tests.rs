@@ -1,0 +1,87 @@
+//! Tests of the WHERE-clause forms `NOT IN (list)` and `NOT IN (SELECT ...)`.
+
+use crate::spec::Pos;
+use crate::sql::plan::{not_in, Cond, Plan};
+use crate::sql::{parse_statement, Catalog, RawStatement, SchemaOptions, SqlError, Value};
+
+const OPTS: SchemaOptions = SchemaOptions { fk_enforced: true, implicit_fk_index: true };
+
+fn catalog() -> Catalog {
+    let mut cat = Catalog::default();
+    for ddl in [
+        "CREATE TABLE auth_user (id INT PRIMARY KEY, username VARCHAR(30) UNIQUE, last_login TIMESTAMP NULL)",
+        "CREATE TABLE bookmarks_bookmark (id INT PRIMARY KEY, user_id INT NOT NULL, FOREIGN KEY (user_id) REFERENCES auth_user (id))",
+    ] {
+        parse_statement(&RawStatement { text: ddl.into(), pos: Pos { line: 1, col: 1 } }, &mut cat, OPTS).unwrap();
+    }
+    cat
+}
+
+fn lower(sql: &str) -> Result<Plan, SqlError> {
+    parse_statement(&RawStatement { text: sql.into(), pos: Pos { line: 7, col: 3 } }, &mut catalog(), OPTS)
+        .map(|st| st.plan)
+}
+
+fn conds(sql: &str) -> Vec<Cond> {
+    match lower(sql).unwrap() {
+        Plan::Delete { filter, .. } | Plan::Update { filter, .. } | Plan::Select { filter, .. } => filter.conds,
+        other => panic!("not a filtered statement: {other:?}"),
+    }
+}
+
+#[test]
+fn not_in_subquery_binds_to_the_catalog() {
+    let got = conds("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id FROM auth_user)");
+    assert_eq!(got, vec![Cond::NotInSelect { col: 1, table: 0, pcol: 0 }]);
+    let got = conds("DELETE FROM bookmarks_bookmark WHERE id > 5 AND user_id NOT IN (SELECT username FROM auth_user)");
+    assert_eq!(got[1], Cond::NotInSelect { col: 1, table: 0, pcol: 1 });
+}
+
+#[test]
+fn not_in_list_is_a_condition() {
+    let got = conds("SELECT * FROM auth_user WHERE id NOT IN (1, 2, 3)");
+    assert_eq!(got, vec![Cond::NotIn(0, vec![Value::Int(1), Value::Int(2), Value::Int(3)])]);
+    assert!(Cond::NotIn(0, vec![Value::Int(1)]).matches(&[Value::Int(2)]));
+    assert!(!Cond::NotIn(0, vec![Value::Int(1)]).matches(&[Value::Int(1)]));
+    // SQL's NULL rules: a NULL on either side selects nothing.
+    assert!(!not_in(&Value::Null, &[Value::Int(1)]));
+    assert!(!not_in(&Value::Int(2), &[Value::Int(1), Value::Null]));
+    assert!(not_in(&Value::Int(2), &[]));
+}
+
+#[test]
+fn resolve_turns_a_subquery_into_a_list() {
+    let Plan::Delete { filter, .. } =
+        lower("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id FROM auth_user)").unwrap()
+    else {
+        panic!("a DELETE")
+    };
+    assert!(filter.has_subquery());
+    // Unresolved, the subquery filters nothing.
+    assert!(filter.matches(&[Value::Int(100), Value::Int(1)]));
+    let resolved = filter.resolve(|_, _| Ok::<_, ()>(vec![Value::Int(1), Value::Int(2)])).unwrap();
+    assert!(!resolved.has_subquery());
+    assert!(!resolved.matches(&[Value::Int(100), Value::Int(1)]));
+    assert!(resolved.matches(&[Value::Int(101), Value::Int(9)]));
+}
+
+#[test]
+fn other_subquery_forms_are_clear_errors() {
+    let cases = [
+        ("UPDATE bookmarks_bookmark SET user_id = 1 WHERE user_id NOT IN (SELECT id FROM auth_user)", "DELETE only"),
+        ("SELECT * FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id FROM auth_user)", "DELETE only"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id IN (SELECT id FROM auth_user)", "only NOT IN"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id FROM auth_user WHERE id > 1)", "WHERE inside"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id, username FROM auth_user)", "one column"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT last_login FROM auth_user)", "lead an index"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id FROM nosuch)", "does not exist"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT DISTINCT id FROM auth_user)", "DISTINCT"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT id FROM auth_user LIMIT 1)", "LIMIT"),
+        ("DELETE FROM bookmarks_bookmark WHERE user_id NOT IN (SELECT a.id FROM auth_user a JOIN auth_user b ON a.id = b.id)", "joins"),
+    ];
+    for (sql, want) in cases {
+        let e = lower(sql).unwrap_err();
+        assert_eq!(e.pos, Pos { line: 7, col: 3 }, "{sql}");
+        assert!(e.what.contains(want), "{sql}: {}", e.what);
+    }
+}
