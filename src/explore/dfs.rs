@@ -97,7 +97,7 @@ impl Walk<'_> {
         part.add(self.sc, index, &ended);
         self.index += 1;
         let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % 8192 == 0 {
+        if n.is_multiple_of(8192) {
             (self.progress)(n);
         }
         Ok(())
@@ -220,8 +220,7 @@ pub(super) fn explore_all(
                 scope.spawn(move |_| -> Result<Partial, RunError> {
                     let mut part = Partial::default();
                     let runner = Runner::new(sc, engine, MemStore::default())?;
-                    loop {
-                        let Some(tree) = trees.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    while let Some(tree) = trees.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let mut walk = Walk {
                             sc,
                             steps,
