@@ -356,6 +356,12 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             };
             let mut summary = explore(&sc, common.engine, space, threads, &progress)?;
             summary.fk = format!("{:?}", common.fk).to_lowercase();
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "fksim explore: {} interleavings run in {secs:.2} s on {threads} threads ({:.0} interleavings/s)",
+                summary.explored,
+                summary.explored as f64 / secs.max(1e-9)
+            );
             if json {
                 println!("{}", json::to_line(&summary));
             } else {

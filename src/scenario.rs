@@ -90,6 +90,31 @@ impl Scenario {
         Ok(Scenario { spec, catalog: Arc::new(catalog), setup, sessions })
     }
 
+    /// A copy that shares no reference counts with this one, for a worker thread: threads that
+    /// bump the same counters slow each other down.
+    pub fn detached(&self) -> Scenario {
+        let own = |v: &[Arc<Statement>]| -> Vec<Arc<Statement>> { v.iter().map(|s| Arc::new((**s).clone())).collect() };
+        Scenario {
+            spec: self.spec.clone(),
+            catalog: Arc::new((*self.catalog).clone()),
+            setup: own(&self.setup),
+            sessions: self
+                .sessions
+                .iter()
+                .map(|s| SessionPlan {
+                    name: s.name.clone(),
+                    setup: own(&s.setup),
+                    steps: s
+                        .steps
+                        .iter()
+                        .map(|st| StepPlan { name: st.name.clone(), sql: st.sql.clone(), stmts: own(&st.stmts) })
+                        .collect(),
+                    teardown: own(&s.teardown),
+                })
+                .collect(),
+        }
+    }
+
     pub fn session_names(&self) -> Vec<String> {
         self.sessions.iter().map(|s| s.name.clone()).collect()
     }

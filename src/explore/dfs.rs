@@ -210,15 +210,17 @@ pub(super) fn explore_all(
     }
     let counts = sc.spec.step_counts();
     let trees = subtrees(&counts, split_depth(&counts, threads));
-    let steps = session_steps(sc);
     let next = AtomicUsize::new(0);
     let done = AtomicU64::new(0);
     let results: Vec<Result<Partial, RunError>> = crossbeam_utils::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let (trees, next, done, counts, steps) = (&trees, &next, &done, &counts, &steps);
+                let (trees, next, done, counts) = (&trees, &next, &done, &counts);
                 scope.spawn(move |_| -> Result<Partial, RunError> {
                     let mut part = Partial::default();
+                    let own = sc.detached();
+                    let sc = &own;
+                    let steps = &session_steps(sc);
                     let runner = Runner::new(sc, engine, MemStore::default())?;
                     while let Some(tree) = trees.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let mut walk = Walk {
