@@ -47,6 +47,15 @@ struct Pending<'p> {
     path: Vec<usize>,
 }
 
+/// The state for the next child of a node: the last child takes it, the others get a copy.
+fn branch<'p, S: Store + Clone>(play: &mut Option<Play<'p, S>>, last: bool) -> Play<'p, S> {
+    if last {
+        play.take().expect("state kept for the last child")
+    } else {
+        play.as_ref().expect("state kept for the last child").clone()
+    }
+}
+
 /// The lexicographic rank of an interleaving among all interleavings of `counts`.
 fn rank(counts: &[usize], path: &[usize]) -> u64 {
     let mut left = counts.to_vec();
@@ -132,11 +141,7 @@ impl Walk<'_> {
         let mut done: Vec<(usize, Arc<Footprint>)> = Vec::new();
         let mut play = Some(play);
         for (k, &s) in choices.iter().enumerate() {
-            let mut child = if k + 1 == choices.len() {
-                play.take().expect("state kept for the last child")
-            } else {
-                play.as_ref().expect("state kept for the last child").clone()
-            };
+            let mut child = branch(&mut play, k + 1 == choices.len());
             let lines = child.reported();
             let fp = Arc::new(child.step_traced(self.perm_step(s))?);
             let clean = calm && !child.blocked() && !child.troubled_since(lines);
@@ -165,12 +170,7 @@ impl Walk<'_> {
         }
         let mut play = Some(play);
         for (k, &s) in choices.iter().enumerate() {
-            // The last child takes the state; the others get a copy.
-            let mut child = if k + 1 == choices.len() {
-                play.take().expect("state kept for the last child")
-            } else {
-                play.as_ref().expect("state kept for the last child").clone()
-            };
+            let mut child = branch(&mut play, k + 1 == choices.len());
             child.step(self.perm_step(s))?;
             self.taken[s] += 1;
             self.path.push(s);
