@@ -39,11 +39,7 @@ impl Summary {
             self.with_orphans += 1;
             self.first_orphans.get_or_insert(i);
         }
-        let mut kinds: Vec<&str> =
-            r.report.events.iter().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        for k in kinds {
+        for k in crate::run::error_kinds(&r.report.events) {
             *self.with_error.entry(k.to_string()).or_default() += 1;
         }
         let cw = r.child_waits_on_users().len() as u64;

@@ -98,10 +98,7 @@ impl Comparison {
     }
 
     fn label(&self) -> String {
-        let engine = match self.engine {
-            EngineKind::Innodb => "innodb",
-            EngineKind::Postgres => "postgres",
-        };
+        let engine = self.engine.name();
         format!("{} {engine} fk-{}", self.name, if self.fk_on { "on" } else { "off" })
     }
 

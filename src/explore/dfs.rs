@@ -95,9 +95,37 @@ struct Walk<'s> {
     progress: &'s (dyn Fn(u64) + Sync),
 }
 
-impl Walk<'_> {
-    fn perm_step(&self, s: usize) -> Arc<PermStep> {
-        self.steps[s][self.taken[s]].clone()
+impl<'s> Walk<'s> {
+    fn new(
+        sc: &'s Scenario,
+        steps: &'s [Vec<Arc<PermStep>>],
+        ranked: bool,
+        done: &'s AtomicU64,
+        progress: &'s (dyn Fn(u64) + Sync),
+    ) -> Self {
+        let counts = sc.spec.step_counts();
+        let taken = vec![0; counts.len()];
+        Walk { sc, steps, counts, taken, index: 0, path: Vec::new(), ranked, done, progress }
+    }
+
+    /// Sessions with steps left, in order.
+    fn remaining(&self) -> Vec<usize> {
+        (0..self.counts.len()).filter(|&s| self.taken[s] < self.counts[s]).collect()
+    }
+
+    /// Take session `s`'s next step; returns it.
+    fn descend(&mut self, s: usize) -> Arc<PermStep> {
+        let step = self.steps[s][self.taken[s]].clone();
+        self.taken[s] += 1;
+        self.path.push(s);
+        step
+    }
+
+    /// Undo the last `descend`.
+    fn ascend(&mut self) {
+        if let Some(s) = self.path.pop() {
+            self.taken[s] -= 1;
+        }
     }
 
     fn leaf<S: Store>(&mut self, play: Play<'_, S>, part: &mut Partial) -> Result<(), RunError> {
@@ -126,7 +154,7 @@ impl Walk<'_> {
         part: &mut Partial,
         cut: &mut Option<(usize, Vec<Pending<'p>>)>,
     ) -> Result<(), RunError> {
-        let remaining: Vec<usize> = (0..self.counts.len()).filter(|&s| self.taken[s] < self.counts[s]).collect();
+        let remaining = self.remaining();
         if remaining.is_empty() {
             return self.leaf(play, part);
         }
@@ -143,18 +171,15 @@ impl Walk<'_> {
         for (k, &s) in choices.iter().enumerate() {
             let mut child = branch(&mut play, k + 1 == choices.len());
             let lines = child.reported();
-            let fp = Arc::new(child.step_traced(self.perm_step(s))?);
+            let fp = Arc::new(child.step_traced(self.descend(s))?);
             let clean = calm && !child.blocked() && !child.troubled_since(lines);
             let child_sleep = if clean {
                 sleep.iter().chain(&done).filter(|(_, z)| z.independent(&fp)).cloned().collect()
             } else {
                 Vec::new()
             };
-            self.taken[s] += 1;
-            self.path.push(s);
             let r = self.visit_reduced(child, child_sleep, part, cut);
-            self.path.pop();
-            self.taken[s] -= 1;
+            self.ascend();
             r?;
             if clean {
                 done.push((s, fp));
@@ -164,19 +189,16 @@ impl Walk<'_> {
     }
 
     fn visit(&mut self, play: Play<'_, MemStore>, part: &mut Partial) -> Result<(), RunError> {
-        let choices: Vec<usize> = (0..self.counts.len()).filter(|&s| self.taken[s] < self.counts[s]).collect();
+        let choices = self.remaining();
         if choices.is_empty() {
             return self.leaf(play, part);
         }
         let mut play = Some(play);
         for (k, &s) in choices.iter().enumerate() {
             let mut child = branch(&mut play, k + 1 == choices.len());
-            child.step(self.perm_step(s))?;
-            self.taken[s] += 1;
-            self.path.push(s);
+            child.step(self.descend(s))?;
             let r = self.visit(child, part);
-            self.path.pop();
-            self.taken[s] -= 1;
+            self.ascend();
             r?;
         }
         Ok(())
@@ -215,7 +237,7 @@ pub(super) fn explore_all(
     let results: Vec<Result<Partial, RunError>> = crossbeam_utils::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let (trees, next, done, counts) = (&trees, &next, &done, &counts);
+                let (trees, next, done) = (&trees, &next, &done);
                 scope.spawn(move |_| -> Result<Partial, RunError> {
                     let mut part = Partial::default();
                     let own = sc.detached();
@@ -223,21 +245,11 @@ pub(super) fn explore_all(
                     let steps = &session_steps(sc);
                     let runner = Runner::new(sc, engine, MemStore::default())?;
                     while let Some(tree) = trees.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let mut walk = Walk {
-                            sc,
-                            steps,
-                            counts: counts.clone(),
-                            taken: vec![0; counts.len()],
-                            index: tree.first_index,
-                            path: tree.prefix.clone(),
-                            ranked: false,
-                            done,
-                            progress,
-                        };
+                        let mut walk = Walk::new(sc, steps, false, done, progress);
+                        walk.index = tree.first_index;
                         let mut play = runner.play(MemStore::default())?;
                         for &s in &tree.prefix {
-                            play.step(walk.perm_step(s))?;
-                            walk.taken[s] += 1;
+                            play.step(walk.descend(s))?;
                         }
                         walk.visit(play, &mut part)?;
                     }
@@ -264,11 +276,11 @@ fn explore_reduced(
     let done = AtomicU64::new(0);
     let runner = Runner::new(sc, engine, Traced::default())?;
     let walk = |path: Vec<usize>| {
-        let mut taken = vec![0; counts.len()];
-        for &s in &path {
-            taken[s] += 1;
+        let mut walk = Walk::new(sc, &steps, true, &done, progress);
+        for s in path {
+            walk.descend(s);
         }
-        Walk { sc, steps: &steps, counts: counts.clone(), taken, index: 0, path, ranked: true, done: &done, progress }
+        walk
     };
     let mut top = Partial::default();
     let mut cut = Some((split_depth(&counts, threads).min(6), Vec::new()));

@@ -8,7 +8,7 @@
 
 mod dfs;
 
-use crate::run::{Ended, EngineKind, PermutationReport, RunError, Runner, StepEvent};
+use crate::run::{error_kinds, Ended, EngineKind, PermutationReport, RunError, Runner, StepEvent};
 use crate::scenario::Scenario;
 use crate::spec::{PermStep, Pos};
 use crate::sql::Plan;
@@ -64,11 +64,8 @@ pub struct Summary {
 }
 
 /// The outcome class of one permutation: its error kinds, deadlock, orphans; "clean" if none.
-fn class_of<'e>(events: impl Iterator<Item = &'e StepEvent>, orphans: usize) -> String {
-    let mut parts: Vec<&str> = events.filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
-    parts.sort();
-    parts.dedup();
-    let mut s = parts.join("+");
+fn class_of(kinds: &[&str], orphans: usize) -> String {
+    let mut s = kinds.join("+");
     if orphans > 0 {
         if !s.is_empty() {
             s.push('+');
@@ -126,18 +123,16 @@ impl Partial {
         let events = || r.events.iter().map(|e| e.as_ref());
         self.explored += 1;
         self.with_orphans += u64::from(r.orphans > 0);
-        let mut kinds: Vec<&str> = events().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
-        kinds.sort();
-        kinds.dedup();
+        let kinds = error_kinds(events());
         self.with_deadlocks += u64::from(kinds.contains(&"deadlock"));
-        for k in kinds {
+        for k in &kinds {
             *self.with_error.entry(k.to_string()).or_default() += 1;
         }
         let pw = parent_waits_in(sc, events());
         self.parent_lock_waits += pw;
         self.with_parent_lock_waits += u64::from(pw > 0);
         self.longest_wait_chain = self.longest_wait_chain.max(r.max_wait_chain);
-        let entry = self.classes.entry(class_of(events(), r.orphans)).or_insert_with(|| (0, index, r.steps()));
+        let entry = self.classes.entry(class_of(&kinds, r.orphans)).or_insert_with(|| (0, index, r.steps()));
         entry.0 += 1;
         if index < entry.1 {
             entry.1 = index;
@@ -198,7 +193,6 @@ pub fn explore(
             .map(|name| PermStep { name, markers: vec![], pos: Pos::default() })
             .collect()
     };
-    let runner = Runner::new(sc, engine, MemStore::default())?;
     let results: Vec<Result<Partial, RunError>> = match seed {
         None => dfs::explore_all(sc, engine, threads, matches!(space, Space::Reduced), progress)?
             .into_iter()
@@ -207,9 +201,11 @@ pub fn explore(
         Some(seed) => crossbeam_utils::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
-                    let (counts, to_perm, runner) = (&counts, &to_perm, &runner);
+                    let (counts, to_perm) = (&counts, &to_perm);
                     scope.spawn(move |_| -> Result<Partial, RunError> {
                         let mut part = Partial::default();
+                        let own = sc.detached();
+                        let runner = Runner::new(&own, engine, MemStore::default())?;
                         for i in (t as u64..n).step_by(threads) {
                             let mut play = runner.play(MemStore::default())?;
                             for p in to_perm(&sample(counts, seed, i)) {
@@ -235,7 +231,7 @@ pub fn explore(
     let mut classes: Vec<(String, Seen)> = all.classes.into_iter().collect();
     classes.sort_by_key(|(_, (_, first, _))| *first);
     Ok(Summary {
-        engine: format!("{engine:?}").to_lowercase(),
+        engine: engine.name().to_string(),
         fk: String::new(),
         space: total.to_string(),
         explored: all.explored,

@@ -82,6 +82,16 @@ pub enum EngineKind {
     Postgres,
 }
 
+impl EngineKind {
+    /// The name used on the command line and in file names: `innodb`, `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Innodb => "innodb",
+            EngineKind::Postgres => "postgres",
+        }
+    }
+}
+
 /// A database of either engine, over the same store type.
 #[derive(Clone)]
 enum Db<S: Store> {
@@ -207,6 +217,15 @@ impl<'a, S: Store> Runner<'a, S> {
         self.store = Some(store);
         Ok(report)
     }
+}
+
+/// The error kinds a permutation's lines carry, sorted, each once.
+pub fn error_kinds<'e>(events: impl IntoIterator<Item = &'e StepEvent>) -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> =
+        events.into_iter().filter_map(|e| e.error.as_ref().map(|x| x.kind.name())).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
 }
 
 /// The longest chain of waits now (in sessions), from each waiting session to the sessions it

@@ -50,6 +50,11 @@ impl Ended {
     }
 }
 
+/// Is some issued step still unfinished?
+fn unfinished(tracks: &[Track]) -> bool {
+    tracks.iter().any(|t| t.launched && !t.finished)
+}
+
 impl<'a, S: Store> Play<'a, S> {
     /// Start a permutation on `db` (the setup state): run every session's setup block.
     pub(super) fn new(sc: &'a Scenario, mut db: Db<S>, timing: Timing) -> Result<Self, RunError> {
@@ -72,7 +77,7 @@ impl<'a, S: Store> Play<'a, S> {
 
     /// Is some issued step still unfinished (waiting on a lock, or queued behind one)?
     pub fn blocked(&self) -> bool {
-        self.tracks.iter().any(|t| t.launched && !t.finished)
+        unfinished(&self.tracks)
     }
 
     /// Report the steps that completed, among the first `upto`.
@@ -101,7 +106,7 @@ impl<'a, S: Store> Play<'a, S> {
         // timeouts, PostgreSQL's deadlock check) may end it meanwhile.
         let finished = clock.run_until(db, sessions, tracks, timing.wait, |t| t[i].finished)?;
         let deadlocks = db.take_deadlocks();
-        if tracks.iter().any(|t| t.launched && !t.finished) {
+        if unfinished(tracks) {
             self.max_chain = self.max_chain.max(wait_chain(db, self.sc));
         }
         let own = match own_event(&self.perm, tracks, i) {
@@ -138,7 +143,7 @@ impl<'a, S: Store> Play<'a, S> {
     pub fn end(mut self) -> Result<(Ended, S), RunError> {
         let (db, sessions, tracks, clock, timing) =
             (&mut self.db, &mut self.sessions, &mut self.tracks, &mut self.clock, self.timing);
-        clock.run_until(db, sessions, tracks, timing.drain, |t| t.iter().all(|x| !x.launched || x.finished))?;
+        clock.run_until(db, sessions, tracks, timing.drain, |t| !unfinished(t))?;
         self.complete(self.perm.len());
         attach_deadlocks(&mut self.db, &mut self.events);
         // The steps still blocked can never finish: cancel them, as isolationtester does after its

@@ -46,16 +46,13 @@ impl Touch {
 
 /// Do two steps' store accesses conflict (one writes what the other read or wrote)?
 pub fn touches_conflict(a: &[Touch], b: &[Touch]) -> bool {
-    let writes = |x: &[Touch]| -> Vec<(TreeId, Key)> {
-        x.iter()
-            .filter_map(|t| match t {
-                Touch::Key { tree, key, write: true } => Some((*tree, key.clone())),
-                _ => None,
-            })
-            .collect()
+    let writes_into = |w: &[Touch], r: &[Touch]| {
+        w.iter().any(|t| match t {
+            Touch::Key { tree, key, write: true } => r.iter().any(|x| x.overlaps_write(*tree, key)),
+            _ => false,
+        })
     };
-    writes(a).iter().any(|(t, k)| b.iter().any(|x| x.overlaps_write(*t, k)))
-        || writes(b).iter().any(|(t, k)| a.iter().any(|x| x.overlaps_write(*t, k)))
+    writes_into(a, b) || writes_into(b, a)
 }
 
 /// The in-memory store with an optional access log.

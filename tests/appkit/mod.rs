@@ -60,11 +60,9 @@ pub fn case(w: &Workload) -> impl Strategy<Value = (Concrete, Vec<usize>)> {
     (concrete(w), schedule(max_steps(w), *w.sessions.get_ref() as usize))
 }
 
-pub fn engine_name(e: EngineKind) -> &'static str {
-    match e {
-        EngineKind::Innodb => "innodb",
-        EngineKind::Postgres => "postgres",
-    }
+/// `NAME-ENGINE-fk-FK`: a property's name on one engine and FK setting.
+fn label(name: &str, engine: EngineKind, fk_on: bool) -> String {
+    format!("{name}-{}-fk-{}", engine.name(), if fk_on { "on" } else { "off" })
 }
 
 /// Run one case.
@@ -106,7 +104,7 @@ pub fn check_cases(
     prop: impl Fn(&AppRun) -> Result<(), String>,
 ) {
     let seed = seed();
-    let full = format!("{name}-{}-fk-{}", engine_name(engine), if fk_on { "on" } else { "off" });
+    let full = label(name, engine, fk_on);
     eprintln!("{full}: FKSIM_SEED={seed}");
     let comment = format!("{full}, FKSIM_SEED={seed}");
     let mut runner = runner(seed, cases);
@@ -122,7 +120,7 @@ pub fn check_cases(
             panic!(
                 "{full} failed (FKSIM_SEED={seed}): {why}\nminimal run written to {p}\nreplay: fksim run {p} --engine {e} --fk {f}",
                 p = path.display(),
-                e = engine_name(engine),
+                e = engine.name(),
                 f = if fk_on { "on" } else { "off" }
             );
         }
@@ -142,7 +140,7 @@ pub fn find(
     found: impl Fn(&AppRun) -> bool,
 ) -> Option<(AppRun, PathBuf)> {
     let seed = seed();
-    let full = format!("{name}-{}-fk-{}", engine_name(engine), if fk_on { "on" } else { "off" });
+    let full = label(name, engine, fk_on);
     eprintln!("{full}: FKSIM_SEED={seed}");
     let comment = format!("{full}, FKSIM_SEED={seed}");
     // Shrinking finds a small example: the "property" is that the outcome does not happen.
