@@ -9,8 +9,8 @@ pub mod postgres;
 
 use crate::lock::TxnId;
 use crate::sql::{Catalog, Expr, Projection, Statement, Table, Value};
-use crate::store::MemStore;
 use crate::store::StoreError;
+use crate::store::{MemStore, Row};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -188,7 +188,7 @@ pub struct Snapshot {
 /// referencing values match no live parent row. `live_rows(table)` gives a table's live rows.
 pub fn count_orphans(
     cat: &Catalog,
-    live_rows: impl Fn(usize) -> Result<Vec<Vec<Value>>, EngineError>,
+    live_rows: impl Fn(usize) -> Result<Vec<Row>, EngineError>,
 ) -> Result<usize, EngineError> {
     let mut orphans = 0;
     for (t, table) in cat.tables.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! The schema: tables, columns, indexes (clustered first) and foreign keys, built from the setup DDL.
 
 use super::value::Value;
+use std::sync::Arc;
 
 pub type TableId = usize;
 
@@ -72,18 +73,19 @@ impl Table {
     }
 
     /// The clustered key of a row.
-    pub fn pk_of(&self, row: &[Value]) -> Vec<Value> {
+    pub fn pk_of(&self, row: &[Value]) -> Arc<[Value]> {
         self.pk().iter().map(|&c| row[c].clone()).collect()
     }
 
     /// The entry of `row` in index `ix`: its key columns, then the clustered key.
-    pub fn entry_of(&self, ix: usize, row: &[Value]) -> Vec<Value> {
+    pub fn entry_of(&self, ix: usize, row: &[Value]) -> Arc<[Value]> {
         let index = &self.indexes[ix];
-        let mut key: Vec<Value> = index.cols.iter().map(|&c| row[c].clone()).collect();
-        if !index.clustered {
-            key.extend(self.pk_of(row));
+        let key = index.cols.iter().map(|&c| row[c].clone());
+        if index.clustered {
+            key.collect()
+        } else {
+            key.chain(self.pk().iter().map(|&c| row[c].clone())).collect()
         }
-        key
     }
 
     pub fn visible_columns(&self) -> impl Iterator<Item = (usize, &Column)> {

@@ -16,19 +16,23 @@ use crate::lock::TxnId;
 use crate::sql::Value;
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// An index tree: (table id, index position; 0 is the clustered index).
 pub type TreeId = (u32, u32);
 
 /// A key in an index tree: the index columns, then (secondary indexes) the clustered key.
-pub type Key = Vec<Value>;
+pub type Key = Arc<[Value]>;
+
+/// A stored row: shared, since every version, undo record and copied state holds it.
+pub type Row = Arc<[Value]>;
 
 /// One version of a record: the transaction that wrote it, the row, and its delete mark.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {
     pub trx: TxnId,
     /// The full row (clustered records); empty in secondary index records.
-    pub row: Vec<Value>,
+    pub row: Row,
     pub deleted: bool,
     /// PostgreSQL heap tuples: the transaction that deleted or updated this version (0: none).
     #[serde(default)]
@@ -36,8 +40,8 @@ pub struct Version {
 }
 
 impl Version {
-    pub fn new(trx: TxnId, row: Vec<Value>, deleted: bool) -> Version {
-        Version { trx, row, deleted, xmax: 0 }
+    pub fn new(trx: TxnId, row: impl Into<Row>, deleted: bool) -> Version {
+        Version { trx, row: row.into(), deleted, xmax: 0 }
     }
 }
 
@@ -49,7 +53,7 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(trx: TxnId, row: Vec<Value>) -> Record {
+    pub fn new(trx: TxnId, row: impl Into<Row>) -> Record {
         Record { versions: vec![Version::new(trx, row, false)] }
     }
 
@@ -120,16 +124,16 @@ mod tests {
 
     fn exercise(store: &mut dyn Store) {
         let t = (0, 0);
-        let k = |i: i64| vec![Value::Int(i)];
+        let k = |i: i64| -> Key { Arc::new([Value::Int(i)]) };
         store
             .apply(vec![
                 Write::Put(t, k(2), Record::new(1, vec![Value::Int(2)])),
                 Write::Put(t, k(-5), Record::new(1, vec![Value::Int(-5)])),
                 Write::Put(t, k(10), Record::new(1, vec![Value::Int(10)])),
-                Write::Put((0, 1), vec![Value::Str("b".into()), Value::Int(2)], Record::new(1, vec![])),
+                Write::Put((0, 1), Arc::new([Value::Str("b".into()), Value::Int(2)]), Record::new(1, Row::default())),
             ])
             .unwrap();
-        assert_eq!(store.get(t, &k(2)).unwrap().unwrap().current().row, vec![Value::Int(2)]);
+        assert_eq!(store.get(t, &k(2)).unwrap().unwrap().current().row, k(2));
         assert_eq!(store.seek(t, Bound::Unbounded).unwrap().unwrap().0, k(-5));
         assert_eq!(store.seek(t, Bound::Excluded(&k(-5))).unwrap().unwrap().0, k(2));
         assert_eq!(store.seek(t, Bound::Included(&k(3))).unwrap().unwrap().0, k(10));
@@ -138,7 +142,7 @@ mod tests {
         assert_eq!(store.scan(t).unwrap().iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), vec![k(-5), k(10)]);
         assert_eq!(store.scan((0, 1)).unwrap().len(), 1);
         let mut snap = MemStore::default();
-        snap.apply(vec![Write::Put(t, k(7), Record::new(3, vec![]))]).unwrap();
+        snap.apply(vec![Write::Put(t, k(7), Record::new(3, Row::default()))]).unwrap();
         store.load(&snap).unwrap();
         assert_eq!(store.scan(t).unwrap().len(), 1);
         assert!(store.scan((0, 1)).unwrap().is_empty());

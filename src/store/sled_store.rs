@@ -90,8 +90,8 @@ impl Store for SledStore {
             .transaction(|views| {
                 for (i, k, v) in &encoded {
                     match v {
-                        Some(bytes) => views[*i].insert(k.as_slice(), bytes.as_slice())?,
-                        None => views[*i].remove(k.as_slice())?,
+                        Some(bytes) => views[*i].insert(&k[..], &bytes[..])?,
+                        None => views[*i].remove(&k[..])?,
                     };
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())

@@ -30,15 +30,15 @@ impl Touch {
             return false;
         }
         match self {
-            Touch::Key { key: k, .. } => k.as_slice() == key,
+            Touch::Key { key: k, .. } => &k[..] == key,
             Touch::Tree(_) => true,
             Touch::Range { from, to, .. } => {
                 let after_from = match from {
-                    Bound::Included(f) => key >= f.as_slice(),
-                    Bound::Excluded(f) => key > f.as_slice(),
+                    Bound::Included(f) => key >= &f[..],
+                    Bound::Excluded(f) => key > &f[..],
                     Bound::Unbounded => true,
                 };
-                after_from && to.as_ref().is_none_or(|t| key <= t.as_slice())
+                after_from && to.as_ref().is_none_or(|t| key <= &t[..])
             }
         }
     }
@@ -80,17 +80,13 @@ impl Traced {
 
 impl Store for Traced {
     fn get(&self, tree: TreeId, key: &[Value]) -> Result<Option<Record>, StoreError> {
-        self.note(|| Touch::Key { tree, key: key.to_vec(), write: false });
+        self.note(|| Touch::Key { tree, key: key.into(), write: false });
         self.inner.get(tree, key)
     }
 
     fn seek(&self, tree: TreeId, from: Bound<&[Value]>) -> Result<Option<(Key, Record)>, StoreError> {
         let found = self.inner.seek(tree, from)?;
-        self.note(|| Touch::Range {
-            tree,
-            from: from.map(<[Value]>::to_vec),
-            to: found.as_ref().map(|(k, _)| k.clone()),
-        });
+        self.note(|| Touch::Range { tree, from: from.map(Key::from), to: found.as_ref().map(|(k, _)| k.clone()) });
         Ok(found)
     }
 
@@ -110,7 +106,7 @@ impl Store for Traced {
     }
 
     fn touched(&self, tree: TreeId, key: &[Value]) {
-        self.note(|| Touch::Key { tree, key: key.to_vec(), write: true });
+        self.note(|| Touch::Key { tree, key: key.into(), write: true });
     }
 
     fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {
@@ -126,9 +122,10 @@ impl Store for Traced {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn k(i: i64) -> Key {
-        vec![Value::Int(i)]
+        Arc::new([Value::Int(i)])
     }
 
     #[test]

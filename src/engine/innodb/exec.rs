@@ -13,7 +13,7 @@ use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::TxnId;
 use crate::sql::plan::{CmpOp, Cond};
 use crate::sql::{Catalog, Expr, Filter, Isolation, Plan, RefAction, RowLock, Table, Value};
-use crate::store::{Key, Record, Store, TreeId, Version, Write};
+use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ pub enum Step {
 /// One index range to scan: an equality prefix, and optionally bounds on the next column.
 #[derive(Debug, Clone)]
 struct Range {
-    prefix: Key,
+    prefix: Vec<Value>,
     /// Equality-only access (InnoDB's ROW_SEL_EXACT_PREFIX): a mismatch ends the range with a gap lock.
     exact: bool,
     lower: ColBound,
@@ -36,8 +36,8 @@ struct Range {
 /// Work on one row: the sub-operations still to do, in InnoDB's order.
 #[derive(Debug, Clone)]
 pub(super) struct RowWork {
-    old: Vec<Value>,
-    new: Vec<Value>,
+    old: Row,
+    new: Row,
     ops: Vec<Op>,
     next: usize,
 }
@@ -131,7 +131,8 @@ fn access_path(table: &Table, filter: &Filter) -> (usize, Vec<Range>, bool) {
         return (0, vec![Range { prefix: vec![], exact: false, lower: None, upper: None }], false);
     }
     let index = &table.indexes[best];
-    let prefix: Key = index.cols[..n].iter().map(|&c| filter.eq_value(c).cloned().unwrap_or(Value::Null)).collect();
+    let prefix: Vec<Value> =
+        index.cols[..n].iter().map(|&c| filter.eq_value(c).cloned().unwrap_or(Value::Null)).collect();
     let unique = index.unique && n == index.cols.len();
     let ranges = match index.cols.get(n) {
         Some(&c) if in_list(c).is_some() => {
@@ -235,7 +236,7 @@ impl<S: Store> InnoDb<S> {
                             Err(e) => return Ok(Step::Done(Err(e))),
                         };
                         let ops = (0..self.cat.tables[*table].indexes.len()).map(Op::InsertEntry).collect();
-                        *work = Some(RowWork { old: vec![], new: values, ops, next: 0 });
+                        *work = Some(RowWork { old: Row::from([]), new: values.into(), ops, next: 0 });
                     }
                     let w = work.as_mut().expect("set above");
                     flow!(self.run_ops(trx, *table, w, &label));
@@ -276,7 +277,7 @@ impl<S: Store> InnoDb<S> {
         for (_, rec) in self.store.scan((table as u32, 0))? {
             if let Some(v) = rec.versions.iter().find(|v| self.visible(trx, view, v)) {
                 if !v.deleted && filter.matches(&v.row) {
-                    out.push(v.row.clone());
+                    out.push(v.row.to_vec());
                 }
             }
         }
@@ -323,13 +324,13 @@ impl<S: Store> InnoDb<S> {
             }
             let range = scan.ranges[scan.range].clone();
             let found = match &scan.after {
-                Some(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+                Some(k) => self.store.seek(tree, Bound::Excluded(&k[..]))?,
                 None => {
                     let mut start = range.prefix.clone();
                     if let Some((v, _)) = &range.lower {
                         start.push(v.clone());
                     }
-                    self.store.seek(tree, Bound::Included(start.as_slice()))?
+                    self.store.seek(tree, Bound::Included(&start[..]))?
                 }
             };
             let purpose = Purpose::Scan(what);
@@ -404,8 +405,7 @@ impl<S: Store> InnoDb<S> {
                 Implicit::Convert,
                 Why::new(label, purpose.clone())
             ));
-            let (pk, sec_deleted) =
-                if clustered { (key.clone(), false) } else { (key[ncols..].to_vec(), rec.deleted()) };
+            let (pk, sec_deleted) = if clustered { (key.clone(), false) } else { (key[ncols..].into(), rec.deleted()) };
             if !clustered {
                 // row_sel_get_clust_rec_for_mysql: the clustered record, record lock only.
                 let cpos = RecPos::Rec(pk.clone());
@@ -455,7 +455,7 @@ impl<S: Store> InnoDb<S> {
             scan.after = Some(key);
             match plan {
                 Plan::Select { .. } => {
-                    out.push(row);
+                    out.push(row.to_vec());
                     if scan.unique {
                         return Ok(Step::Done(Ok(())));
                     }
@@ -488,7 +488,7 @@ impl<S: Store> InnoDb<S> {
     /// DELETE of a row (`row_upd_del_mark_clust_rec`, then `row_upd_sec_step`): delete-mark the
     /// clustered record, check referencing child rows, then delete-mark each secondary entry (and
     /// check children of a referenced unique index).
-    fn delete_work(&self, table: usize, row: Vec<Value>) -> RowWork {
+    fn delete_work(&self, table: usize, row: Row) -> RowWork {
         let mut ops = vec![Op::DelMarkClust];
         ops.extend(self.referencing_index(table, 0).into_iter().map(|(fk_table, fk)| Op::ParentCheck { fk_table, fk }));
         for ix in 1..self.cat.tables[table].indexes.len() {
@@ -503,9 +503,9 @@ impl<S: Store> InnoDb<S> {
     /// UPDATE of a row (`row_upd_clust_step`, `row_upd_sec_index_entry`): the clustered record in
     /// place (or delete-mark and insert when the key changes), then every secondary index whose
     /// columns changed: delete-mark the old entry, check children if referenced, insert the new one.
-    fn update_work(&self, table: usize, row: Vec<Value>, set: &[(usize, Expr)]) -> Result<RowWork, DbError> {
+    fn update_work(&self, table: usize, row: Row, set: &[(usize, Expr)]) -> Result<RowWork, DbError> {
         let t = &self.cat.tables[table];
-        let mut new = row.clone();
+        let mut new = row.to_vec();
         for (c, e) in set {
             let v = match e {
                 Expr::Lit(v) => v.clone().coerce(t.columns[*c].ty),
@@ -546,7 +546,7 @@ impl<S: Store> InnoDb<S> {
                 ops.push(Op::InsertEntry(ix));
             }
         }
-        Ok(RowWork { old: row, new, ops, next: 0 })
+        Ok(RowWork { old: row, new: new.into(), ops, next: 0 })
     }
 
     fn run_ops(&mut self, trx: TxnId, table: usize, w: &mut RowWork, label: &Arc<str>) -> Result<Flow, EngineError> {
@@ -572,7 +572,7 @@ impl<S: Store> InnoDb<S> {
         trx: TxnId,
         table: usize,
         old: &[Value],
-        new: &[Value],
+        new: &Row,
         delete: bool,
     ) -> Result<Option<Step>, EngineError> {
         let t = &self.cat.tables[table];
@@ -581,7 +581,7 @@ impl<S: Store> InnoDb<S> {
         let Some(mut rec) = self.store.get(tree, &key)? else {
             return Ok(None);
         };
-        rec.versions.insert(0, Version::new(trx, new.to_vec(), delete));
+        rec.versions.insert(0, Version::new(trx, new.clone(), delete));
         self.write(trx, tree, key.clone(), Some(rec))?;
         let x = self.trxs.get_mut(&trx).expect("active");
         x.undo_no += 1;
@@ -625,7 +625,7 @@ impl<S: Store> InnoDb<S> {
                 Got::Deadlock(e) => return Ok(Some(Step::Done(Err(e)))),
             }
         }
-        let rec = Record { versions: vec![Version::new(trx, vec![], true)] };
+        let rec = Record { versions: vec![Version::new(trx, Row::default(), true)] };
         self.write(trx, tree, key.clone(), Some(rec))?;
         if ix > 0 {
             self.trxs.get_mut(&trx).expect("active").deleted.push((tree, key));
@@ -641,7 +641,7 @@ impl<S: Store> InnoDb<S> {
         trx: TxnId,
         table: usize,
         ix: usize,
-        row: &[Value],
+        row: &Row,
         label: &Arc<str>,
     ) -> Result<Option<Step>, EngineError> {
         macro_rules! try_lock {
@@ -695,17 +695,17 @@ impl<S: Store> InnoDb<S> {
                 }
             }
         } else if index.unique {
-            let prefix: Key = key[..index.cols.len()].to_vec();
+            let prefix: Key = key[..index.cols.len()].into();
             if !prefix.iter().any(Value::is_null) {
                 // row_ins_scan_sec_index_for_duplicate: only when a neighbour shares the prefix;
                 // S next-key on every record it meets, the first greater one included.
-                let first = self.store.seek(tree, Bound::Included(prefix.as_slice()))?;
+                let first = self.store.seek(tree, Bound::Included(&prefix[..]))?;
                 if first.as_ref().is_some_and(|(k, _)| k[..prefix.len()] == prefix[..]) {
                     let mut from: Bound<Key> = Bound::Included(prefix.clone());
                     loop {
                         let next = match &from {
-                            Bound::Included(k) => self.store.seek(tree, Bound::Included(k.as_slice()))?,
-                            Bound::Excluded(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+                            Bound::Included(k) => self.store.seek(tree, Bound::Included(&k[..]))?,
+                            Bound::Excluded(k) => self.store.seek(tree, Bound::Excluded(&k[..]))?,
                             Bound::Unbounded => None,
                         };
                         let Some((k, r)) = next else {
@@ -753,10 +753,10 @@ impl<S: Store> InnoDb<S> {
                         Why::new(label, Purpose::Insert)
                     ));
                     let mut r = old;
-                    r.versions.insert(0, Version::new(trx, row.to_vec(), false));
+                    r.versions.insert(0, Version::new(trx, row.clone(), false));
                     r
                 } else {
-                    Record::new(trx, vec![])
+                    Record::new(trx, Row::default())
                 }
             }
             Some(_) => return Ok(dup_err()),
@@ -769,7 +769,7 @@ impl<S: Store> InnoDb<S> {
                     Implicit::Ignore,
                     Why::new(label, Purpose::Insert)
                 ));
-                Record::new(trx, if index.clustered { row.to_vec() } else { vec![] })
+                Record::new(trx, if index.clustered { row.clone() } else { Row::default() })
             }
         };
         let fresh = new_rec.versions.len() == 1;
@@ -810,8 +810,8 @@ impl<S: Store> InnoDb<S> {
         let mut from: Option<Key> = None;
         loop {
             let found = match &from {
-                None => self.store.seek(tree, Bound::Included(vals.as_slice()))?,
-                Some(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+                None => self.store.seek(tree, Bound::Included(&vals[..]))?,
+                Some(k) => self.store.seek(tree, Bound::Excluded(&k[..]))?,
             };
             let matching = found.as_ref().is_some_and(|(k, _)| k[..vals.len()] == vals[..]);
             let (pos, deleted) = match &found {

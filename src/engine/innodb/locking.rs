@@ -339,7 +339,7 @@ impl<S: Store> InnoDb<S> {
 
     /// The record after `key` in a tree, or the supremum.
     pub(super) fn successor(&self, tree: TreeId, key: &Key) -> Result<RecPos, EngineError> {
-        Ok(match self.store.seek(tree, Bound::Excluded(key.as_slice()))? {
+        Ok(match self.store.seek(tree, Bound::Excluded(&key[..]))? {
             Some((k, _)) => RecPos::Rec(k),
             None => RecPos::Supremum,
         })
@@ -423,7 +423,7 @@ impl<S: Store> InnoDb<S> {
                         }
                         names
                             .iter()
-                            .zip(k)
+                            .zip(k.iter())
                             .map(|(n, v)| format!("{n}={}", show_literal(v)))
                             .collect::<Vec<_>>()
                             .join(", ")
@@ -465,7 +465,7 @@ impl<S: Store> InnoDb<S> {
             let cols: Vec<String> = fk
                 .parent_cols
                 .iter()
-                .zip(key)
+                .zip(key.iter())
                 .map(|(&c, v)| format!("{}={}", parent.columns[c].name, show_literal(v)))
                 .collect();
             (child.name.clone(), parent.name.clone(), cols.join(", "))

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::lock::{LockTable, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
-use crate::store::{Key, MemStore, Record, Store, TreeId, Write};
+use crate::store::{Key, MemStore, Record, Row, Store, TreeId, Write};
 use exec::Cursor;
 use locking::{Page, Purpose};
 use modes::InnoLock;
@@ -373,7 +373,7 @@ impl<S: Store> InnoDb<S> {
         Ok(Poll::Done(Ok(None)))
     }
 
-    fn row_count(&self, table: usize) -> Result<Vec<Vec<Value>>, EngineError> {
+    fn row_count(&self, table: usize) -> Result<Vec<Row>, EngineError> {
         let mut rows = Vec::new();
         self.store.visit((table as u32, 0), &mut |_, r| {
             if !r.deleted() {

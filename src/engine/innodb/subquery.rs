@@ -75,13 +75,13 @@ impl<S: Store> InnoDb<S> {
         let clustered = ix == 0;
         let tree = (table as u32, ix as u32);
         let rr = self.gaps(trx);
-        let probe = vec![value.clone()];
+        let probe = [value.clone()];
         let why = Why::new(label, Purpose::Subquery { table, col: pcol, value: value.clone() });
         let mut from: Option<Key> = None;
         loop {
             let found = match &from {
-                None => self.store.seek(tree, Bound::Included(probe.as_slice()))?,
-                Some(k) => self.store.seek(tree, Bound::Excluded(k.as_slice()))?,
+                None => self.store.seek(tree, Bound::Included(&probe[..]))?,
+                Some(k) => self.store.seek(tree, Bound::Excluded(&k[..]))?,
             };
             let (key, rec) = match found {
                 Some((k, r)) if k[0].sql_cmp(value) == Some(Ordering::Equal) => (k, r),

@@ -12,7 +12,7 @@ use super::{err, PgDb, PgRes, Running, Undo, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::{Request, TxnId};
 use crate::sql::{Expr, Filter, Isolation, Plan, Table, Value};
-use crate::store::{Key, Record, Store, Version, Write};
+use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -62,7 +62,7 @@ enum Tm {
 }
 
 fn tkey(root: i64, version: i64) -> Key {
-    vec![Value::Int(root), Value::Int(version)]
+    Arc::new([Value::Int(root), Value::Int(version)])
 }
 
 fn root_of(k: &Key) -> i64 {
@@ -147,7 +147,7 @@ impl<S: Store> PgDb<S> {
     }
 
     /// Every tuple version of a table the snapshot sees, with its row, in root order.
-    fn scan_visible(&self, table: usize, trx: TxnId, snap: u64) -> Result<Vec<(Key, Vec<Value>)>, EngineError> {
+    fn scan_visible(&self, table: usize, trx: TxnId, snap: u64) -> Result<Vec<(Key, Row)>, EngineError> {
         Ok(self
             .store
             .scan(Self::tree(table))?
@@ -158,16 +158,16 @@ impl<S: Store> PgDb<S> {
     }
 
     /// The newest version of a logical row.
-    pub(super) fn newest(&self, table: usize, root: i64) -> Result<Option<(Key, Vec<Value>)>, EngineError> {
+    pub(super) fn newest(&self, table: usize, root: i64) -> Result<Option<(Key, Row)>, EngineError> {
         let tree = Self::tree(table);
         let mut found = None;
         let mut from = tkey(root, 0);
         let mut first = true;
         loop {
             let next = if first {
-                self.store.seek(tree, Bound::Included(from.as_slice()))?
+                self.store.seek(tree, Bound::Included(&from[..]))?
             } else {
-                self.store.seek(tree, Bound::Excluded(from.as_slice()))?
+                self.store.seek(tree, Bound::Excluded(&from[..]))?
             };
             first = false;
             match next {
@@ -330,7 +330,7 @@ impl<S: Store> PgDb<S> {
                 run.rows = self
                     .scan_visible(*table, trx, snap)?
                     .into_iter()
-                    .map(|(_, r)| r)
+                    .map(|(_, r)| r.to_vec())
                     .filter(|r| filter.matches(r))
                     .collect();
                 Ok(Step::Done(Ok(())))
@@ -338,7 +338,7 @@ impl<S: Store> PgDb<S> {
             Plan::Insert { table, rows } => {
                 if !cur.started {
                     cur.started = true;
-                    cur.targets = vec![Vec::new(); rows.len()];
+                    cur.targets = vec![Key::from([]); rows.len()];
                 }
                 while cur.next < rows.len() {
                     if cur.written.is_none() {
@@ -375,7 +375,7 @@ impl<S: Store> PgDb<S> {
                     ));
                     recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
                     if let Some(v) = self.version(*table, &k)? {
-                        run.rows.push(v.row);
+                        run.rows.push(v.row.to_vec());
                     }
                     cur.current = None;
                     cur.next += 1;

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::lock::{find_cycle, LockTable, TxnId};
 use crate::sql::{duration_ms, Catalog, Isolation, Plan, Statement, Value};
-use crate::store::{Key, MemStore, Record, Store, TreeId, Write};
+use crate::store::{Key, MemStore, Record, Row, Store, TreeId, Write};
 use exec::Cursor;
 use modes::{Hw, PgLock};
 use std::collections::BTreeMap;
@@ -458,7 +458,7 @@ impl<S: Store> PgDb<S> {
         Ok(Poll::Done(Ok(None)))
     }
 
-    fn live_rows(&self, table: usize) -> Result<Vec<Vec<Value>>, EngineError> {
+    fn live_rows(&self, table: usize) -> Result<Vec<Row>, EngineError> {
         let mut rows = Vec::new();
         self.store.visit((table as u32, 0), &mut |_, r| {
             if r.versions[0].xmax == 0 {
