@@ -219,7 +219,7 @@ fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermS
         .map(|name| {
             sc.spec
                 .find_step(name)
-                .map(|_| fksim::spec::PermStep { name: name.to_string(), markers: vec![], pos: Default::default() })
+                .map(|_| fksim::spec::PermStep { name: name.into(), markers: vec![], pos: Default::default() })
                 .ok_or_else(|| {
                     anyhow::Error::new(LoadError {
                         file: sc.spec.file.clone(),

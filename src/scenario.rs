@@ -129,7 +129,7 @@ impl Scenario {
             self.spec
                 .interleaving_names(&il)
                 .into_iter()
-                .map(|name| PermStep { name, markers: vec![], pos: Pos::default() })
+                .map(|name| PermStep { name: name.into(), markers: vec![], pos: Pos::default() })
                 .collect()
         }))
     }

@@ -135,8 +135,8 @@ fn login_vs_insert() -> impl Strategy<Value = (Concrete, Vec<usize>)> {
 /// The second action's report line: does it wait, and behind whom.
 fn second_waits(r: &AppRun) -> (bool, Vec<String>) {
     let name = &r.layout.sessions[1][1].name;
-    let e = r.report.events.iter().find(|e| &e.step == name).expect("second action reported");
-    let behind = e.wait.as_ref().map_or(vec![], |w| w.behind.iter().map(|b| b.session.clone()).collect());
+    let e = r.report.events.iter().find(|e| *e.step == **name).expect("second action reported");
+    let behind = e.wait.as_ref().map_or(vec![], |w| w.behind.iter().map(|b| b.session.to_string()).collect());
     (e.outcome == Outcome::Waiting, behind)
 }
 

@@ -22,7 +22,7 @@ fn wait_of(reports: &[PermutationReport], step: &str) -> (String, Vec<String>) {
     let e = reports[0]
         .events
         .iter()
-        .find(|e| e.step == step && e.outcome == Outcome::Waiting)
+        .find(|e| &*e.step == step && e.outcome == Outcome::Waiting)
         .unwrap_or_else(|| panic!("{step} did not wait: {:?}", reports[0].events));
     let w = e.wait.as_ref().expect("wait info");
     let fmt = |d: &fksim::engine::LockDesc| {
@@ -32,7 +32,7 @@ fn wait_of(reports: &[PermutationReport], step: &str) -> (String, Vec<String>) {
 }
 
 fn outcomes_of(r: &PermutationReport) -> Vec<(String, Outcome, Option<&'static str>)> {
-    r.events.iter().map(|e| (e.step.clone(), e.outcome, e.error.as_ref().map(|x| x.kind.name()))).collect()
+    r.events.iter().map(|e| (e.step.to_string(), e.outcome, e.error.as_ref().map(|x| x.kind.name()))).collect()
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn a_step_issued_to_a_busy_session_queues_behind_it() {
         "session s1\nsetup { BEGIN; }\nstep a { UPDATE auth_user SET last_login = NOW() WHERE id = 1; }\nstep c { COMMIT; }\nsession s2\nsetup { BEGIN; }\nstep u { UPDATE auth_user SET last_login = NOW() WHERE id = 1; }\nstep v { UPDATE auth_user SET last_login = NOW() WHERE id = 2; }\npermutation a u v c\n",
         true,
     );
-    let queued = r[0].events.iter().find(|e| e.step == "v").expect("v reported");
+    let queued = r[0].events.iter().find(|e| &*e.step == "v").expect("v reported");
     assert_eq!(queued.outcome, Outcome::Waiting);
     assert_eq!(queued.queued_behind.as_deref(), Some("u"));
     assert_eq!(

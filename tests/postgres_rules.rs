@@ -18,7 +18,7 @@ fn run(sessions: &str) -> Vec<PermutationReport> {
 }
 
 fn outcomes_of(r: &PermutationReport) -> Vec<(String, Outcome, Option<&'static str>)> {
-    r.events.iter().map(|e| (e.step.clone(), e.outcome, e.error.as_ref().map(|x| x.kind.name()))).collect()
+    r.events.iter().map(|e| (e.step.to_string(), e.outcome, e.error.as_ref().map(|x| x.kind.name()))).collect()
 }
 
 fn ev(step: &str, o: Outcome, e: Option<&'static str>) -> (String, Outcome, Option<&'static str>) {
@@ -63,7 +63,7 @@ fn read_committed_rechecks_the_newest_version() {
         outcomes_of(&r[0])[..4],
         [ev("a", Immediate, None), ev("u", Waiting, None), ev("c", Immediate, None), ev("u", Completed, None)]
     );
-    let q = r[0].events.iter().find(|e| e.step == "q").expect("q");
+    let q = r[0].events.iter().find(|e| &*e.step == "q").expect("q");
     assert_eq!(q.rows[0].rows, vec![vec![fksim::sql::Value::Null]]);
 }
 

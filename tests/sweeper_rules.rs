@@ -22,7 +22,7 @@ fn run(sessions: &str, engine: EngineKind) -> Vec<PermutationReport> {
 
 /// The wanted lock and the blockers of `step`'s wait, or None if it did not wait.
 fn wait_of(r: &PermutationReport, step: &str) -> Option<(String, Vec<String>)> {
-    let e = r.events.iter().find(|e| e.step == step && e.outcome == Outcome::Waiting)?;
+    let e = r.events.iter().find(|e| &*e.step == step && e.outcome == Outcome::Waiting)?;
     let w = e.wait.as_ref().expect("wait info");
     let fmt = |d: &fksim::engine::LockDesc| {
         format!("{} {} {}.{} ({}) by {}", d.mode, d.kind, d.table, d.index, d.key, d.session)
@@ -80,9 +80,9 @@ fn postgres_recheck_uses_the_statement_snapshot_subquery() {
         "session s1\nsetup {{ BEGIN; }}\nstep u {{ INSERT INTO auth_user VALUES (7, NULL); }}\nstep m {{ UPDATE bookmark SET user_id = 7 WHERE id = 102; }}\nstep c {{ COMMIT; }}\nsession s2\nstep o {{ INSERT INTO bookmark VALUES (102, 9); }}\nstep s {{ {SWEEP}; }}\nstep r {{ INSERT INTO bookmark VALUES (102, 7); }}\npermutation o u m s c r\n"
     );
     let pg = run(&sessions, EngineKind::Postgres);
-    let r_pg = pg[0].events.iter().find(|e| e.step == "r").expect("r ran");
+    let r_pg = pg[0].events.iter().find(|e| &*e.step == "r").expect("r ran");
     assert!(r_pg.error.is_none(), "PostgreSQL deleted the re-attached bookmark");
     let inno = run(&sessions, EngineKind::Innodb);
-    let r_inno = inno[0].events.iter().find(|e| e.step == "r").expect("r ran");
+    let r_inno = inno[0].events.iter().find(|e| &*e.step == "r").expect("r ran");
     assert_eq!(r_inno.error.as_ref().map(|e| e.kind.name()), Some("unique_violation"), "InnoDB kept it");
 }

@@ -110,10 +110,10 @@ impl Times {
     pub fn of(r: &PermutationReport) -> Times {
         let mut t = Times::default();
         for (k, e) in r.events.iter().enumerate() {
-            t.issued.entry(e.step.clone()).or_insert(k);
-            if e.outcome != Outcome::Waiting && !t.done.contains_key(&e.step) {
-                t.done.insert(e.step.clone(), k);
-                t.finish.insert(e.step.clone(), (e.error.clone(), e.rows.first().map_or(0, |x| x.rows.len())));
+            t.issued.entry(e.step.to_string()).or_insert(k);
+            if e.outcome != Outcome::Waiting && !t.done.contains_key(&*e.step) {
+                t.done.insert(e.step.to_string(), k);
+                t.finish.insert(e.step.to_string(), (e.error.clone(), e.rows.first().map_or(0, |x| x.rows.len())));
             }
         }
         t
@@ -194,10 +194,10 @@ impl AppRun {
         let mut out = Vec::new();
         for e in &self.report.events {
             let Some(w) = &e.wait else { continue };
-            if w.wants.table != "auth_user" {
+            if &*w.wants.table != "auth_user" {
                 continue;
             }
-            let Some(st) = self.layout.sessions.iter().flatten().find(|st| st.name == e.step) else { continue };
+            let Some(st) = self.layout.sessions.iter().flatten().find(|st| *st.name == *e.step) else { continue };
             let touches_user = match &st.role {
                 Role::Action(a) => a.statements().iter().any(|q| q.contains(" auth_user ") && !q.starts_with("SELECT")),
                 _ => true,
@@ -216,7 +216,7 @@ impl AppRun {
 
     /// The rows a tail observation (`obs1`, `obs2`) read.
     pub fn observed(&self, step: &str) -> Option<Observed> {
-        let e = self.report.events.iter().find(|e| e.step == step && e.outcome != Outcome::Waiting)?;
+        let e = self.report.events.iter().find(|e| &*e.step == step && e.outcome != Outcome::Waiting)?;
         let ints = |k: usize, col: usize| -> Vec<i64> {
             e.rows.get(k).map_or(vec![], |r| {
                 r.rows

@@ -367,7 +367,7 @@ impl LiveDb {
                 self.admin.count(&q).map_err(|e| LiveError::Setup { engine, what: q.clone(), why: e.message })?;
         }
         Ok(PermutationReport {
-            steps: perm.iter().map(|p| p.name.clone()).collect(),
+            steps: perm.iter().map(|p| p.name.to_string()).collect(),
             events,
             orphans: orphans as usize,
             max_wait_chain: 0,

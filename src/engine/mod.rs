@@ -73,21 +73,24 @@ pub enum Poll {
 
 /// One lock, described for people: what, where, how, and why it was taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Names are shared (`Arc<str>`) with the engine's [`Names`] and the lock's provenance, so a
+/// description costs one formatted key, not a string per field.
 pub struct LockDesc {
-    pub table: String,
-    pub index: String,
+    pub table: Arc<str>,
+    pub index: Arc<str>,
     /// `id=1`, `(user_id, id)=(2, 9)` or `supremum`.
     pub key: String,
     /// `S`, `X`, `FOR KEY SHARE`, ...
-    pub mode: String,
+    pub mode: &'static str,
     /// `record`, `gap`, `next-key`, `insert-intention`, `table`, `tuple`.
-    pub kind: String,
+    pub kind: &'static str,
     /// The session holding or wanting it.
-    pub session: String,
+    pub session: Arc<str>,
     /// Held (true) or still waiting in the queue (false).
     pub granted: bool,
     /// The step and the reason: "s1e: FK check on auth_user id=1".
-    pub taken_by: String,
+    pub taken_by: Arc<str>,
 }
 
 impl fmt::Display for LockDesc {
@@ -258,6 +261,32 @@ pub(crate) fn insert_values(
     Ok(out)
 }
 
+/// The names lock descriptions show, made once per database and shared by every copy of it.
+#[derive(Debug)]
+pub(crate) struct Names {
+    pub sessions: Vec<Arc<str>>,
+    pub tables: Vec<Arc<str>>,
+    /// Per table, per index.
+    pub indexes: Vec<Vec<Arc<str>>>,
+    /// The empty name (a table lock's index, a transaction lock's table).
+    pub none: Arc<str>,
+}
+
+impl Names {
+    fn new(sessions: Vec<String>, cat: &Catalog) -> Names {
+        Names {
+            sessions: sessions.into_iter().map(Arc::from).collect(),
+            tables: cat.tables.iter().map(|t| Arc::from(t.name.as_str())).collect(),
+            indexes: cat
+                .tables
+                .iter()
+                .map(|t| t.indexes.iter().map(|i| Arc::from(i.name.as_str())).collect())
+                .collect(),
+            none: Arc::from(""),
+        }
+    }
+}
+
 /// What every engine keeps besides its locks, rows and sessions: the commit order, counters, the
 /// virtual clock, and the events the runner collects.
 #[derive(Debug, Clone)]
@@ -269,7 +298,7 @@ pub(crate) struct Book {
     pub views: u64,
     /// The commit sequence number of every committed transaction.
     pub commits: BTreeMap<TxnId, u64>,
-    pub session_names: Arc<[String]>,
+    pub names: Arc<Names>,
     pub next_trx: TxnId,
     /// The statement clock CURRENT_TIMESTAMP reads.
     pub tick: i64,
@@ -283,12 +312,13 @@ pub(crate) struct Book {
 }
 
 impl Book {
-    pub fn new(session_names: Vec<String>, tables: usize, first_trx: TxnId) -> Book {
+    pub fn new(session_names: Vec<String>, cat: &Catalog, first_trx: TxnId) -> Book {
+        let tables = cat.tables.len();
         Book {
             commit_seq: 0,
             views: 0,
             commits: BTreeMap::new(),
-            session_names: session_names.into(),
+            names: Arc::new(Names::new(session_names, cat)),
             next_trx: first_trx,
             tick: 0,
             now: 0,
@@ -299,7 +329,12 @@ impl Book {
     }
 
     pub fn session_name(&self, s: SessionId) -> String {
-        self.session_names.get(s).cloned().unwrap_or_else(|| format!("session{s}"))
+        self.session_label(s).to_string()
+    }
+
+    /// The session's name, shared.
+    pub fn session_label(&self, s: SessionId) -> Arc<str> {
+        self.names.sessions.get(s).cloned().unwrap_or_else(|| format!("session{s}").into())
     }
 
     /// The woken sessions that `keep` accepts, each once, in the order they were woken.

@@ -212,7 +212,7 @@ fn session_steps(sc: &Scenario) -> Vec<Vec<Arc<PermStep>>> {
         .map(|s| {
             s.steps
                 .iter()
-                .map(|st| Arc::new(PermStep { name: st.name.clone(), markers: vec![], pos: Pos::default() }))
+                .map(|st| Arc::new(PermStep { name: st.name.as_str().into(), markers: vec![], pos: Pos::default() }))
                 .collect()
         })
         .collect()

@@ -93,7 +93,7 @@ fn parent_waits_in<'e>(sc: &Scenario, events: impl Iterator<Item = &'e StepEvent
             _ => None,
         });
         let references = |t: usize| {
-            sc.catalog.tables[t].fks.iter().any(|fk| sc.catalog.tables[fk.parent].name == *wanted && fk.parent != t)
+            sc.catalog.tables[t].fks.iter().any(|fk| sc.catalog.tables[fk.parent].name == **wanted && fk.parent != t)
         };
         if child_tables.into_iter().any(references) {
             n += 1;
@@ -190,7 +190,7 @@ pub fn explore(
         sc.spec
             .interleaving_names(il)
             .into_iter()
-            .map(|name| PermStep { name, markers: vec![], pos: Pos::default() })
+            .map(|name| PermStep { name: name.into(), markers: vec![], pos: Pos::default() })
             .collect()
     };
     let results: Vec<Result<Partial, RunError>> = match seed {

@@ -10,7 +10,8 @@ mod reference;
 
 pub use graph::{find_cycle, WaitForGraph};
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
+use std::collections::{btree_map, BTreeMap};
 use std::fmt::Debug;
 
 /// A transaction's identity in the lock table.
@@ -62,9 +63,9 @@ pub struct Grant<R> {
 pub struct LockTable<R: Ord + Clone, M: LockMode> {
     queues: BTreeMap<R, Vec<Entry<M>>>,
     /// Resources on which each transaction has an entry, in the order it first touched them.
-    touched: BTreeMap<TxnId, Vec<R>>,
+    touched: LiteMap<TxnId, Vec<R>>,
     /// The one request each transaction waits for, if any.
-    waiting: BTreeMap<TxnId, R>,
+    waiting: LiteMap<TxnId, R>,
     /// While tracing: every (resource, mode) requested, checked, granted or released, in order.
     /// The explorer compares two steps' traces to tell whether they commute.
     trace: Option<Vec<(R, M)>>,
@@ -72,7 +73,7 @@ pub struct LockTable<R: Ord + Clone, M: LockMode> {
 
 impl<R: Ord + Clone, M: LockMode> Default for LockTable<R, M> {
     fn default() -> Self {
-        LockTable { queues: BTreeMap::new(), touched: BTreeMap::new(), waiting: BTreeMap::new(), trace: None }
+        LockTable { queues: BTreeMap::new(), touched: LiteMap::new(), waiting: LiteMap::new(), trace: None }
     }
 }
 
@@ -141,13 +142,20 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         let resources = self.touched.remove(&txn).unwrap_or_default();
         let mut grants = Vec::new();
         for res in resources.into_iter().rev() {
-            if let Some(queue) = self.queues.get_mut(&res) {
-                if let Some(t) = &mut self.trace {
-                    t.extend(queue.iter().filter(|e| e.txn == txn).map(|e| (res.clone(), e.mode)));
-                }
-                queue.retain(|e| e.txn != txn);
+            let btree_map::Entry::Occupied(mut slot) = self.queues.entry(res) else {
+                continue;
+            };
+            if let Some(t) = &mut self.trace {
+                t.extend(slot.get().iter().filter(|e| e.txn == txn).map(|e| (slot.key().clone(), e.mode)));
             }
-            self.regrant(&res, &mut grants);
+            let queue = slot.get_mut();
+            queue.retain(|e| e.txn != txn);
+            if queue.is_empty() {
+                slot.remove();
+            } else {
+                let (res, queue) = (slot.key().clone(), slot.into_mut());
+                grant_waiters(&res, queue, &mut self.waiting, &mut grants);
+            }
         }
         grants
     }
@@ -228,18 +236,7 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         let Some(queue) = self.queues.get_mut(res) else {
             return;
         };
-        for i in 0..queue.len() {
-            if queue[i].granted {
-                continue;
-            }
-            let (ahead, rest) = queue.split_at_mut(i);
-            let me = &mut rest[0];
-            if conflicts(ahead, me.txn, me.mode).is_empty() {
-                me.granted = true;
-                self.waiting.remove(&me.txn);
-                grants.push(Grant { txn: me.txn, resource: res.clone() });
-            }
-        }
+        grant_waiters(res, queue, &mut self.waiting, grants);
         if queue.is_empty() {
             self.queues.remove(res);
         }
@@ -304,6 +301,27 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
     /// Is the table empty (no locks, no waits)?
     pub fn is_empty(&self) -> bool {
         self.queues.values().all(Vec::is_empty)
+    }
+}
+
+/// Grant every waiting request in `queue` that nothing ahead of it conflicts with.
+fn grant_waiters<R: Clone + Ord, M: LockMode>(
+    res: &R,
+    queue: &mut [Entry<M>],
+    waiting: &mut LiteMap<TxnId, R>,
+    grants: &mut Vec<Grant<R>>,
+) {
+    for i in 0..queue.len() {
+        if queue[i].granted {
+            continue;
+        }
+        let (ahead, rest) = queue.split_at_mut(i);
+        let me = &mut rest[0];
+        if !ahead.iter().any(|e| e.txn != me.txn && me.mode.must_wait_for(e.mode)) {
+            me.granted = true;
+            waiting.remove(&me.txn);
+            grants.push(Grant { txn: me.txn, resource: res.clone() });
+        }
     }
 }
 

@@ -77,7 +77,7 @@ fn step_line(e: &StepEvent) -> String {
     let mut waits_for: Vec<&str> = Vec::new();
     if let Some(w) = &e.wait {
         for b in &w.behind {
-            if !waits_for.contains(&b.session.as_str()) {
+            if !waits_for.contains(&&*b.session) {
                 waits_for.push(&b.session);
             }
         }

@@ -64,7 +64,7 @@ fn table(rows: &Rows) -> String {
 }
 
 fn wait_lines(step: &str, w: &WaitInfo) -> String {
-    let purpose = w.wants.taken_by.split_once(": ").map_or(w.wants.taken_by.as_str(), |(_, p)| p);
+    let purpose = w.wants.taken_by.split_once(": ").map_or(&*w.wants.taken_by, |(_, p)| p);
     let mut out = format!("  -- {step} waits for {}: {purpose}\n", w.wants);
     for b in &w.behind {
         let state = if b.granted { "holds" } else { "waits for" };

@@ -38,7 +38,7 @@ pub enum Outcome {
 /// One line of a permutation's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepEvent {
-    pub step: String,
+    pub step: Arc<str>,
     pub outcome: Outcome,
     pub error: Option<DbError>,
     /// Rows of the SELECTs the step ran (on its finishing line).
@@ -46,7 +46,7 @@ pub struct StepEvent {
     /// For a waiting step: what it waits for (None when it only queues behind its own session).
     pub wait: Option<WaitInfo>,
     /// For a step queued behind an earlier step of its own session: that step.
-    pub queued_behind: Option<String>,
+    pub queued_behind: Option<Arc<str>>,
     /// Deadlocks detected while this step was issued.
     pub deadlocks: Vec<DeadlockInfo>,
     /// Extra explanation (a step cancelled at the end of the permutation).

@@ -37,7 +37,7 @@ pub struct Ended {
 
 impl Ended {
     pub fn steps(&self) -> Vec<String> {
-        self.perm.iter().map(|p| p.name.clone()).collect()
+        self.perm.iter().map(|p| p.name.to_string()).collect()
     }
 
     pub fn into_report(self) -> PermutationReport {

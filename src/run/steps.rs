@@ -23,7 +23,7 @@ pub(crate) struct Track {
 pub(crate) fn has_blocker<P: Borrow<PermStep>>(perm: &[P], tracks: &[Track], i: usize) -> bool {
     perm[i].borrow().markers.iter().any(|m| match m {
         Marker::After(other) => (0..tracks.len())
-            .any(|j| j != i && perm[j].borrow().name == *other && tracks[j].launched && !tracks[j].reported),
+            .any(|j| j != i && *perm[j].borrow().name == **other && tracks[j].launched && !tracks[j].reported),
         Marker::Star => false,
     })
 }

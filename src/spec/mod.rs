@@ -7,6 +7,7 @@ pub use parse::{parse_spec, parse_spec_file};
 pub use permute::{all_interleavings, count_interleavings};
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A position in a spec file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,7 +50,8 @@ pub enum Marker {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermStep {
-    pub name: String,
+    /// Shared with every line reported for it.
+    pub name: Arc<str>,
     pub markers: Vec<Marker>,
     pub pos: Pos,
 }

@@ -434,7 +434,7 @@ impl Parser<'_> {
         let mut markers = Vec::new();
         let mut marker_pos = Vec::new();
         if self.tok.kind != TokKind::LParen {
-            return Ok(ParsedPermStep { step: PermStep { name, markers, pos }, marker_pos });
+            return Ok(ParsedPermStep { step: PermStep { name: name.into(), markers, pos }, marker_pos });
         }
         let open = self.advance()?.pos;
         let unclosed =
@@ -469,14 +469,14 @@ impl Parser<'_> {
                 _ => return Err(unclosed(self)),
             }
         }
-        Ok(ParsedPermStep { step: PermStep { name, markers, pos }, marker_pos })
+        Ok(ParsedPermStep { step: PermStep { name: name.into(), markers, pos }, marker_pos })
     }
 
     /// Checks that every step and marker of a permutation names a suitable step.
     fn check_permutation(&self, steps: &[ParsedPermStep]) -> Result<(), SpecError> {
         for parsed in steps {
             let step = &parsed.step;
-            let Some(def) = self.step_index.get(&step.name) else {
+            let Some(def) = self.step_index.get(&*step.name) else {
                 return Err(self.error(step.pos, format!("unknown step `{}` in permutation", step.name)));
             };
             for (marker, &pos) in step.markers.iter().zip(&parsed.marker_pos) {
@@ -492,7 +492,7 @@ impl Parser<'_> {
                         format!("marker `({other})` on `{}` names a step of the same session", step.name),
                     ));
                 }
-                if !steps.iter().any(|s| &s.step.name == other) {
+                if !steps.iter().any(|s| *s.step.name == **other) {
                     return Err(self.error(
                         pos,
                         format!("marker `({other})` on `{}` names a step that is not in this permutation", step.name),
@@ -554,7 +554,7 @@ permutation s2u(*) s1i s1c
     }
 
     fn names(perm: &Permutation) -> Vec<&str> {
-        perm.steps.iter().map(|s| s.name.as_str()).collect()
+        perm.steps.iter().map(|s| &*s.name).collect()
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub enum Got {
 
 impl<S: Store> InnoDb<S> {
     pub(super) fn tag(&mut self, label: &Arc<str>, purpose: Purpose) -> u32 {
-        self.tag_why(Why { label: label.clone(), purpose })
+        self.tag_why(Why::new(label, purpose))
     }
 
     fn tag_why(&mut self, why: Why) -> u32 {
@@ -151,7 +151,7 @@ impl<S: Store> InnoDb<S> {
         why: Why,
     ) -> Result<Got, EngineError> {
         let InnoLock::Rec(strength, span) = mode else { unreachable!("record locks only") };
-        let Why { label, purpose } = why;
+        let Why { label, purpose, .. } = why;
         let label = &label;
         // Every lock on the supremum acts as a gap lock (lock_rec_add_to_queue strips the flags).
         let span = if *pos == RecPos::Supremum && span != Span::InsertIntention { Span::Gap } else { span };
@@ -407,10 +407,15 @@ impl<S: Store> InnoDb<S> {
 
     /// Describe a lock for people.
     pub(super) fn describe(&self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32, granted: bool) -> LockDesc {
-        let session = self.trxs.get(&trx).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{trx}"));
+        let names = &self.book.names;
+        let session = self
+            .trxs
+            .get(&trx)
+            .map(|t| self.book.session_label(t.session))
+            .unwrap_or_else(|| format!("trx{trx}").into());
         let why = &self.whys[tag as usize];
         let (table, index, key) = match res {
-            Res::Table(t) => (self.cat.tables[*t as usize].name.clone(), String::new(), String::new()),
+            Res::Table(t) => (names.tables[*t as usize].clone(), names.none.clone(), String::new()),
             Res::Rec((t, ix), pos) => {
                 let table = &self.cat.tables[*t as usize];
                 let index = &table.indexes[*ix as usize];
@@ -429,20 +434,19 @@ impl<S: Store> InnoDb<S> {
                             .join(", ")
                     }
                 };
-                (table.name.clone(), index.name.clone(), key)
+                (names.tables[*t as usize].clone(), names.indexes[*t as usize][*ix as usize].clone(), key)
             }
         };
         let (mode_s, kind) = match mode {
-            InnoLock::Table(m) => (format!("{m:?}"), "table".to_string()),
+            InnoLock::Table(m) => (m.name(), "table"),
             InnoLock::Rec(s, span) => (
-                format!("{s:?}"),
+                s.name(),
                 match span {
                     Span::NextKey => "next-key",
                     Span::Record => "record",
                     Span::Gap => "gap",
                     Span::InsertIntention => "insert-intention",
-                }
-                .to_string(),
+                },
             ),
         };
         LockDesc {
@@ -453,7 +457,10 @@ impl<S: Store> InnoDb<S> {
             kind,
             session,
             granted,
-            taken_by: format!("{}: {}", why.label, self.purpose_text(&why.purpose)),
+            taken_by: why
+                .text
+                .get_or_init(|| format!("{}: {}", why.label, self.purpose_text(&why.purpose)).into())
+                .clone(),
         }
     }
 

@@ -16,10 +16,11 @@ use crate::lock::{LockTable, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
 use crate::store::{Key, MemStore, Record, Row, Store, TreeId, Write};
 use exec::Cursor;
+use litemap::LiteMap;
 use locking::{Page, Purpose};
 use modes::InnoLock;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The transaction id of the rows a spec's setup wrote (committed before everything else).
 pub const SETUP_TRX: TxnId = 0;
@@ -81,16 +82,18 @@ struct Sess {
     vars: BTreeMap<String, String>,
 }
 
-/// Why a lock was taken: the step and the purpose (formatted only when reported).
+/// Why a lock was taken: the step and the purpose (formatted only when reported, once: copies
+/// of the state share it).
 #[derive(Debug, Clone)]
 struct Why {
     label: Arc<str>,
     purpose: Purpose,
+    text: OnceLock<Arc<str>>,
 }
 
 impl Why {
     fn new(label: &Arc<str>, purpose: Purpose) -> Why {
-        Why { label: label.clone(), purpose }
+        Why { label: label.clone(), purpose, text: OnceLock::new() }
     }
 }
 
@@ -100,7 +103,8 @@ pub struct InnoDb<S: Store> {
     cat: Arc<Catalog>,
     store: S,
     locks: LockTable<Res, InnoLock>,
-    trxs: BTreeMap<TxnId, Trx>,
+    /// Open transactions, few at a time: a sorted vector copies and searches faster than a tree.
+    trxs: LiteMap<TxnId, Trx>,
     sessions: Vec<Sess>,
     /// Why each lock was taken, by tag; shared between copies of the state.
     whys: Vec<Arc<Why>>,
@@ -114,17 +118,9 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> DbError {
 impl<S: Store> InnoDb<S> {
     /// A database with the catalog's tables, empty, whose store is `store`.
     pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
-        let n = cat.tables.len();
         let sessions = vec![Sess::default(); session_names.len()];
-        InnoDb {
-            cat,
-            store,
-            locks: LockTable::new(),
-            trxs: BTreeMap::new(),
-            sessions,
-            whys: Vec::new(),
-            book: Book::new(session_names, n, SETUP_TRX + 1),
-        }
+        let book = Book::new(session_names, &cat, SETUP_TRX + 1);
+        InnoDb { cat, store, locks: LockTable::new(), trxs: LiteMap::new(), sessions, whys: Vec::new(), book }
     }
 
     /// A database started from a setup snapshot.

@@ -12,11 +12,31 @@ pub enum TableMode {
     X,
 }
 
+impl TableMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            TableMode::IS => "IS",
+            TableMode::IX => "IX",
+            TableMode::S => "S",
+            TableMode::X => "X",
+        }
+    }
+}
+
 /// S or X on a record or gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Strength {
     S,
     X,
+}
+
+impl Strength {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strength::S => "S",
+            Strength::X => "X",
+        }
+    }
 }
 
 /// What part of the index a record lock covers (InnoDB's `LOCK_ORDINARY`, `LOCK_REC_NOT_GAP`,

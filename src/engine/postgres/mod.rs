@@ -14,9 +14,10 @@ use crate::lock::{find_cycle, LockTable, TxnId};
 use crate::sql::{duration_ms, Catalog, Isolation, Plan, Statement, Value};
 use crate::store::{Key, MemStore, Record, Row, Store, TreeId, Write};
 use exec::Cursor;
+use litemap::LiteMap;
 use modes::{Hw, PgLock};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 const SETUP_TRX: TxnId = 0;
 
@@ -71,11 +72,12 @@ struct Sess {
     vars: BTreeMap<String, String>,
 }
 
-/// Why a lock was taken (for reports).
+/// Why a lock was taken (for reports), formatted once when first reported.
 #[derive(Debug, Clone)]
 struct Why {
     label: Arc<str>,
     purpose: String,
+    text: OnceLock<Arc<str>>,
 }
 
 /// A PostgreSQL database: heap, locks, transactions, sessions.
@@ -84,7 +86,8 @@ pub struct PgDb<S: Store> {
     cat: Arc<Catalog>,
     store: S,
     locks: LockTable<PgRes, PgLock>,
-    trxs: BTreeMap<TxnId, Trx>,
+    /// Open transactions, few at a time: a sorted vector copies and searches faster than a tree.
+    trxs: LiteMap<TxnId, Trx>,
     sessions: Vec<Sess>,
     /// The next root of a heap tuple chain.
     next_ctid: i64,
@@ -99,16 +102,16 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> DbError {
 
 impl<S: Store> PgDb<S> {
     pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
-        let n = cat.tables.len();
+        let book = Book::new(session_names, &cat, SETUP_TRX + 1);
         PgDb {
+            sessions: vec![Sess::default(); book.names.sessions.len()],
             cat,
             store,
             locks: LockTable::new(),
-            trxs: BTreeMap::new(),
-            sessions: vec![Sess::default(); session_names.len()],
+            trxs: LiteMap::new(),
             next_ctid: 1,
             whys: Vec::new(),
-            book: Book::new(session_names, n, SETUP_TRX + 1),
+            book,
         }
     }
 
@@ -224,7 +227,7 @@ impl<S: Store> PgDb<S> {
     }
 
     fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
-        self.whys.push(Arc::new(Why { label: label.clone(), purpose }));
+        self.whys.push(Arc::new(Why { label: label.clone(), purpose, text: OnceLock::new() }));
         (self.whys.len() - 1) as u32
     }
 
@@ -265,9 +268,16 @@ impl<S: Store> PgDb<S> {
     }
 
     fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
-        let session = self.trxs.get(&trx).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{trx}"));
+        let names = &self.book.names;
+        let session = self
+            .trxs
+            .get(&trx)
+            .map(|t| self.book.session_label(t.session))
+            .unwrap_or_else(|| format!("trx{trx}").into());
         let why = self.whys.get(tag as usize);
-        let taken_by = why.map(|w| format!("{}: {}", w.label, w.purpose)).unwrap_or_else(|| "transaction".into());
+        let taken_by = why
+            .map(|w| w.text.get_or_init(|| format!("{}: {}", w.label, w.purpose).into()).clone())
+            .unwrap_or_else(|| "transaction".into());
         let (table, key, kind) = match res {
             PgRes::Row(t, root) | PgRes::Tuple(t, root) => {
                 let table = &self.cat.tables[*t as usize];
@@ -284,18 +294,18 @@ impl<S: Store> PgDb<S> {
                             .join(", ")
                     })
                     .unwrap_or_else(|| format!("row {root}"));
-                (table.name.clone(), key, if matches!(res, PgRes::Row(..)) { "row" } else { "tuple" })
+                (names.tables[*t as usize].clone(), key, if matches!(res, PgRes::Row(..)) { "row" } else { "tuple" })
             }
             PgRes::Xact(x) => {
                 let owner = self.trxs.get(x).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{x}"));
-                (String::new(), format!("transaction of {owner}"), "transaction")
+                (names.none.clone(), format!("transaction of {owner}"), "transaction")
             }
         };
         let mode = match mode {
-            PgLock::Row(m) => m.sql().to_string(),
-            PgLock::Hw(h) => h.name().to_string(),
+            PgLock::Row(m) => m.sql(),
+            PgLock::Hw(h) => h.name(),
         };
-        LockDesc { table, index: String::new(), key, mode, kind: kind.into(), session, granted, taken_by }
+        LockDesc { table, index: names.none.clone(), key, mode, kind, session, granted, taken_by }
     }
 
     /// The transactions a blocked session waits behind, as [`Self::waiting_desc`] lists them.
