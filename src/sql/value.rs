@@ -58,12 +58,57 @@ impl fmt::Display for Value {
     }
 }
 
+/// `col=value` pairs joined by `, `, values as [`show_literal`] shows them, written into one string.
+/// Lock descriptions are made for every wait the explorer meets, so this avoids `format!`.
+pub fn show_assignments<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
+    let mut out = String::with_capacity(32);
+    let mut digits = itoa::Buffer::new();
+    for (i, (name, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(name);
+        out.push('=');
+        match v {
+            Value::Null => out.push_str("NULL"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => out.push_str(digits.format(*n)),
+            Value::Str(s) => {
+                out.push('\'');
+                out.push_str(s);
+                out.push('\'');
+            }
+            Value::Time(t) => {
+                out.push('T');
+                out.push_str(digits.format(*t));
+            }
+        }
+    }
+    out
+}
+
 /// A key or row value list shown as `(1, 'a')`-free text for reports: `1`, `'a'`, `NULL`.
 pub fn show_literal(v: &Value) -> String {
+    // Keep in step with `show_assignments`.
     match v {
         Value::Null => "NULL".into(),
         Value::Str(s) => format!("'{s}'"),
         Value::Bool(b) => b.to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignments_show_values_as_literals() {
+        let vals = [Value::Null, Value::Bool(true), Value::Int(-3), Value::Str("o'k".into()), Value::Time(7)];
+        for v in &vals {
+            assert_eq!(show_assignments([("c", v)]), format!("c={}", show_literal(v)));
+        }
+        assert_eq!(show_assignments([("a", &vals[2]), ("b", &vals[3])]), "a=-3, b='o'k'");
+        assert_eq!(show_assignments([]), "");
     }
 }

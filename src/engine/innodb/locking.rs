@@ -7,7 +7,7 @@ use super::{InnoDb, Why};
 
 use crate::engine::{DbError, DeadlockInfo, EngineError, ErrorKind, LockDesc, SessionId, WaitInfo};
 use crate::lock::{Grant, Request, TxnId};
-use crate::sql::value::show_literal;
+use crate::sql::value::{show_assignments, show_literal};
 use crate::store::{Key, Store, TreeId};
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -99,8 +99,8 @@ impl<S: Store> InnoDb<S> {
             if waiting || waiters || !t.struct_kinds.contains(&(page, mode)) {
                 t.n_structs += 1;
             }
-            if !waiting {
-                t.struct_kinds.insert((page, mode));
+            if !waiting && !t.struct_kinds.contains(&(page, mode)) {
+                t.struct_kinds.push((page, mode));
             }
         }
     }
@@ -422,16 +422,9 @@ impl<S: Store> InnoDb<S> {
                 let key = match pos {
                     RecPos::Supremum => "supremum".to_string(),
                     RecPos::Rec(k) => {
-                        let mut names: Vec<&str> = index.cols.iter().map(|&c| table.columns[c].name.as_str()).collect();
-                        if !index.clustered {
-                            names.extend(table.pk().iter().map(|&c| table.columns[c].name.as_str()));
-                        }
-                        names
-                            .iter()
-                            .zip(k.iter())
-                            .map(|(n, v)| format!("{n}={}", show_literal(v)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        let pk = if index.clustered { &[][..] } else { table.pk() };
+                        let cols = index.cols.iter().chain(pk).map(|&c| table.columns[c].name.as_str());
+                        show_assignments(cols.zip(k.iter()))
                     }
                 };
                 (names.tables[*t as usize].clone(), names.indexes[*t as usize][*ix as usize].clone(), key)
@@ -469,13 +462,9 @@ impl<S: Store> InnoDb<S> {
             let child = &self.cat.tables[fk_table];
             let fk = &child.fks[fk];
             let parent = &self.cat.tables[fk.parent];
-            let cols: Vec<String> = fk
-                .parent_cols
-                .iter()
-                .zip(key.iter())
-                .map(|(&c, v)| format!("{}={}", parent.columns[c].name, show_literal(v)))
-                .collect();
-            (child.name.clone(), parent.name.clone(), cols.join(", "))
+            let cols =
+                show_assignments(fk.parent_cols.iter().map(|&c| parent.columns[c].name.as_str()).zip(key.iter()));
+            (child.name.clone(), parent.name.clone(), cols)
         };
         match p {
             Purpose::Scan(what) => what.to_string(),

@@ -19,7 +19,7 @@ use exec::Cursor;
 use litemap::LiteMap;
 use locking::{Page, Purpose};
 use modes::InnoLock;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 /// The transaction id of the rows a spec's setup wrote (committed before everything else).
@@ -43,7 +43,7 @@ struct Trx {
     /// Lock structs owned (InnoDB's `UT_LIST_GET_LEN(trx_locks)`), and the kinds already present
     /// for struct reuse (one index is one page in the model's small tables).
     n_structs: u64,
-    struct_kinds: BTreeSet<(Page, InnoLock)>,
+    struct_kinds: Vec<(Page, InnoLock)>,
     /// Consistent-read view: commits up to this sequence number are visible.
     view: Option<u64>,
     /// InnoDB's single wait-for edge, `trx->lock.wait_trx`.
@@ -192,7 +192,7 @@ impl<S: Store> InnoDb<S> {
                 undo: Vec::new(),
                 undo_no: 0,
                 n_structs: 0,
-                struct_kinds: BTreeSet::new(),
+                struct_kinds: Vec::new(),
                 view: None,
                 wait_trx: None,
                 deleted: Vec::new(),

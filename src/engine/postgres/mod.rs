@@ -286,12 +286,8 @@ impl<S: Store> PgDb<S> {
                     .ok()
                     .flatten()
                     .map(|(_, row)| {
-                        table
-                            .pk()
-                            .iter()
-                            .map(|&c| format!("{}={}", table.columns[c].name, crate::sql::value::show_literal(&row[c])))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        let pk = table.pk().iter();
+                        crate::sql::value::show_assignments(pk.map(|&c| (table.columns[c].name.as_str(), &row[c])))
                     })
                     .unwrap_or_else(|| format!("row {root}"));
                 (names.tables[*t as usize].clone(), key, if matches!(res, PgRes::Row(..)) { "row" } else { "tuple" })
