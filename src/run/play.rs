@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 /// A permutation in progress: the database, the sessions, the reported lines and the virtual
 /// clock. Steps and lines are shared between copies, so a copy costs little more than the database.
-#[derive(Clone)]
 pub struct Play<'a, S: Store> {
     sc: &'a Scenario,
     timing: Timing,
@@ -25,6 +24,33 @@ pub struct Play<'a, S: Store> {
     events: Vec<Arc<StepEvent>>,
     clock: Clock,
     max_chain: usize,
+}
+
+/// A copy has room for the whole permutation, so the steps still to come do not grow its lists
+/// again (a derived copy would have exactly the room it uses).
+impl<S: Store + Clone> Clone for Play<'_, S> {
+    fn clone(&self) -> Self {
+        let steps: usize = self.sc.spec.sessions.iter().map(|s| s.steps.len()).sum();
+        let roomy = |len: usize| len.max(steps);
+        let mut perm = Vec::with_capacity(roomy(self.perm.len()));
+        perm.extend(self.perm.iter().cloned());
+        let mut tracks = Vec::with_capacity(roomy(self.tracks.len()));
+        tracks.extend(self.tracks.iter().cloned());
+        // A step reports at most two lines: waiting, then completed.
+        let mut events = Vec::with_capacity(roomy(self.events.len()).max(2 * steps));
+        events.extend(self.events.iter().cloned());
+        Play {
+            sc: self.sc,
+            timing: self.timing,
+            db: self.db.clone(),
+            sessions: self.sessions.clone(),
+            perm,
+            tracks,
+            events,
+            clock: self.clock.clone(),
+            max_chain: self.max_chain,
+        }
+    }
 }
 
 /// A finished permutation as the explorer reads it: the lines are shared, not copied.
