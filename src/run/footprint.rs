@@ -58,13 +58,14 @@ impl Footprint {
         match db {
             Db::Inno(d) => {
                 let (store, locks) = d.parts_mut();
-                store.start_trace();
+                // InnoDB reads no predicates: its writes need not log their rows.
+                store.start_trace(false);
                 locks.start_trace();
                 Globals(d.globals(), 0)
             }
             Db::Pg(d) => {
                 let (store, locks) = d.parts_mut();
-                store.start_trace();
+                store.start_trace(true);
                 locks.start_trace();
                 Globals(d.globals(), d.next_root())
             }

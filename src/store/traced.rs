@@ -22,8 +22,9 @@ pub enum Touch {
     /// A write of one key, or a commit that changed the visibility of its record (a commit moves
     /// no data: the store only hears of it through [`Store::touched`]). `records` are the states of
     /// the record the change moved between: before and after a write (either may be absent: an
-    /// insert, a removal), the current record for a commit.
-    Write { tree: TreeId, key: Key, records: Vec<Record> },
+    /// insert, a removal), the current record for a commit; `None` if the trace did not keep
+    /// them ([`Traced::start_trace`]), which conflicts with every predicate read of the tree.
+    Write { tree: TreeId, key: Key, records: Option<Vec<Record>> },
 }
 
 impl Touch {
@@ -41,14 +42,16 @@ impl Touch {
     /// or did? A predicate read is changed only if some version of the record before or after
     /// matches it: otherwise the record is outside what the reader saw in either state, and the
     /// records it did see keep their keys, so their order, too.
-    fn overlaps_write(&self, tree: TreeId, key: &[Value], records: &[Record]) -> bool {
+    fn overlaps_write(&self, tree: TreeId, key: &[Value], records: Option<&[Record]>) -> bool {
         if self.tree() != tree {
             return false;
         }
         match self {
             Touch::Key { key: k, .. } | Touch::Write { key: k, .. } => k.as_slice() == key,
             Touch::Tree(_) => true,
-            Touch::Pred { filter, .. } => records.iter().flat_map(|r| &r.versions).any(|v| filter.matches(&v.row)),
+            Touch::Pred { filter, .. } => {
+                records.is_none_or(|rs| rs.iter().flat_map(|r| &r.versions).any(|v| filter.matches(&v.row)))
+            }
             Touch::Range { from, to, .. } => {
                 let after_from = match from {
                     Bound::Included(f) => key >= f.as_slice(),
@@ -65,7 +68,7 @@ impl Touch {
 pub fn touches_conflict(a: &[Touch], b: &[Touch]) -> bool {
     let writes_into = |w: &[Touch], r: &[Touch]| {
         w.iter().any(|t| match t {
-            Touch::Write { tree, key, records } => r.iter().any(|x| x.overlaps_write(*tree, key, records)),
+            Touch::Write { tree, key, records } => r.iter().any(|x| x.overlaps_write(*tree, key, records.as_deref())),
             _ => false,
         })
     };
@@ -77,11 +80,17 @@ pub fn touches_conflict(a: &[Touch], b: &[Touch]) -> bool {
 pub struct Traced {
     inner: MemStore,
     log: RefCell<Option<Vec<Touch>>>,
+    /// Writes log the records they moved between (for predicate reads).
+    rows: bool,
 }
 
 impl Traced {
-    pub fn start_trace(&mut self) {
+    /// Start logging accesses. With `rows`, each write and commit logs the record's states, so
+    /// that it commutes with predicate reads none of whose versions match; without, it conflicts
+    /// with every predicate read of its tree (cheaper when the engine makes no predicate reads).
+    pub fn start_trace(&mut self, rows: bool) {
         *self.log.get_mut() = Some(Vec::new());
+        self.rows = rows;
     }
 
     pub fn take_trace(&mut self) -> Vec<Touch> {
@@ -116,24 +125,25 @@ impl Store for Traced {
             let mut touches = Vec::with_capacity(batch.len());
             for (i, w) in batch.iter().enumerate() {
                 let (Write::Put(tree, key, _) | Write::Remove(tree, key)) = w;
-                // The record before: an earlier write of the same key in the batch, or the store's.
-                let before = match batch[..i].iter().rev().find(|e| {
-                    let (Write::Put(t, k, _) | Write::Remove(t, k)) = e;
-                    t == tree && k == key
-                }) {
-                    Some(Write::Put(_, _, r)) => Some(r.clone()),
-                    Some(Write::Remove(..)) => None,
-                    None => self.inner.get(*tree, key)?,
+                let records = if self.rows {
+                    // The record before: an earlier write of the same key in the batch, or the store's.
+                    let before = match batch[..i].iter().rev().find(|e| {
+                        let (Write::Put(t, k, _) | Write::Remove(t, k)) = e;
+                        t == tree && k == key
+                    }) {
+                        Some(Write::Put(_, _, r)) => Some(r.clone()),
+                        Some(Write::Remove(..)) => None,
+                        None => self.inner.get(*tree, key)?,
+                    };
+                    let after = match w {
+                        Write::Put(_, _, r) => Some(r.clone()),
+                        Write::Remove(..) => None,
+                    };
+                    Some(before.into_iter().chain(after).collect())
+                } else {
+                    None
                 };
-                let after = match w {
-                    Write::Put(_, _, r) => Some(r.clone()),
-                    Write::Remove(..) => None,
-                };
-                touches.push(Touch::Write {
-                    tree: *tree,
-                    key: key.clone(),
-                    records: before.into_iter().chain(after).collect(),
-                });
+                touches.push(Touch::Write { tree: *tree, key: key.clone(), records });
             }
             if let Some(log) = self.log.get_mut() {
                 log.extend(touches);
@@ -156,7 +166,7 @@ impl Store for Traced {
         self.note(|| Touch::Write {
             tree,
             key: key.to_vec(),
-            records: self.inner.get(tree, key).ok().flatten().into_iter().collect(),
+            records: self.rows.then(|| self.inner.get(tree, key).ok().flatten().into_iter().collect()),
         });
     }
 
@@ -181,7 +191,7 @@ mod tests {
     }
 
     fn write(key: i64) -> Touch {
-        Touch::Write { tree: (1, 0), key: k(key), records: vec![] }
+        Touch::Write { tree: (1, 0), key: k(key), records: Some(vec![]) }
     }
 
     #[test]
@@ -215,7 +225,7 @@ mod tests {
             versions: rows.into_iter().map(|r| super::super::Version::new(1, r, false)).collect(),
         };
         let w = |before: Option<Record>, after: Option<Record>| {
-            [Touch::Write { tree: t, key: k(9), records: before.into_iter().chain(after).collect() }]
+            [Touch::Write { tree: t, key: k(9), records: Some(before.into_iter().chain(after).collect()) }]
         };
         let update = w(Some(rec(vec![row(2, 0)])), Some(rec(vec![row(2, 1)])));
         assert!(touches_conflict(&update, &[id_is(2)]), "the row matches before and after");
@@ -239,24 +249,28 @@ mod tests {
         let t = (1, 0);
         let mut s = Traced::default();
         s.apply(vec![Write::Put(t, k(1), Record::new(1, vec![Value::Int(1)]))]).unwrap();
-        s.start_trace();
+        s.start_trace(true);
         let only_2 = Filter { conds: vec![Cond::Cmp(0, CmpOp::Eq, Value::Int(2))] };
         assert!(s.scan_where(t, &only_2).unwrap().is_empty());
         let read = s.take_trace();
         assert_eq!(read, vec![Touch::Pred { tree: t, filter: only_2.clone() }]);
-        s.start_trace();
+        s.start_trace(true);
         s.apply(vec![Write::Put(t, k(1), Record::new(2, vec![Value::Int(3)]))]).unwrap();
         let update = s.take_trace();
         assert!(!touches_conflict(&update, &read), "1 became 3: neither is 2");
-        s.start_trace();
+        s.start_trace(true);
         s.apply(vec![Write::Put(t, k(1), Record::new(2, vec![Value::Int(2)])), Write::Remove(t, k(1))]).unwrap();
         let put_remove = s.take_trace();
         assert!(touches_conflict(&put_remove[1..], &read), "the removal's before is the batch's 2");
         s.apply(vec![Write::Put(t, k(7), Record::new(2, vec![Value::Int(2)]))]).unwrap();
-        s.start_trace();
+        s.start_trace(true);
         s.touched(t, &k(7));
         let commit = s.take_trace();
         assert!(touches_conflict(&commit, &read), "a commit of a matching record");
         assert_eq!(s.scan_where(t, &only_2).unwrap().len(), 1);
+        s.start_trace(false);
+        s.apply(vec![Write::Put(t, k(1), Record::new(2, vec![Value::Int(4)]))]).unwrap();
+        let unkept = s.take_trace();
+        assert!(touches_conflict(&unkept, &read), "rows not kept: every predicate read of the tree");
     }
 }
