@@ -99,25 +99,37 @@ impl Footprint {
 
     /// Do the two steps commute? Conservative: a write or commit of a record the other read
     /// (a key, a range, a predicate some version of the record matches) or wrote, any shared lock
-    /// resource with conflicting modes, a commit against a snapshot taken, two serial draws, or two
-    /// root draws into one table make them dependent.
+    /// resource with conflicting modes, a commit against a snapshot taken, two InnoDB commits, two
+    /// serial draws, or two root draws into one table make them dependent.
+    ///
+    /// Commits: each commit takes the next commit sequence number, so two commits run in either
+    /// order give their transactions each other's numbers. PostgreSQL only compares a number with
+    /// a snapshot (`commit <= snapshot`) or asks whether there is one; a snapshot is the sequence
+    /// at the step that took it, never between two adjacent commits, so every snapshot, older or
+    /// newer, gets the same answers in both orders, and what each commit made visible is in its
+    /// footprint ([`Store::touched`](crate::store::Store::touched)): two PostgreSQL commits commute
+    /// unless something else of theirs conflicts. An InnoDB commit also purges what its
+    /// transaction delete-marked unless some open transaction has a read view, so it reads the
+    /// other transaction's view: there two commits are dependent.
     ///
     /// Roots: PostgreSQL's heap tuples take their roots from one counter, so two inserting steps
     /// run in either order give their new tuples each other's roots, and the two states differ.
     /// Nothing the explorer reports shows a root's value (its verdicts are error kinds, deadlocks,
-    /// orphans, which table a statement waited on, the longest wait chain; a lock is described by
-    /// the row's key columns): roots are seen only through their order (a table's scan order, so
-    /// the order UPDATE, DELETE, SELECT ... FOR and the RI and unique checks meet tuples and lock
-    /// rows in; the order of the lock table's resources, (table, root) with the table first) and
-    /// equality (which tuples form one row, which row a lock is on). If the two steps draw roots
-    /// for different tables, the two states differ by exchanging the two adjacent blocks of roots,
-    /// which keeps every table's order (each block lies above every older root and below every
-    /// newer one, and a table holds roots of one block only) and the order of lock resources: the
-    /// same verdicts follow from both. In one table the exchange reverses the order of the new
-    /// tuples, which a later scan can show (the lock order of a multi-row UPDATE decides whether
-    /// it deadlocks), so two root-drawing steps that both write into one tree are dependent.
+    /// orphans, which table a statement waited on, the longest wait chain; a report line names a
+    /// lock's row by its key columns, by its root only when the row is gone): roots are seen only
+    /// through their order (a table's scan order, so the order UPDATE, DELETE, SELECT ... FOR and
+    /// the RI and unique checks meet tuples and lock rows in; the order of the lock table's
+    /// resources, (table, root) with the table first) and equality (which tuples form one row,
+    /// which row a lock is on). If the two steps draw roots for different tables, the two states
+    /// differ by exchanging the two adjacent blocks of roots, which keeps every table's order (each
+    /// block lies above every older root and below every newer one, and a table holds roots of one
+    /// block only) and the order of lock resources: the same verdicts follow from both. In one
+    /// table the exchange reverses the order of the new tuples, which a later scan can show (the
+    /// lock order of a multi-row UPDATE decides whether it deadlocks), so two root-drawing steps
+    /// that both write into one tree are dependent.
     pub fn independent(&self, other: &Footprint) -> bool {
-        let globals = (self.writes_commits && (other.reads_commits || other.writes_commits))
+        let innodb = matches!(self.locks, LockTrace::Inno(_));
+        let globals = (self.writes_commits && (other.reads_commits || (innodb && other.writes_commits)))
             || (other.writes_commits && self.reads_commits)
             || (self.draws_serial && other.draws_serial)
             || (self.draws_root && other.draws_root && writes_a_common_tree(&self.store, &other.store));
