@@ -1,7 +1,7 @@
 //! The in-memory store: one BTreeMap per index tree; cheap to clone for exploring interleavings.
 
 use super::{Key, Record, Store, StoreError, TreeId, Write};
-use crate::sql::Value;
+use crate::sql::{Filter, Value};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -52,6 +52,12 @@ impl Store for MemStore {
 
     fn scan(&self, tree: TreeId) -> Result<Vec<(Key, Record)>, StoreError> {
         Ok(self.trees.get(&tree).map(|t| t.iter().map(|(k, r)| (k.clone(), r.clone())).collect()).unwrap_or_default())
+    }
+
+    fn scan_where(&self, tree: TreeId, filter: &Filter) -> Result<Vec<(Key, Record)>, StoreError> {
+        let matches = |r: &Record| r.versions.iter().any(|v| filter.matches(&v.row));
+        let tree = self.trees.get(&tree).into_iter().flat_map(|t| t.iter());
+        Ok(tree.filter(|(_, r)| matches(r)).map(|(k, r)| (k.clone(), r.clone())).collect())
     }
 
     fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {

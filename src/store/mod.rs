@@ -13,7 +13,7 @@ pub use sled_store::SledStore;
 pub use traced::{touches_conflict, Touch, Traced};
 
 use crate::lock::TxnId;
-use crate::sql::Value;
+use crate::sql::{Filter, Value};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -97,6 +97,18 @@ pub trait Store {
     fn apply(&mut self, batch: Vec<Write>) -> Result<(), StoreError>;
     /// Every record of a tree, in key order.
     fn scan(&self, tree: TreeId) -> Result<Vec<(Key, Record)>, StoreError>;
+    /// The records of a clustered tree (full rows) with some version whose row matches `filter`, in
+    /// key order. A caller sees nothing of the other records, so its outcome cannot depend on
+    /// them: stores that trace accesses record the predicate instead of a whole-tree read.
+    fn scan_where(&self, tree: TreeId, filter: &Filter) -> Result<Vec<(Key, Record)>, StoreError> {
+        let mut out = Vec::new();
+        self.visit(tree, &mut |k, r| {
+            if r.versions.iter().any(|v| filter.matches(&v.row)) {
+                out.push((k.into(), r.clone()));
+            }
+        })?;
+        Ok(out)
+    }
     /// Note that `key`'s visibility changed without a write (a commit): stores that trace
     /// accesses record it as a write.
     fn touched(&self, _tree: TreeId, _key: &[Value]) {}

@@ -11,7 +11,8 @@ use super::modes::{Hw, PgLock, RowMode};
 use super::{err, PgDb, PgRes, Running, Undo, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::{Request, TxnId};
-use crate::sql::{Expr, Filter, Isolation, Plan, Table, Value};
+use crate::sql::plan::CmpOp;
+use crate::sql::{Cond, Expr, Filter, Isolation, Plan, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -146,13 +147,22 @@ impl<S: Store> PgDb<S> {
         x == SETUP_TRX || self.book.commits.contains_key(&x)
     }
 
-    /// Every tuple version of a table the snapshot sees, with its row, in root order.
-    fn scan_visible(&self, table: usize, trx: TxnId, snap: u64) -> Result<Vec<(Key, Row)>, EngineError> {
+    /// Every tuple version of a table the snapshot sees whose row matches `filter`, with its row,
+    /// in root order. The store is asked for the matching tuples only ([`Store::scan_where`]), so
+    /// the explorer sees that the answer depends on nothing else: a write or commit of a tuple none
+    /// of whose versions match commutes with the scan.
+    fn scan_visible(
+        &self,
+        table: usize,
+        trx: TxnId,
+        snap: u64,
+        filter: &Filter,
+    ) -> Result<Vec<(Key, Row)>, EngineError> {
         Ok(self
             .store
-            .scan(Self::tree(table))?
+            .scan_where(Self::tree(table), filter)?
             .into_iter()
-            .filter(|(_, r)| self.visible(trx, snap, &r.versions[0]))
+            .filter(|(_, r)| self.visible(trx, snap, &r.versions[0]) && filter.matches(&r.versions[0].row))
             .map(|(k, r)| (k, r.versions[0].row.clone()))
             .collect())
     }
@@ -327,12 +337,7 @@ impl<S: Store> PgDb<S> {
         match &stmt.plan {
             Plan::Select { table, filter, lock: None, .. } => {
                 let snap = self.snap(trx);
-                run.rows = self
-                    .scan_visible(*table, trx, snap)?
-                    .into_iter()
-                    .map(|(_, r)| r.to_vec())
-                    .filter(|r| filter.matches(r))
-                    .collect();
+                run.rows = self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
                 Ok(Step::Done(Ok(())))
             }
             Plan::Insert { table, rows } => {
@@ -478,16 +483,12 @@ impl<S: Store> PgDb<S> {
             let snap = self.snap(trx);
             if filter.has_subquery() {
                 cur.resolved = Some(filter.resolve(|t, pcol| -> Result<Vec<Value>, EngineError> {
-                    Ok(self.scan_visible(t, trx, snap)?.into_iter().map(|(_, r)| r[pcol].clone()).collect())
+                    let every = Filter::default();
+                    Ok(self.scan_visible(t, trx, snap, &every)?.into_iter().map(|(_, r)| r[pcol].clone()).collect())
                 })?);
             }
             let filter = cur.resolved.as_ref().unwrap_or(filter);
-            cur.targets = self
-                .scan_visible(table, trx, snap)?
-                .into_iter()
-                .filter(|(_, r)| filter.matches(r))
-                .map(|(k, _)| k)
-                .collect();
+            cur.targets = self.scan_visible(table, trx, snap, filter)?.into_iter().map(|(k, _)| k).collect();
         }
         Ok(())
     }
@@ -536,13 +537,16 @@ impl<S: Store> PgDb<S> {
         self.release_xact_waits(trx);
         let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
         let t = self.cat.tables[table].clone();
-        let all = self.store.scan(Self::tree(table))?;
         for ix in t.indexes.iter().filter(|ix| ix.unique) {
             let vals: Vec<&Value> = ix.cols.iter().map(|&c| &mine.row[c]).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
             }
-            for (uk, r) in &all {
+            // Only tuples with this key can stop us (equal values are equal under SQL too).
+            let same_key = Filter {
+                conds: ix.cols.iter().zip(&vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, (*v).clone())).collect(),
+            };
+            for (uk, r) in &self.store.scan_where(Self::tree(table), &same_key)? {
                 let u = &r.versions[0];
                 if uk == k || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
                     continue;
@@ -630,7 +634,12 @@ impl<S: Store> PgDb<S> {
     }
 
     fn key_matches(row: &[Value], cols: &[usize], vals: &[Value]) -> bool {
-        cols.iter().zip(vals).all(|(&c, v)| row[c].sql_cmp(v) == Some(std::cmp::Ordering::Equal))
+        Self::key_filter(cols, vals).matches(row)
+    }
+
+    /// `cols = vals` (SQL equality: a NULL matches nothing), the WHERE clause of the RI queries.
+    fn key_filter(cols: &[usize], vals: &[Value]) -> Filter {
+        Filter { conds: cols.iter().zip(vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, v.clone())).collect() }
     }
 
     /// `RI_FKey_check`: `SELECT 1 FROM parent WHERE key = $1 FOR KEY SHARE` with a fresh snapshot
@@ -657,10 +666,8 @@ impl<S: Store> PgDb<S> {
             format!("insert or update on table \"{child}\" violates foreign key constraint \"{}\"", fk.name),
         );
         let snap = self.snap(trx);
-        let found = self
-            .scan_visible(fk.parent, trx, snap)?
-            .into_iter()
-            .find(|(_, r)| Self::key_matches(r, &fk.parent_cols, vals));
+        let found =
+            self.scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?.into_iter().next();
         let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
         let parent = self.cat.tables[fk.parent].name.clone();
         match self.lock_row(
@@ -703,7 +710,7 @@ impl<S: Store> PgDb<S> {
     ) -> Result<Lk, EngineError> {
         let fk = self.cat.tables[fk_table].fks[f].clone();
         let latest = self.book.commit_seq;
-        if self.scan_visible(fk.parent, trx, latest)?.iter().any(|(_, r)| Self::key_matches(r, &fk.parent_cols, vals)) {
+        if !self.scan_visible(fk.parent, trx, latest, &Self::key_filter(&fk.parent_cols, vals))?.is_empty() {
             return Ok(Lk::Ok);
         }
         let child = self.cat.tables[fk_table].name.clone();
@@ -717,9 +724,8 @@ impl<S: Store> PgDb<S> {
         );
         let rr = self.iso(trx) >= Isolation::RepeatableRead;
         let children: Vec<Key> = self
-            .scan_visible(fk_table, trx, latest)?
+            .scan_visible(fk_table, trx, latest, &Self::key_filter(&fk.cols, vals))?
             .into_iter()
-            .filter(|(_, r)| Self::key_matches(r, &fk.cols, vals))
             .map(|(k, _)| k)
             .collect();
         for k in children {

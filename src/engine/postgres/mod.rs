@@ -160,6 +160,11 @@ impl<S: Store> PgDb<S> {
         (self.book.commit_seq, self.book.views, self.book.serials.clone())
     }
 
+    /// The next heap tuple root (a counter every INSERT draws from).
+    pub(crate) fn next_root(&self) -> i64 {
+        self.next_ctid
+    }
+
     fn is_active(&self, t: TxnId) -> bool {
         self.trxs.contains_key(&t)
     }
