@@ -296,6 +296,11 @@ pub(crate) struct Book {
     /// Snapshots that outlive their statement (REPEATABLE READ) taken so far: the explorer treats
     /// taking one as reading every transaction's commit state.
     pub views: u64,
+    /// Read views closed so far (InnoDB: a transaction or READ COMMITTED statement that had one
+    /// ended), and commits that looked for open read views before purging (InnoDB: a commit with
+    /// delete-marked records). A commit that purges and the end of a view are dependent.
+    pub view_ends: u64,
+    pub purge_checks: u64,
     /// The commit sequence number of every committed transaction.
     pub commits: BTreeMap<TxnId, u64>,
     pub names: Arc<Names>,
@@ -317,6 +322,8 @@ impl Book {
         Book {
             commit_seq: 0,
             views: 0,
+            view_ends: 0,
+            purge_checks: 0,
             commits: BTreeMap::new(),
             names: Arc::new(Names::new(session_names, cat)),
             next_trx: first_trx,

@@ -28,11 +28,15 @@ pub struct Footprint {
     draws_serial: bool,
     /// The step drew new heap tuple roots (PostgreSQL INSERT): see [`Footprint::independent`].
     draws_root: bool,
+    /// The step closed a read view (InnoDB).
+    ends_view: bool,
+    /// The step committed delete-marks, purged only if no read view was open (InnoDB).
+    checks_views: bool,
 }
 
 /// Counters read before and after a step: commits, lasting snapshots, serials, and PostgreSQL's
 /// next heap tuple root.
-pub(super) struct Globals((u64, u64, Vec<i64>), i64);
+pub(super) struct Globals((u64, u64, Vec<i64>), i64, (u64, u64));
 
 fn locks_conflict<R: Eq, M: LockMode>(a: &[(R, M)], b: &[(R, M)]) -> bool {
     a.iter().any(|(ra, ma)| b.iter().any(|(rb, mb)| ra == rb && (ma.must_wait_for(*mb) || mb.must_wait_for(*ma))))
@@ -61,32 +65,32 @@ impl Footprint {
                 // InnoDB reads no predicates: its writes need not log their rows.
                 store.start_trace(false);
                 locks.start_trace();
-                Globals(d.globals(), 0)
+                Globals(d.globals(), 0, d.view_events())
             }
             Db::Pg(d) => {
                 let (store, locks) = d.parts_mut();
                 store.start_trace(true);
                 locks.start_trace();
-                Globals(d.globals(), d.next_root())
+                Globals(d.globals(), d.next_root(), (0, 0))
             }
         }
     }
 
     /// Stop tracing and collect what the step touched.
     pub(super) fn take(db: &mut Db<Traced>, before: Globals) -> Footprint {
-        let (after, root, store, locks) = match db {
+        let (after, root, views, store, locks) = match db {
             Db::Inno(d) => {
-                let g = d.globals();
+                let (g, views) = (d.globals(), d.view_events());
                 let (store, locks) = d.parts_mut();
-                (g, 0, store.take_trace(), LockTrace::Inno(locks.take_trace()))
+                (g, 0, views, store.take_trace(), LockTrace::Inno(locks.take_trace()))
             }
             Db::Pg(d) => {
                 let (g, root) = (d.globals(), d.next_root());
                 let (store, locks) = d.parts_mut();
-                (g, root, store.take_trace(), LockTrace::Pg(locks.take_trace()))
+                (g, root, (0, 0), store.take_trace(), LockTrace::Pg(locks.take_trace()))
             }
         };
-        let Globals((c0, v0, s0), root0) = before;
+        let Globals((c0, v0, s0), root0, (e0, p0)) = before;
         Footprint {
             store,
             locks,
@@ -94,13 +98,15 @@ impl Footprint {
             writes_commits: after.0 != c0,
             draws_serial: after.2 != s0,
             draws_root: root != root0,
+            ends_view: views.0 != e0,
+            checks_views: views.1 != p0,
         }
     }
 
     /// Do the two steps commute? Conservative: a write or commit of a record the other read
     /// (a key, a range, a predicate some version of the record matches) or wrote, any shared lock
-    /// resource with conflicting modes, a commit against a snapshot taken, two InnoDB commits, two
-    /// serial draws, or two root draws into one table make them dependent.
+    /// resource with conflicting modes, a commit against a snapshot taken, an InnoDB purge against
+    /// a read view closed, two serial draws, or two root draws into one table make them dependent.
     ///
     /// Commits: each commit takes the next commit sequence number, so two commits run in either
     /// order give their transactions each other's numbers. PostgreSQL only compares a number with
@@ -108,9 +114,11 @@ impl Footprint {
     /// at the step that took it, never between two adjacent commits, so every snapshot, older or
     /// newer, gets the same answers in both orders, and what each commit made visible is in its
     /// footprint ([`Store::touched`](crate::store::Store::touched)): two PostgreSQL commits commute
-    /// unless something else of theirs conflicts. An InnoDB commit also purges what its
-    /// transaction delete-marked unless some open transaction has a read view, so it reads the
-    /// other transaction's view: there two commits are dependent.
+    /// unless something else of theirs conflicts. InnoDB compares commit numbers with read views
+    /// the same way, so two InnoDB commits commute too, with one more dependence: a commit with
+    /// delete-marked records purges them only if no transaction has an open read view, so it
+    /// depends on every step that closes a view (a commit, a rollback, the end of a READ COMMITTED
+    /// statement); opening a view already conflicts with commits as a snapshot taken.
     ///
     /// Roots: PostgreSQL's heap tuples take their roots from one counter, so two inserting steps
     /// run in either order give their new tuples each other's roots, and the two states differ.
@@ -128,9 +136,10 @@ impl Footprint {
     /// lock order of a multi-row UPDATE decides whether it deadlocks), so two root-drawing steps
     /// that both write into one tree are dependent.
     pub fn independent(&self, other: &Footprint) -> bool {
-        let innodb = matches!(self.locks, LockTrace::Inno(_));
-        let globals = (self.writes_commits && (other.reads_commits || (innodb && other.writes_commits)))
+        let globals = (self.writes_commits && other.reads_commits)
             || (other.writes_commits && self.reads_commits)
+            || (self.checks_views && other.ends_view)
+            || (other.checks_views && self.ends_view)
             || (self.draws_serial && other.draws_serial)
             || (self.draws_root && other.draws_root && writes_a_common_tree(&self.store, &other.store));
         let locks = match (&self.locks, &other.locks) {

@@ -170,6 +170,11 @@ impl<S: Store> InnoDb<S> {
         (self.book.commit_seq, self.book.views, self.book.serials.clone())
     }
 
+    /// Read views closed and purge checks so far (see [`Book::view_ends`]).
+    pub(crate) fn view_events(&self) -> (u64, u64) {
+        (self.book.view_ends, self.book.purge_checks)
+    }
+
     fn is_active(&self, trx: TxnId) -> bool {
         self.trxs.contains_key(&trx)
     }
@@ -213,8 +218,10 @@ impl<S: Store> InnoDb<S> {
         self.book.commit_seq += 1;
         self.book.commits.insert(trx, self.book.commit_seq);
         self.sessions[t.session].trx = None;
+        self.book.view_ends += u64::from(t.view.is_some());
         self.release(trx)?;
         // Purge: the model purges at commit unless an open read view may still need the old rows.
+        self.book.purge_checks += u64::from(!t.deleted.is_empty());
         if !self.trxs.values().any(|x| x.view.is_some()) {
             for (tree, key) in t.deleted {
                 self.purge(tree, &key)?;
@@ -228,6 +235,7 @@ impl<S: Store> InnoDb<S> {
         self.undo_to(trx, 0, 0)?;
         if let Some(t) = self.trxs.remove(&trx) {
             self.sessions[t.session].trx = None;
+            self.book.view_ends += u64::from(t.view.is_some());
         }
         self.release(trx)
     }
@@ -306,7 +314,7 @@ impl<S: Store> InnoDb<S> {
                 } else if self.trxs.get(&trx).is_some_and(|t| t.iso <= Isolation::ReadCommitted) {
                     // READ COMMITTED: the read view lives for one statement.
                     if let Some(t) = self.trxs.get_mut(&trx) {
-                        t.view = None;
+                        self.book.view_ends += u64::from(t.view.take().is_some());
                     }
                 }
                 let rows = match &run.stmt.plan {
