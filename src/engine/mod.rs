@@ -339,6 +339,11 @@ impl Book {
         self.session_label(s).to_string()
     }
 
+    /// The name of the session of a lock's transaction (`trx<id>` once the session is unknown).
+    pub fn holder_label(&self, session: Option<SessionId>, trx: TxnId) -> Arc<str> {
+        session.map(|s| self.session_label(s)).unwrap_or_else(|| format!("trx{trx}").into())
+    }
+
     /// The session's name, shared.
     pub fn session_label(&self, s: SessionId) -> Arc<str> {
         self.names.sessions.get(s).cloned().unwrap_or_else(|| format!("session{s}").into())

@@ -408,11 +408,7 @@ impl<S: Store> InnoDb<S> {
     /// Describe a lock for people.
     pub(super) fn describe(&self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32, granted: bool) -> LockDesc {
         let names = &self.book.names;
-        let session = self
-            .trxs
-            .get(&trx)
-            .map(|t| self.book.session_label(t.session))
-            .unwrap_or_else(|| format!("trx{trx}").into());
+        let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
         let why = &self.whys[tag as usize];
         let (table, index, key) = match res {
             Res::Table(t) => (names.tables[*t as usize].clone(), names.none.clone(), String::new()),

@@ -274,11 +274,7 @@ impl<S: Store> PgDb<S> {
 
     fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
         let names = &self.book.names;
-        let session = self
-            .trxs
-            .get(&trx)
-            .map(|t| self.book.session_label(t.session))
-            .unwrap_or_else(|| format!("trx{trx}").into());
+        let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
         let why = self.whys.get(tag as usize);
         let taken_by = why
             .map(|w| w.text.get_or_init(|| format!("{}: {}", w.label, w.purpose).into()).clone())
