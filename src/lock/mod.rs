@@ -260,7 +260,7 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
             return Vec::new();
         };
         let mode = queue[pos].mode;
-        queue[..pos].iter().filter(|e| e.txn != txn && mode.must_wait_for(e.mode)).copied().collect()
+        blocking(&queue[..pos], txn, mode).copied().collect()
     }
 
     /// All entries on a resource, in queue order.
@@ -317,7 +317,7 @@ fn grant_waiters<R: Clone + Ord, M: LockMode>(
         }
         let (ahead, rest) = queue.split_at_mut(i);
         let me = &mut rest[0];
-        if !ahead.iter().any(|e| e.txn != me.txn && me.mode.must_wait_for(e.mode)) {
+        if blocking(ahead, me.txn, me.mode).next().is_none() {
             me.granted = true;
             waiting.remove(&me.txn);
             grants.push(Grant { txn: me.txn, resource: res.clone() });
@@ -326,10 +326,15 @@ fn grant_waiters<R: Clone + Ord, M: LockMode>(
 }
 
 /// Other transactions' entries in `queue` that a request of `txn` for `mode` must wait for.
+fn blocking<M: LockMode>(queue: &[Entry<M>], txn: TxnId, mode: M) -> impl Iterator<Item = &Entry<M>> {
+    queue.iter().filter(move |e| e.txn != txn && mode.must_wait_for(e.mode))
+}
+
+/// The transactions of [`blocking`]'s entries, each once, in queue order.
 fn conflicts<M: LockMode>(queue: &[Entry<M>], txn: TxnId, mode: M) -> Vec<TxnId> {
     let mut out: Vec<TxnId> = Vec::new();
-    for e in queue {
-        if e.txn != txn && mode.must_wait_for(e.mode) && !out.contains(&e.txn) {
+    for e in blocking(queue, txn, mode) {
+        if !out.contains(&e.txn) {
             out.push(e.txn);
         }
     }

@@ -55,9 +55,8 @@ impl Store for MemStore {
     }
 
     fn scan_where(&self, tree: TreeId, filter: &Filter) -> Result<Vec<(Key, Record)>, StoreError> {
-        let matches = |r: &Record| r.versions.iter().any(|v| filter.matches(&v.row));
         let tree = self.trees.get(&tree).into_iter().flat_map(|t| t.iter());
-        Ok(tree.filter(|(_, r)| matches(r)).map(|(k, r)| (k.clone(), r.clone())).collect())
+        Ok(tree.filter(|(_, r)| r.any_version_matches(filter)).map(|(k, r)| (k.clone(), r.clone())).collect())
     }
 
     fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {

@@ -68,6 +68,11 @@ impl Record {
     pub fn trx(&self) -> TxnId {
         self.versions[0].trx
     }
+
+    /// Does some version's row match `filter` (what [`Store::scan_where`] selects by)?
+    pub fn any_version_matches(&self, filter: &Filter) -> bool {
+        self.versions.iter().any(|v| filter.matches(&v.row))
+    }
 }
 
 /// One change in a batch.
@@ -75,6 +80,14 @@ impl Record {
 pub enum Write {
     Put(TreeId, Key, Record),
     Remove(TreeId, Key),
+}
+
+impl Write {
+    /// The tree and key the change is to.
+    pub fn target(&self) -> (TreeId, &Key) {
+        let (Write::Put(tree, key, _) | Write::Remove(tree, key)) = self;
+        (*tree, key)
+    }
 }
 
 /// Storage failures (the in-memory store never fails).
@@ -103,7 +116,7 @@ pub trait Store {
     fn scan_where(&self, tree: TreeId, filter: &Filter) -> Result<Vec<(Key, Record)>, StoreError> {
         let mut out = Vec::new();
         self.visit(tree, &mut |k, r| {
-            if r.versions.iter().any(|v| filter.matches(&v.row)) {
+            if r.any_version_matches(filter) {
                 out.push((k.into(), r.clone()));
             }
         })?;

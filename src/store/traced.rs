@@ -49,9 +49,7 @@ impl Touch {
         match self {
             Touch::Key { key: k, .. } | Touch::Write { key: k, .. } => &k[..] == key,
             Touch::Tree(_) => true,
-            Touch::Pred { filter, .. } => {
-                records.is_none_or(|rs| rs.iter().flat_map(|r| &r.versions).any(|v| filter.matches(&v.row)))
-            }
+            Touch::Pred { filter, .. } => records.is_none_or(|rs| rs.iter().any(|r| r.any_version_matches(filter))),
             Touch::Range { from, to, .. } => {
                 let after_from = match from {
                     Bound::Included(f) => key >= &f[..],
@@ -117,19 +115,15 @@ impl Store for Traced {
     }
 
     fn apply(&mut self, batch: Vec<Write>) -> Result<(), StoreError> {
-        if self.log.get_mut().is_some() {
-            let mut touches = Vec::with_capacity(batch.len());
+        if let Some(log) = self.log.get_mut() {
             for (i, w) in batch.iter().enumerate() {
-                let (Write::Put(tree, key, _) | Write::Remove(tree, key)) = w;
+                let (tree, key) = w.target();
                 let records = if self.rows {
                     // The record before: an earlier write of the same key in the batch, or the store's.
-                    let before = match batch[..i].iter().rev().find(|e| {
-                        let (Write::Put(t, k, _) | Write::Remove(t, k)) = e;
-                        t == tree && k == key
-                    }) {
+                    let before = match batch[..i].iter().rev().find(|e| e.target() == (tree, key)) {
                         Some(Write::Put(_, _, r)) => Some(r.clone()),
                         Some(Write::Remove(..)) => None,
-                        None => self.inner.get(*tree, key)?,
+                        None => self.inner.get(tree, key)?,
                     };
                     let after = match w {
                         Write::Put(_, _, r) => Some(r.clone()),
@@ -139,10 +133,7 @@ impl Store for Traced {
                 } else {
                     None
                 };
-                touches.push(Touch::Write { tree: *tree, key: key.clone(), records });
-            }
-            if let Some(log) = self.log.get_mut() {
-                log.extend(touches);
+                log.push(Touch::Write { tree, key: key.clone(), records });
             }
         }
         self.inner.apply(batch)

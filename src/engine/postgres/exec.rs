@@ -543,9 +543,8 @@ impl<S: Store> PgDb<S> {
                 continue;
             }
             // Only tuples with this key can stop us (equal values are equal under SQL too).
-            let same_key = Filter {
-                conds: ix.cols.iter().zip(&vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, (*v).clone())).collect(),
-            };
+            let key: Vec<Value> = vals.iter().map(|&v| v.clone()).collect();
+            let same_key = Self::key_filter(&ix.cols, &key);
             for (uk, r) in &self.store.scan_where(Self::tree(table), &same_key)? {
                 let u = &r.versions[0];
                 if uk == k || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
