@@ -15,7 +15,7 @@ pub struct LoadError {
 
 #[derive(Debug, Clone)]
 pub struct StepPlan {
-    pub name: String,
+    pub name: Arc<str>,
     /// The step's SQL as written, trimmed (as isolationtester prints it).
     pub sql: String,
     pub stmts: Vec<Arc<Statement>>,
@@ -75,7 +75,7 @@ impl Scenario {
             let mut steps = Vec::new();
             for st in &s.steps {
                 steps.push(StepPlan {
-                    name: st.name.clone(),
+                    name: Arc::from(st.name.as_str()),
                     sql: st.sql.sql.trim().to_string(),
                     stmts: bind(&st.sql)?,
                 });
@@ -107,7 +107,7 @@ impl Scenario {
                     steps: s
                         .steps
                         .iter()
-                        .map(|st| StepPlan { name: st.name.clone(), sql: st.sql.clone(), stmts: own(&st.stmts) })
+                        .map(|st| StepPlan { name: Arc::from(&*st.name), sql: st.sql.clone(), stmts: own(&st.stmts) })
                         .collect(),
                     teardown: own(&s.teardown),
                 })

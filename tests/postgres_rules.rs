@@ -99,7 +99,7 @@ fn the_deadlock_is_found_by_the_waiter_whose_check_runs_after_the_cycle_forms() 
             ev("b", Completed, None)
         ]
     );
-    assert_eq!(r[0].events[3].deadlocks[0].victim, "s2");
+    assert_eq!(&*r[0].events[3].deadlocks[0].victim, "s2");
 }
 
 #[test]

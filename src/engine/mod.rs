@@ -114,8 +114,8 @@ pub struct WaitInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadlockInfo {
     /// Sessions in the cycle, each waiting for the next (the last waits for the first).
-    pub cycle: Vec<String>,
-    pub victim: String,
+    pub cycle: Vec<Arc<str>>,
+    pub victim: Arc<str>,
     /// What each member of the cycle waits for, in cycle order.
     pub waits: Vec<WaitInfo>,
 }
@@ -132,7 +132,7 @@ pub enum EngineError {
 /// The interface every engine profile offers to the drivers.
 pub trait Engine {
     /// Start `stmt` in `session`; `label` names the step it belongs to (for reports).
-    fn start(&mut self, session: SessionId, stmt: Arc<Statement>, label: &str) -> Result<Poll, EngineError>;
+    fn start(&mut self, session: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError>;
     /// Resume a blocked statement after `take_wakeups` named its session.
     fn poll(&mut self, session: SessionId) -> Result<Poll, EngineError>;
     /// Sessions whose blocked statement may now make progress, in the order they were released.

@@ -61,6 +61,7 @@ pub struct Grant<R> {
 /// (InnoDB's `lock_rec_has_to_wait_in_queue`, lock0lock.cc).
 #[derive(Debug, Clone)]
 pub struct LockTable<R: Ord + Clone, M: LockMode> {
+    /// A queue emptied by a release stays, empty: the resource is often asked for again.
     queues: BTreeMap<R, Vec<Entry<M>>>,
     /// Resources on which each transaction has an entry, in the order it first touched them.
     touched: LiteMap<TxnId, Vec<R>>,
@@ -150,9 +151,7 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
             }
             let queue = slot.get_mut();
             queue.retain(|e| e.txn != txn);
-            if queue.is_empty() {
-                slot.remove();
-            } else {
+            if !queue.is_empty() {
                 let (res, queue) = (slot.key().clone(), slot.into_mut());
                 grant_waiters(&res, queue, &mut self.waiting, &mut grants);
             }

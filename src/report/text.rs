@@ -92,8 +92,8 @@ fn event(sc: &Scenario, e: &StepEvent) -> String {
         out.push_str(&format!("  -- {} queued behind {q}, still running in the same session\n", e.step));
     }
     for d in &e.deadlocks {
-        let mut ring = d.cycle.clone();
-        ring.push(d.cycle[0].clone());
+        let mut ring: Vec<&str> = d.cycle.iter().map(|s| &**s).collect();
+        ring.push(&d.cycle[0]);
         out.push_str(&format!(
             "  -- deadlock: {} (each waits for the next); victim {}, its transaction rolled back\n",
             ring.join(" -> "),

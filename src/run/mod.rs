@@ -109,7 +109,7 @@ macro_rules! both {
 }
 
 impl<S: Store> Engine for Db<S> {
-    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &str) -> Result<Poll, EngineError> {
+    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
         both!(self, d => d.start(s, stmt, label))
     }
     fn poll(&mut self, s: SessionId) -> Result<Poll, EngineError> {
@@ -180,7 +180,7 @@ impl<'a, S: Store> Runner<'a, S> {
             EngineKind::Postgres => Db::Pg(PgDb::empty(cat, MemStore::default(), names)),
         };
         for st in &scenario.setup {
-            match db.start(0, st.clone(), "setup")? {
+            match db.start(0, st.clone(), &Arc::from("setup"))? {
                 Poll::Done(Ok(_)) => {}
                 Poll::Done(Err(e)) => {
                     return Err(RunError::Setup {

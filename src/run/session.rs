@@ -5,7 +5,6 @@ use super::{RunError, Track};
 use crate::engine::{Engine, Poll, SessionId};
 use crate::scenario::Scenario;
 use crate::sql::Statement;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// A step being run: which permutation step, and the next statement to start.
@@ -21,13 +20,16 @@ struct Active {
 pub(super) struct Sessions<'a> {
     sc: &'a Scenario,
     active: Vec<Option<Active>>,
-    queued: Vec<VecDeque<(usize, usize)>>,
+    /// Steps issued while their session still ran an earlier one: (session, permutation step,
+    /// step), in issue order. One list for all sessions: it is empty in most states, and an empty
+    /// list copies for free.
+    queued: Vec<(SessionId, usize, usize)>,
 }
 
 impl<'a> Sessions<'a> {
     pub fn new(sc: &'a Scenario) -> Self {
         let n = sc.sessions.len();
-        Sessions { sc, active: vec![None; n], queued: vec![VecDeque::new(); n] }
+        Sessions { sc, active: vec![None; n], queued: Vec::new() }
     }
 
     /// The permutation step a session is running, if any.
@@ -45,7 +47,7 @@ impl<'a> Sessions<'a> {
         if stmts.is_empty() {
             return Ok(());
         }
-        let label = format!("{} {what}", self.sc.sessions[s].name);
+        let label: Arc<str> = Arc::from(format!("{} {what}", self.sc.sessions[s].name));
         for st in stmts {
             match db.start(s, st.clone(), &label)? {
                 Poll::Done(Ok(_)) => {}
@@ -83,7 +85,7 @@ impl<'a> Sessions<'a> {
     /// session's step that still waits.
     pub fn issue(&mut self, i: usize, s: SessionId, step: usize) {
         if self.active[s].is_some() {
-            self.queued[s].push_back((i, step));
+            self.queued.push((s, i, step));
         } else {
             self.active[s] = Some(Active { started: false, perm_index: i, step, next_stmt: 0 });
         }
@@ -153,12 +155,8 @@ impl<'a> Sessions<'a> {
                 return Ok(());
             }
             track.finished = true;
-            self.active[s] = self.queued[s].pop_front().map(|(i, step)| Active {
-                started: false,
-                perm_index: i,
-                step,
-                next_stmt: 0,
-            });
+            let next = self.queued.iter().position(|q| q.0 == s).map(|k| self.queued.remove(k));
+            self.active[s] = next.map(|(_, i, step)| Active { started: false, perm_index: i, step, next_stmt: 0 });
         }
         Ok(())
     }

@@ -33,16 +33,18 @@ impl Store for MemStore {
     }
 
     fn apply(&mut self, batch: Vec<Write>) -> Result<(), StoreError> {
-        for w in batch {
-            match w {
-                Write::Put(tree, key, rec) => {
-                    Arc::make_mut(self.trees.entry(tree).or_default()).insert(key, rec);
-                }
-                Write::Remove(tree, key) => {
-                    if let Some(t) = self.trees.get_mut(&tree) {
-                        if t.contains_key(&key) {
-                            Arc::make_mut(t).remove(&key);
-                        }
+        batch.into_iter().try_for_each(|w| self.apply_one(w))
+    }
+
+    fn apply_one(&mut self, w: Write) -> Result<(), StoreError> {
+        match w {
+            Write::Put(tree, key, rec) => {
+                Arc::make_mut(self.trees.entry(tree).or_default()).insert(key, rec);
+            }
+            Write::Remove(tree, key) => {
+                if let Some(t) = self.trees.get_mut(&tree) {
+                    if t.contains_key(&key) {
+                        Arc::make_mut(t).remove(&key);
                     }
                 }
             }

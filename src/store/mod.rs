@@ -46,15 +46,33 @@ impl Version {
 }
 
 /// An index record: its current version first, then older ones (the undo chain consistent reads
-/// walk), newest first.
+/// walk), newest first. The versions are shared: a read, an undo record or a copied tree holds
+/// the record without copying them, and a change makes a new list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    pub versions: Vec<Version>,
+    pub versions: Arc<[Version]>,
 }
 
 impl Record {
     pub fn new(trx: TxnId, row: impl Into<Row>) -> Record {
-        Record { versions: vec![Version::new(trx, row, false)] }
+        Record::of(Version::new(trx, row, false))
+    }
+
+    /// A record of one version.
+    pub fn of(v: Version) -> Record {
+        Record { versions: Arc::new([v]) }
+    }
+
+    /// The record with `v` as its new current version, the others older.
+    pub fn with_newer(&self, v: Version) -> Record {
+        Record { versions: std::iter::once(v).chain(self.versions.iter().cloned()).collect() }
+    }
+
+    /// The record with only its current version, changed by `f` (a snapshot of committed state).
+    pub fn current_only(&self, f: impl FnOnce(&mut Version)) -> Record {
+        let mut v = self.current().clone();
+        f(&mut v);
+        Record::of(v)
     }
 
     pub fn current(&self) -> &Version {
@@ -108,6 +126,10 @@ pub trait Store {
     fn seek(&self, tree: TreeId, from: Bound<&[Value]>) -> Result<Option<(Key, Record)>, StoreError>;
     /// Apply a batch atomically.
     fn apply(&mut self, batch: Vec<Write>) -> Result<(), StoreError>;
+    /// Apply a batch of one change.
+    fn apply_one(&mut self, w: Write) -> Result<(), StoreError> {
+        self.apply(vec![w])
+    }
     /// Every record of a tree, in key order.
     fn scan(&self, tree: TreeId) -> Result<Vec<(Key, Record)>, StoreError>;
     /// The records of a clustered tree (full rows) with some version whose row matches `filter`, in

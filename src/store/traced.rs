@@ -95,6 +95,31 @@ impl Traced {
         self.log.get_mut().take().unwrap_or_default()
     }
 
+    /// Log write `w` of a batch, after the batch's `earlier` writes.
+    fn log_write(&mut self, earlier: &[Write], w: &Write) -> Result<(), StoreError> {
+        let Some(log) = self.log.get_mut() else {
+            return Ok(());
+        };
+        let (tree, key) = w.target();
+        let records = if self.rows {
+            // The record before: an earlier write of the same key in the batch, or the store's.
+            let before = match earlier.iter().rev().find(|e| e.target() == (tree, key)) {
+                Some(Write::Put(_, _, r)) => Some(r.clone()),
+                Some(Write::Remove(..)) => None,
+                None => self.inner.get(tree, key)?,
+            };
+            let after = match w {
+                Write::Put(_, _, r) => Some(r.clone()),
+                Write::Remove(..) => None,
+            };
+            Some(before.into_iter().chain(after).collect())
+        } else {
+            None
+        };
+        log.push(Touch::Write { tree, key: key.clone(), records });
+        Ok(())
+    }
+
     fn note(&self, t: impl FnOnce() -> Touch) {
         if let Some(log) = self.log.borrow_mut().as_mut() {
             log.push(t());
@@ -115,28 +140,15 @@ impl Store for Traced {
     }
 
     fn apply(&mut self, batch: Vec<Write>) -> Result<(), StoreError> {
-        if let Some(log) = self.log.get_mut() {
-            for (i, w) in batch.iter().enumerate() {
-                let (tree, key) = w.target();
-                let records = if self.rows {
-                    // The record before: an earlier write of the same key in the batch, or the store's.
-                    let before = match batch[..i].iter().rev().find(|e| e.target() == (tree, key)) {
-                        Some(Write::Put(_, _, r)) => Some(r.clone()),
-                        Some(Write::Remove(..)) => None,
-                        None => self.inner.get(tree, key)?,
-                    };
-                    let after = match w {
-                        Write::Put(_, _, r) => Some(r.clone()),
-                        Write::Remove(..) => None,
-                    };
-                    Some(before.into_iter().chain(after).collect())
-                } else {
-                    None
-                };
-                log.push(Touch::Write { tree, key: key.clone(), records });
-            }
+        for i in 0..batch.len() {
+            self.log_write(&batch[..i], &batch[i])?;
         }
         self.inner.apply(batch)
+    }
+
+    fn apply_one(&mut self, w: Write) -> Result<(), StoreError> {
+        self.log_write(&[], &w)?;
+        self.inner.apply_one(w)
     }
 
     fn scan(&self, tree: TreeId) -> Result<Vec<(Key, Record)>, StoreError> {

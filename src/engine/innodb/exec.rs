@@ -54,7 +54,8 @@ enum Op {
 #[derive(Debug, Clone)]
 pub struct Scan {
     ix: usize,
-    ranges: Vec<Range>,
+    /// Shared: copies of a blocked scan and each visit of a range hold them without copying.
+    ranges: Arc<[Range]>,
     range: usize,
     after: Option<Key>,
     unique: bool,
@@ -79,7 +80,15 @@ impl Cursor {
             | Plan::Update { table, filter, .. }
             | Plan::Delete { table, filter } => {
                 let (ix, ranges, unique) = access_path(&cat.tables[*table], filter);
-                Cursor::Scan(Box::new(Scan { ix, ranges, range: 0, after: None, unique, done: false, work: None }))
+                Cursor::Scan(Box::new(Scan {
+                    ix,
+                    ranges: ranges.into(),
+                    range: 0,
+                    after: None,
+                    unique,
+                    done: false,
+                    work: None,
+                }))
             }
             _ => Cursor::Nothing,
         }
@@ -209,13 +218,26 @@ impl<S: Store> InnoDb<S> {
         self.iso(trx) > Isolation::ReadCommitted
     }
 
+    /// Write a record (remove it: `None`), keeping the record before for undo.
     fn write(&mut self, trx: TxnId, tree: TreeId, key: Key, rec: Option<Record>) -> Result<(), EngineError> {
         let prev = self.store.get(tree, &key)?;
+        self.write_over(trx, tree, key, prev, rec)
+    }
+
+    /// [`Self::write`] when the caller has just read the record as it is (`prev`).
+    fn write_over(
+        &mut self,
+        trx: TxnId,
+        tree: TreeId,
+        key: Key,
+        prev: Option<Record>,
+        rec: Option<Record>,
+    ) -> Result<(), EngineError> {
         let w = match rec {
             Some(r) => Write::Put(tree, key.clone(), r),
             None => Write::Remove(tree, key.clone()),
         };
-        self.store.apply(vec![w])?;
+        self.store.apply_one(w)?;
         if let Some(t) = self.trxs.get_mut(&trx) {
             t.undo.push(Undo { tree, key, prev });
         }
@@ -322,7 +344,8 @@ impl<S: Store> InnoDb<S> {
             if scan.done || scan.range >= scan.ranges.len() {
                 return Ok(Step::Done(Ok(())));
             }
-            let range = scan.ranges[scan.range].clone();
+            let ranges = scan.ranges.clone();
+            let range = &ranges[scan.range];
             let found = match &scan.after {
                 Some(k) => self.store.seek(tree, Bound::Excluded(&k[..]))?,
                 None => {
@@ -578,11 +601,11 @@ impl<S: Store> InnoDb<S> {
         let t = &self.cat.tables[table];
         let tree = (table as u32, 0);
         let key = t.pk_of(old);
-        let Some(mut rec) = self.store.get(tree, &key)? else {
+        let Some(rec) = self.store.get(tree, &key)? else {
             return Ok(None);
         };
-        rec.versions.insert(0, Version::new(trx, new.clone(), delete));
-        self.write(trx, tree, key.clone(), Some(rec))?;
+        let newer = rec.with_newer(Version::new(trx, new.clone(), delete));
+        self.write_over(trx, tree, key.clone(), Some(rec), Some(newer))?;
         let x = self.trxs.get_mut(&trx).expect("active");
         x.undo_no += 1;
         if delete {
@@ -625,7 +648,7 @@ impl<S: Store> InnoDb<S> {
                 Got::Deadlock(e) => return Ok(Some(Step::Done(Err(e)))),
             }
         }
-        let rec = Record { versions: vec![Version::new(trx, Row::default(), true)] };
+        let rec = Record::of(Version::new(trx, Row::default(), true));
         self.write(trx, tree, key.clone(), Some(rec))?;
         if ix > 0 {
             self.trxs.get_mut(&trx).expect("active").deleted.push((tree, key));
@@ -752,9 +775,7 @@ impl<S: Store> InnoDb<S> {
                         Implicit::Convert,
                         Why::new(label, Purpose::Insert)
                     ));
-                    let mut r = old;
-                    r.versions.insert(0, Version::new(trx, row.clone(), false));
-                    r
+                    old.with_newer(Version::new(trx, row.clone(), false))
                 } else {
                     Record::new(trx, Row::default())
                 }

@@ -268,8 +268,8 @@ impl<S: Store> InnoDb<S> {
             members.push(next);
         }
         let info = DeadlockInfo {
-            cycle: members.iter().map(|&t| self.session_name(self.trxs[&t].session)).collect(),
-            victim: self.session_name(self.trxs[&victim].session),
+            cycle: members.iter().map(|&t| self.book.session_label(self.trxs[&t].session)).collect(),
+            victim: self.book.session_label(self.trxs[&victim].session),
             waits: members.iter().filter_map(|&t| self.waiting_desc(self.trxs[&t].session)).collect(),
         };
         self.book.deadlocks.push(info);

@@ -143,11 +143,9 @@ impl<S: Store> InnoDb<S> {
         for (t, table) in self.cat.tables.iter().enumerate() {
             for ix in 0..table.indexes.len() {
                 let tree = (t as u32, ix as u32);
-                for (k, mut r) in self.store.scan(tree)? {
+                for (k, r) in self.store.scan(tree)? {
                     // Everything is committed now: keep only the newest version, owned by setup.
-                    r.versions.truncate(1);
-                    r.versions[0].trx = SETUP_TRX;
-                    batch.push(Write::Put(tree, k, r));
+                    batch.push(Write::Put(tree, k, r.current_only(|v| v.trx = SETUP_TRX)));
                 }
             }
         }
@@ -254,11 +252,11 @@ impl<S: Store> InnoDb<S> {
         t.deleted.retain(|d| !undone.iter().any(|u| u.tree == d.0 && u.key == d.1));
         for u in undone {
             match u.prev {
-                Some(rec) => self.store.apply(vec![Write::Put(u.tree, u.key, rec)])?,
+                Some(rec) => self.store.apply_one(Write::Put(u.tree, u.key, rec))?,
                 None => {
                     // Rolling back an insert removes the record (row_undo_ins), and its locks pass
                     // to the next record's gap (lock_update_delete).
-                    self.store.apply(vec![Write::Remove(u.tree, u.key.clone())])?;
+                    self.store.apply_one(Write::Remove(u.tree, u.key.clone()))?;
                     self.inherit_removed(u.tree, &u.key)?;
                 }
             }
@@ -274,7 +272,7 @@ impl<S: Store> InnoDb<S> {
         if !rec.deleted() || self.is_active(rec.trx()) {
             return Ok(());
         }
-        self.store.apply(vec![Write::Remove(tree, key.clone())])?;
+        self.store.apply_one(Write::Remove(tree, key.clone()))?;
         self.inherit_removed(tree, key)
     }
 
@@ -389,7 +387,7 @@ impl<S: Store> InnoDb<S> {
 }
 
 impl<S: Store> Engine for InnoDb<S> {
-    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &str) -> Result<Poll, EngineError> {
+    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
         self.book.tick += 1;
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
             return self.run_control(s, &stmt.plan);
@@ -407,7 +405,7 @@ impl<S: Store> Engine for InnoDb<S> {
         let cursor = Cursor::new(&self.cat, &stmt.plan, locking_select);
         self.sessions[s].running = Some(Running {
             stmt,
-            label: Arc::from(label),
+            label: label.clone(),
             cursor,
             undo_mark: t.undo.len(),
             undo_no_mark: t.undo_no,

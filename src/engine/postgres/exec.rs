@@ -197,7 +197,7 @@ impl<S: Store> PgDb<S> {
     fn write(&mut self, trx: TxnId, table: usize, key: Key, v: Version) -> Result<(), EngineError> {
         let tree = Self::tree(table);
         let prev = self.store.get(tree, &key)?;
-        self.store.apply(vec![Write::Put(tree, key.clone(), Record { versions: vec![v] })])?;
+        self.store.apply_one(Write::Put(tree, key.clone(), Record::of(v)))?;
         if let Some(t) = self.trxs.get_mut(&trx) {
             t.undo.push(Undo { tree, key, prev });
         }

@@ -134,12 +134,11 @@ impl<S: Store> PgDb<S> {
         let mut batch = Vec::new();
         for t in 0..self.cat.tables.len() {
             let tree = (t as u32, 0);
-            for (k, mut r) in self.store.scan(tree)? {
+            for (k, r) in self.store.scan(tree)? {
                 if r.versions[0].xmax != 0 {
                     continue;
                 }
-                r.versions[0].trx = SETUP_TRX;
-                batch.push(Write::Put(tree, k, r));
+                batch.push(Write::Put(tree, k, r.current_only(|v| v.trx = SETUP_TRX)));
             }
         }
         store.apply(batch)?;
@@ -193,7 +192,7 @@ impl<S: Store> PgDb<S> {
                         Some(r) => Write::Put(u.tree, u.key, r),
                         None => Write::Remove(u.tree, u.key),
                     };
-                    self.store.apply(vec![w])?;
+                    self.store.apply_one(w)?;
                 }
             }
         }
@@ -350,9 +349,11 @@ impl<S: Store> PgDb<S> {
         let graph = self.locks.wait_for_graph();
         let Some(cycle) = find_cycle(&graph, trx) else { return Ok(()) };
         let waits = cycle.iter().filter_map(|t| self.trxs.get(t).and_then(|x| self.waiting_desc(x.session))).collect();
-        let names =
-            cycle.iter().map(|t| self.trxs.get(t).map(|x| self.session_name(x.session)).unwrap_or_default()).collect();
-        self.book.deadlocks.push(DeadlockInfo { cycle: names, victim: self.session_name(s), waits });
+        let names = cycle
+            .iter()
+            .map(|t| self.trxs.get(t).map(|x| self.book.session_label(x.session)).unwrap_or_else(|| Arc::from("")))
+            .collect();
+        self.book.deadlocks.push(DeadlockInfo { cycle: names, victim: self.book.session_label(s), waits });
         self.cancel(s, err(ErrorKind::Deadlock, "deadlock detected"))
     }
 
@@ -488,7 +489,7 @@ impl PgLock {
 }
 
 impl<S: Store> Engine for PgDb<S> {
-    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &str) -> Result<Poll, EngineError> {
+    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
         self.book.tick += 1;
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
             return self.control(s, &stmt.plan);
@@ -507,7 +508,7 @@ impl<S: Store> Engine for PgDb<S> {
             self.book.views += 1;
         }
         self.sessions[s].running =
-            Some(Running { stmt, label: Arc::from(label), cursor: Cursor::default(), autocommit, rows: Vec::new() });
+            Some(Running { stmt, label: label.clone(), cursor: Cursor::default(), autocommit, rows: Vec::new() });
         self.drive(s)
     }
 
