@@ -324,7 +324,7 @@ impl LiveDb {
                     wait_for(&res_rx, &mut inbox, &mut tracks, j, self.timing.settle);
                 }
             }
-            complete_waiting(perm, &mut tracks, &mut events, i);
+            complete_waiting(perm, &mut tracks, |e| events.push(e), i);
             if finished {
                 std::thread::sleep(self.timing.pause);
             }
@@ -334,7 +334,7 @@ impl LiveDb {
         while tracks.iter().any(|t| t.launched && !t.finished) && Instant::now() < deadline {
             drain(&res_rx, &mut inbox, &mut tracks, Duration::from_millis(50));
         }
-        complete_waiting(perm, &mut tracks, &mut events, perm.len());
+        complete_waiting(perm, &mut tracks, |e| events.push(e), perm.len());
         let stuck: Vec<usize> = (0..tracks.len()).filter(|&i| tracks[i].launched && !tracks[i].finished).collect();
         if !stuck.is_empty() {
             let cancels: Vec<Canceller> = sessions.iter().map(|s| s.cancel.clone()).collect();

@@ -4,6 +4,7 @@
 //! statement until it finishes or must wait for a lock; `poll` resumes it once `take_wakeups` says
 //! it may proceed. The step runner, the explorer and the property tests all drive this interface.
 
+mod chain;
 pub mod innodb;
 pub mod postgres;
 
@@ -11,6 +12,7 @@ use crate::lock::TxnId;
 use crate::sql::{Catalog, Expr, Projection, Statement, Table, Value};
 use crate::store::StoreError;
 use crate::store::{MemStore, Row};
+pub(crate) use chain::Chain;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;

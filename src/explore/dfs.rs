@@ -128,8 +128,8 @@ impl<'s> Walk<'s> {
         }
     }
 
-    fn leaf<S: Store>(&mut self, play: Play<'_, S>, part: &mut Partial) -> Result<(), RunError> {
-        let (ended, _) = play.end()?;
+    fn leaf<S: Store>(&mut self, play: &mut Play<'_, S>, part: &mut Partial) -> Result<(), RunError> {
+        let ended = play.conclude()?;
         let index = if self.ranked { rank(&self.counts, &self.path) } else { self.index };
         part.add(self.sc, index, &ended);
         self.index += 1;
@@ -156,7 +156,8 @@ impl<'s> Walk<'s> {
     ) -> Result<(), RunError> {
         let remaining = self.remaining();
         if remaining.is_empty() {
-            return self.leaf(play, part);
+            let mut play = play;
+            return self.leaf(&mut play, part);
         }
         if let Some((depth, pending)) = cut {
             if self.path.len() == *depth {
@@ -188,14 +189,20 @@ impl<'s> Walk<'s> {
         Ok(())
     }
 
-    fn visit(&mut self, play: Play<'_, MemStore>, part: &mut Partial) -> Result<(), RunError> {
-        let choices = self.remaining();
-        if choices.is_empty() {
+    /// The full walk. The last child of a node continues in the node's own state; the others
+    /// start from a copy.
+    fn visit(&mut self, play: &mut Play<'_, MemStore>, part: &mut Partial) -> Result<(), RunError> {
+        // The sessions with steps left, without collecting them: this runs at every node.
+        let open = |w: &Self, s: usize| w.taken[s] < w.counts[s];
+        let Some(last) = (0..self.counts.len()).rev().find(|&s| open(self, s)) else {
             return self.leaf(play, part);
-        }
-        let mut play = Some(play);
-        for (k, &s) in choices.iter().enumerate() {
-            let mut child = branch(&mut play, k + 1 == choices.len());
+        };
+        for s in 0..=last {
+            if !open(self, s) {
+                continue;
+            }
+            let mut copy = (s != last).then(|| play.clone());
+            let child = copy.as_mut().unwrap_or(&mut *play);
             child.step(self.descend(s))?;
             let r = self.visit(child, part);
             self.ascend();
@@ -251,7 +258,7 @@ pub(super) fn explore_all(
                         for &s in &tree.prefix {
                             play.step(walk.descend(s))?;
                         }
-                        walk.visit(play, &mut part)?;
+                        walk.visit(&mut play, &mut part)?;
                     }
                     Ok(part)
                 })

@@ -63,9 +63,16 @@ pub struct Summary {
     pub classes: Vec<Class>,
 }
 
-/// The outcome class of one permutation: its error kinds, deadlock, orphans; "clean" if none.
-fn class_of(kinds: &[&str], orphans: usize) -> String {
-    let mut s = kinds.join("+");
+/// The outcome class of one permutation, written into `s`: its error kinds, deadlock, orphans;
+/// "clean" if none.
+fn class_of(kinds: &[&str], orphans: usize, s: &mut String) {
+    s.clear();
+    for (i, k) in kinds.iter().enumerate() {
+        if i > 0 {
+            s.push('+');
+        }
+        s.push_str(k);
+    }
     if orphans > 0 {
         if !s.is_empty() {
             s.push('+');
@@ -75,7 +82,6 @@ fn class_of(kinds: &[&str], orphans: usize) -> String {
     if s.is_empty() {
         s.push_str("clean");
     }
-    s
 }
 
 /// Waits of statements on a child table for a lock on a table that child references.
@@ -116,6 +122,8 @@ struct Partial {
     with_parent_lock_waits: u64,
     longest_wait_chain: usize,
     classes: BTreeMap<String, Seen>,
+    /// The class name of the interleaving being added (kept to reuse its buffer).
+    class: String,
 }
 
 impl Partial {
@@ -125,18 +133,30 @@ impl Partial {
         self.with_orphans += u64::from(r.orphans > 0);
         let kinds = error_kinds(events());
         self.with_deadlocks += u64::from(kinds.contains(&"deadlock"));
-        for k in &kinds {
-            *self.with_error.entry(k.to_string()).or_default() += 1;
+        for &k in &kinds {
+            match self.with_error.get_mut(k) {
+                Some(n) => *n += 1,
+                None => {
+                    self.with_error.insert(k.to_string(), 1);
+                }
+            }
         }
         let pw = parent_waits_in(sc, events());
         self.parent_lock_waits += pw;
         self.with_parent_lock_waits += u64::from(pw > 0);
         self.longest_wait_chain = self.longest_wait_chain.max(r.max_wait_chain);
-        let entry = self.classes.entry(class_of(&kinds, r.orphans)).or_insert_with(|| (0, index, r.steps()));
-        entry.0 += 1;
-        if index < entry.1 {
-            entry.1 = index;
-            entry.2 = r.steps();
+        class_of(&kinds, r.orphans, &mut self.class);
+        match self.classes.get_mut(self.class.as_str()) {
+            Some(entry) => {
+                entry.0 += 1;
+                if index < entry.1 {
+                    entry.1 = index;
+                    entry.2 = r.steps();
+                }
+            }
+            None => {
+                self.classes.insert(self.class.clone(), (1, index, r.steps()));
+            }
         }
     }
 

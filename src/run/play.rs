@@ -108,9 +108,8 @@ impl<'a, S: Store> Play<'a, S> {
 
     /// Report the steps that completed, among the first `upto`.
     fn complete(&mut self, upto: usize) {
-        let mut done = Vec::new();
-        complete_waiting(&self.perm, &mut self.tracks, &mut done, upto);
-        self.events.extend(done.into_iter().map(Arc::new));
+        let events = &mut self.events;
+        complete_waiting(&self.perm, &mut self.tracks, |e| events.push(Arc::new(e)), upto);
     }
 
     /// Issue the next step, as isolationtester does: send it, give it `wait` to finish (it is
@@ -167,6 +166,13 @@ impl<'a, S: Store> Play<'a, S> {
     /// End the permutation: give waiting steps `drain`, cancel what still waits, run the session
     /// teardowns, roll back what is open and count orphans.
     pub fn end(mut self) -> Result<(Ended, S), RunError> {
+        let ended = self.conclude()?;
+        Ok((ended, self.db.into_store()))
+    }
+
+    /// [`Play::end`] in place, for a caller that keeps the state (the explorer's walk, which
+    /// drops it later): the lines move out, the database is left finished.
+    pub fn conclude(&mut self) -> Result<Ended, RunError> {
         let (db, sessions, tracks, clock, timing) =
             (&mut self.db, &mut self.sessions, &mut self.tracks, &mut self.clock, self.timing);
         clock.run_until(db, sessions, tracks, timing.drain, |t| !unfinished(t))?;
@@ -181,8 +187,12 @@ impl<'a, S: Store> Play<'a, S> {
             self.sessions.run_teardown(&mut self.db, s)?;
         }
         let orphans = self.db.finish()?;
-        let ended = Ended { perm: self.perm, events: self.events, orphans, max_wait_chain: self.max_chain };
-        Ok((ended, self.db.into_store()))
+        Ok(Ended {
+            perm: std::mem::take(&mut self.perm),
+            events: std::mem::take(&mut self.events),
+            orphans,
+            max_wait_chain: self.max_chain,
+        })
     }
 
     /// End the permutation and report it; returns the store for the next run.

@@ -61,7 +61,7 @@ pub(crate) fn cancel_remaining<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Tr
         t.error = Some(DbError { kind: ErrorKind::Other, message: "canceling statement due to user request".into() });
     }
     let before = events.len();
-    complete_waiting(perm, tracks, events, perm.len());
+    complete_waiting(perm, tracks, |e| events.push(e), perm.len());
     for e in &mut events[before..] {
         if e.error.as_ref().is_some_and(|x| x.message.starts_with("canceling")) {
             e.note = Some("still waiting when the permutation ended; cancelled".into());
@@ -74,7 +74,7 @@ pub(crate) fn cancel_remaining<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Tr
 pub(crate) fn complete_waiting<P: Borrow<PermStep>>(
     perm: &[P],
     tracks: &mut [Track],
-    events: &mut Vec<StepEvent>,
+    mut report: impl FnMut(StepEvent),
     upto: usize,
 ) {
     loop {
@@ -85,7 +85,7 @@ pub(crate) fn complete_waiting<P: Borrow<PermStep>>(
                 continue;
             }
             tracks[j].reported = true;
-            events.push(finished_event(perm, tracks, j, Outcome::Completed));
+            report(finished_event(perm, tracks, j, Outcome::Completed));
             progress = true;
         }
         if !progress {

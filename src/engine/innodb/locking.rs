@@ -82,8 +82,7 @@ impl<S: Store> InnoDb<S> {
     }
 
     fn tag_why(&mut self, why: Why) -> u32 {
-        self.whys.push(Arc::new(why));
-        (self.whys.len() - 1) as u32
+        self.whys.push(why) as u32
     }
 
     /// Count a new lock struct unless an identical one can be reused (`lock_rec_add_to_queue`:
@@ -409,7 +408,7 @@ impl<S: Store> InnoDb<S> {
     pub(super) fn describe(&self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32, granted: bool) -> LockDesc {
         let names = &self.book.names;
         let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
-        let why = &self.whys[tag as usize];
+        let why = self.whys.get(tag as usize).expect("every tag names a why");
         let (table, index, key) = match res {
             Res::Table(t) => (names.tables[*t as usize].clone(), names.none.clone(), String::new()),
             Res::Rec((t, ix), pos) => {

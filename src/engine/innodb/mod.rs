@@ -10,7 +10,8 @@ pub mod modes;
 mod subquery;
 
 use super::{
-    count_orphans, Book, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId, Snapshot, WaitInfo,
+    count_orphans, Book, Chain, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId, Snapshot,
+    WaitInfo,
 };
 use crate::lock::{LockTable, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
@@ -107,7 +108,7 @@ pub struct InnoDb<S: Store> {
     trxs: LiteMap<TxnId, Trx>,
     sessions: Vec<Sess>,
     /// Why each lock was taken, by tag; shared between copies of the state.
-    whys: Vec<Arc<Why>>,
+    whys: Chain<Why>,
     book: Book,
 }
 
@@ -120,7 +121,7 @@ impl<S: Store> InnoDb<S> {
     pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
         let sessions = vec![Sess::default(); session_names.len()];
         let book = Book::new(session_names, &cat, SETUP_TRX + 1);
-        InnoDb { cat, store, locks: LockTable::new(), trxs: LiteMap::new(), sessions, whys: Vec::new(), book }
+        InnoDb { cat, store, locks: LockTable::new(), trxs: LiteMap::new(), sessions, whys: Chain::new(), book }
     }
 
     /// A database started from a setup snapshot.

@@ -7,8 +7,8 @@ mod exec;
 pub mod modes;
 
 use super::{
-    count_orphans, Book, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, LockDesc, Poll, SessionId, Snapshot,
-    WaitInfo,
+    count_orphans, Book, Chain, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, LockDesc, Poll, SessionId,
+    Snapshot, WaitInfo,
 };
 use crate::lock::{find_cycle, LockTable, TxnId};
 use crate::sql::{duration_ms, Catalog, Isolation, Plan, Statement, Value};
@@ -92,7 +92,7 @@ pub struct PgDb<S: Store> {
     /// The next root of a heap tuple chain.
     next_ctid: i64,
     /// Why each lock was taken, by tag; shared between copies of the state.
-    whys: Vec<Arc<Why>>,
+    whys: Chain<Why>,
     book: Book,
 }
 
@@ -110,7 +110,7 @@ impl<S: Store> PgDb<S> {
             locks: LockTable::new(),
             trxs: LiteMap::new(),
             next_ctid: 1,
-            whys: Vec::new(),
+            whys: Chain::new(),
             book,
         }
     }
@@ -231,8 +231,7 @@ impl<S: Store> PgDb<S> {
     }
 
     fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
-        self.whys.push(Arc::new(Why { label: label.clone(), purpose, text: OnceLock::new() }));
-        (self.whys.len() - 1) as u32
+        self.whys.push(Why { label: label.clone(), purpose, text: OnceLock::new() }) as u32
     }
 
     fn var_ms(&self, s: SessionId, name: &str) -> Option<f64> {
