@@ -44,7 +44,7 @@ pub struct StepEvent {
     /// Rows of the SELECTs the step ran (on its finishing line).
     pub rows: Vec<Rows>,
     /// For a waiting step: what it waits for (None when it only queues behind its own session).
-    pub wait: Option<WaitInfo>,
+    pub wait: Option<Box<WaitInfo>>,
     /// For a step queued behind an earlier step of its own session: that step.
     pub queued_behind: Option<Arc<str>>,
     /// Deadlocks detected while this step was issued.
@@ -337,7 +337,7 @@ fn waiting_event<E: Engine, P: Borrow<PermStep>>(
     } else {
         match sessions.active_of(tracks[i].session) {
             Some(j) if j != i => (None, Some(perm[j].borrow().name.clone())),
-            _ => (db.wait_info(tracks[i].session), None),
+            _ => (db.wait_info(tracks[i].session).map(Box::new), None),
         }
     };
     StepEvent {

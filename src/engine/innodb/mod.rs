@@ -81,6 +81,9 @@ struct Sess {
     /// When the current lock wait began (virtual µs).
     wait_since: Option<u64>,
     vars: BTreeMap<String, String>,
+    /// The lock wait timeout `vars` set, in µs (see [`lock_wait_setting`]); kept, since the
+    /// virtual clock asks for it at every step.
+    lock_wait_us: Option<u64>,
 }
 
 /// Why a lock was taken: the step and the purpose (formatted only when reported, once: copies
@@ -369,7 +372,9 @@ impl<S: Store> InnoDb<S> {
                 }
             }
             Plan::SetVar { name, value } => {
-                self.sessions[s].vars.insert(name.clone(), value.clone());
+                let sess = &mut self.sessions[s];
+                sess.vars.insert(name.clone(), value.clone());
+                sess.lock_wait_us = lock_wait_setting(&sess.vars);
             }
             _ => {}
         }
@@ -483,25 +488,25 @@ impl<S: Store> Engine for InnoDb<S> {
     }
 }
 
-impl<S: Store> InnoDb<S> {
-    /// The lock wait timeout of a session in µs: `innodb_lock_wait_timeout` (s) or PostgreSQL's
-    /// `lock_timeout` (ms) as the conformance runs translate it; 10 s by default, the setting of
-    /// the conformance recordings.
-    fn lock_wait_timeout(&self, s: SessionId) -> u64 {
-        let vars = &self.sessions[s].vars;
-        if let Some(v) = vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok()) {
-            return (v * 1e6) as u64;
-        }
-        if let Some(ms) = vars.get("lock_timeout").and_then(|v| crate::sql::duration_ms(v)) {
-            if ms > 0.0 {
-                return ((ms / 1000.0).ceil().max(1.0) * 1e6) as u64;
-            }
-        }
-        10_000_000
+/// The lock wait timeout session variables set, in µs: `innodb_lock_wait_timeout` (s) or
+/// PostgreSQL's `lock_timeout` (ms) as the conformance runs translate it.
+fn lock_wait_setting(vars: &BTreeMap<String, String>) -> Option<u64> {
+    if let Some(v) = vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some((v * 1e6) as u64);
     }
+    if let Some(ms) = vars.get("lock_timeout").and_then(|v| crate::sql::duration_ms(v)) {
+        if ms > 0.0 {
+            return Some(((ms / 1000.0).ceil().max(1.0) * 1e6) as u64);
+        }
+    }
+    None
+}
 
+impl<S: Store> InnoDb<S> {
+    /// When session `s`'s lock wait times out: [`lock_wait_setting`], or 10 s by default, the
+    /// setting of the conformance recordings.
     fn timeout_at(&self, s: SessionId) -> Option<u64> {
-        let since = self.sessions[s].wait_since?;
-        Some(since + self.lock_wait_timeout(s))
+        let sess = &self.sessions[s];
+        Some(sess.wait_since? + sess.lock_wait_us.unwrap_or(10_000_000))
     }
 }
