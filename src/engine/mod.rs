@@ -200,12 +200,12 @@ pub fn count_orphans(
         for fk in &table.fks {
             let parents = live_rows(fk.parent)?;
             for row in live_rows(t)? {
-                let vals: Vec<&Value> = fk.cols.iter().map(|&c| &row[c]).collect();
-                if vals.iter().any(|v| v.is_null()) {
+                if fk.cols.iter().any(|&c| row[c].is_null()) {
                     continue;
                 }
                 let found = parents.iter().any(|p| {
-                    fk.parent_cols.iter().zip(&vals).all(|(&pc, v)| p[pc].sql_cmp(v) == Some(std::cmp::Ordering::Equal))
+                    let mut pairs = fk.parent_cols.iter().zip(&fk.cols);
+                    pairs.all(|(&pc, &c)| p[pc].sql_cmp(&row[c]) == Some(std::cmp::Ordering::Equal))
                 });
                 orphans += usize::from(!found);
             }

@@ -250,16 +250,10 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
 
     /// The entries that block `txn`'s waiting request: conflicting locks of other transactions ahead
     /// of it in the queue, in queue order.
-    pub fn blockers(&self, txn: TxnId) -> Vec<Entry<M>> {
-        let Some(res) = self.waiting.get(&txn) else {
-            return Vec::new();
-        };
-        let queue = &self.queues[res];
-        let Some(pos) = queue.iter().position(|e| e.txn == txn && !e.granted) else {
-            return Vec::new();
-        };
-        let mode = queue[pos].mode;
-        blocking(&queue[..pos], txn, mode).copied().collect()
+    pub fn blockers(&self, txn: TxnId) -> impl Iterator<Item = &Entry<M>> + '_ {
+        let queue = self.waiting.get(&txn).map_or(&[][..], |res| self.queue(res));
+        let pos = queue.iter().position(|e| e.txn == txn && !e.granted);
+        pos.into_iter().flat_map(move |p| blocking(&queue[..p], txn, queue[p].mode))
     }
 
     /// All entries on a resource, in queue order.
@@ -290,7 +284,7 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
     pub fn wait_for_graph(&self) -> WaitForGraph {
         self.waiters()
             .map(|t| {
-                let mut b: Vec<TxnId> = self.blockers(t).iter().map(|e| e.txn).collect();
+                let mut b: Vec<TxnId> = self.blockers(t).map(|e| e.txn).collect();
                 b.dedup();
                 (t, b)
             })

@@ -38,7 +38,7 @@ fn new_shared_request_waits_behind_waiting_writer() {
     // Releasing the reader grants the writer, and the reader behind it stays waiting.
     let g = t.release_all(1);
     assert_eq!(g, vec![Grant { txn: 2, resource: 0 }]);
-    assert_eq!(t.blockers(3).iter().map(|e| e.txn).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(t.blockers(3).map(|e| e.txn).collect::<Vec<_>>(), vec![2]);
     assert_eq!(t.release_all(2), vec![Grant { txn: 3, resource: 0 }]);
     assert!(t.waiting_for(3).is_none());
 }

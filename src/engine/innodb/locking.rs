@@ -306,7 +306,7 @@ impl<S: Store> InnoDb<S> {
         let mut to_check: BTreeSet<TxnId> = BTreeSet::new();
         let waiters: Vec<TxnId> = self.locks.waiters().collect();
         for w in waiters {
-            let first = self.locks.blockers(w).first().map(|e| e.txn);
+            let first = self.locks.blockers(w).next().map(|e| e.txn);
             if let (Some(c), Some(t)) = (first, self.trxs.get_mut(&w)) {
                 if t.wait_trx != Some(c) {
                     t.wait_trx = Some(c);
@@ -485,8 +485,7 @@ impl<S: Store> InnoDb<S> {
 
     pub(super) fn describe_wait(&self, trx: TxnId, res: &Res, mode: InnoLock, tag: u32) -> WaitInfo {
         let wants = self.describe(trx, res, mode, tag, false);
-        let behind =
-            self.locks.blockers(trx).iter().map(|e| self.describe(e.txn, res, e.mode, e.tag, e.granted)).collect();
+        let behind = self.locks.blockers(trx).map(|e| self.describe(e.txn, res, e.mode, e.tag, e.granted)).collect();
         WaitInfo { wants, behind }
     }
 }

@@ -439,7 +439,7 @@ impl<S: Store> Engine for InnoDb<S> {
 
     fn waits_behind(&self, s: SessionId) -> Vec<SessionId> {
         let Some(trx) = self.sessions[s].trx.filter(|_| self.sessions[s].waiting.is_some()) else { return Vec::new() };
-        self.locks.blockers(trx).iter().filter_map(|e| self.trxs.get(&e.txn).map(|t| t.session)).collect()
+        self.locks.blockers(trx).filter_map(|e| self.trxs.get(&e.txn).map(|t| t.session)).collect()
     }
 
     fn finish(&mut self) -> Result<usize, EngineError> {

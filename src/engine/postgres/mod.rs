@@ -316,7 +316,7 @@ impl<S: Store> PgDb<S> {
                 .filter(|e| e.granted && e.txn != trx && mode.must_wait_for_row(e.mode))
                 .map(|e| e.txn)
                 .collect(),
-            _ => self.locks.blockers(trx).iter().map(|e| e.txn).collect(),
+            _ => self.locks.blockers(trx).map(|e| e.txn).collect(),
         }
     }
 
@@ -333,9 +333,7 @@ impl<S: Store> PgDb<S> {
                 .filter(|e| e.granted && e.txn != trx && mode.must_wait_for_row(e.mode))
                 .map(|e| self.describe(e.txn, &res, e.mode, e.tag, true))
                 .collect(),
-            _ => {
-                self.locks.blockers(trx).iter().map(|e| self.describe(e.txn, &res, e.mode, e.tag, e.granted)).collect()
-            }
+            _ => self.locks.blockers(trx).map(|e| self.describe(e.txn, &res, e.mode, e.tag, e.granted)).collect(),
         };
         Some(WaitInfo { wants, behind })
     }
