@@ -11,7 +11,7 @@ mod reference;
 pub use graph::{find_cycle, WaitForGraph};
 
 use litemap::LiteMap;
-use std::collections::{btree_map, BTreeMap};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 /// A transaction's identity in the lock table.
@@ -142,19 +142,15 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         self.waiting.remove(&txn);
         let resources = self.touched.remove(&txn).unwrap_or_default();
         let mut grants = Vec::new();
-        for res in resources.into_iter().rev() {
-            let btree_map::Entry::Occupied(mut slot) = self.queues.entry(res) else {
+        for res in resources.iter().rev() {
+            let Some(queue) = self.queues.get_mut(res) else {
                 continue;
             };
             if let Some(t) = &mut self.trace {
-                t.extend(slot.get().iter().filter(|e| e.txn == txn).map(|e| (slot.key().clone(), e.mode)));
+                t.extend(queue.iter().filter(|e| e.txn == txn).map(|e| (res.clone(), e.mode)));
             }
-            let queue = slot.get_mut();
             queue.retain(|e| e.txn != txn);
-            if !queue.is_empty() {
-                let (res, queue) = (slot.key().clone(), slot.into_mut());
-                grant_waiters(&res, queue, &mut self.waiting, &mut grants);
-            }
+            grant_waiters(res, queue, &mut self.waiting, &mut grants);
         }
         grants
     }
