@@ -65,7 +65,7 @@ impl<T> Drop for Chain<T> {
     }
 }
 
-impl<T: std::fmt::Debug> std::fmt::Debug for Chain<T> {
+impl<T> std::fmt::Debug for Chain<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Chain(len {})", self.len)
     }
