@@ -16,7 +16,7 @@ pub(crate) use chain::Chain;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A session (connection) in a scenario, by position.
 pub type SessionId = usize;
@@ -263,6 +263,26 @@ pub(crate) fn insert_values(
     Ok(out)
 }
 
+/// Why a lock was taken: the step's label and the engine's purpose. Formatted only when reported,
+/// and once: copies of the state share it through the engine's [`Chain`].
+#[derive(Debug, Clone)]
+pub(crate) struct Why<P> {
+    pub label: Arc<str>,
+    pub purpose: P,
+    text: OnceLock<Arc<str>>,
+}
+
+impl<P> Why<P> {
+    pub fn new(label: &Arc<str>, purpose: P) -> Self {
+        Why { label: label.clone(), purpose, text: OnceLock::new() }
+    }
+
+    /// `label: purpose`, the purpose as `show` writes it.
+    pub fn text(&self, show: impl FnOnce(&P) -> String) -> Arc<str> {
+        self.text.get_or_init(|| format!("{}: {}", self.label, show(&self.purpose)).into()).clone()
+    }
+}
+
 /// The names lock descriptions show, made once per database and shared by every copy of it.
 #[derive(Debug)]
 pub(crate) struct Names {
@@ -335,10 +355,6 @@ impl Book {
             wakeups: Vec::new(),
             deadlocks: Vec::new(),
         }
-    }
-
-    pub fn session_name(&self, s: SessionId) -> String {
-        self.session_label(s).to_string()
     }
 
     /// The name of the session of a lock's transaction (`trx<id>` once the session is unknown).

@@ -47,15 +47,6 @@ struct Pending<'p> {
     path: Vec<usize>,
 }
 
-/// The state for the next child of a node: the last child takes it, the others get a copy.
-fn branch<'p, S: Store + Clone>(play: &mut Option<Play<'p, S>>, last: bool) -> Play<'p, S> {
-    if last {
-        play.take().expect("state kept for the last child")
-    } else {
-        play.as_ref().expect("state kept for the last child").clone()
-    }
-}
-
 /// The lexicographic rank of an interleaving among all interleavings of `counts`.
 fn rank(counts: &[usize], path: &[usize]) -> u64 {
     let mut left = counts.to_vec();
@@ -145,32 +136,32 @@ impl<'s> Walk<'s> {
     /// A step goes to sleep only if it ran clean (no wait, no error, nothing blocked before or
     /// after it): waits, timers and errors are always explored in every order.
     ///
-    /// With `cut`, the walk stops at that depth and hands each subtree (its state and sleep set)
-    /// to `cut`'s list, for the worker threads.
+    /// With `cut`, the walk stops at that depth and hands each subtree (a copy of its state, its
+    /// sleep set) to `cut`'s list, for the worker threads. As in [`Walk::visit`], the last child
+    /// of a node continues in the node's own state.
     fn visit_reduced<'p>(
         &mut self,
-        play: Play<'p, Traced>,
+        play: &mut Play<'p, Traced>,
         sleep: Vec<(usize, Arc<Footprint>)>,
         part: &mut Partial,
         cut: &mut Option<(usize, Vec<Pending<'p>>)>,
     ) -> Result<(), RunError> {
         let remaining = self.remaining();
         if remaining.is_empty() {
-            let mut play = play;
-            return self.leaf(&mut play, part);
+            return self.leaf(play, part);
         }
         if let Some((depth, pending)) = cut {
             if self.path.len() == *depth {
-                pending.push(Pending { play, sleep, path: self.path.clone() });
+                pending.push(Pending { play: play.clone(), sleep, path: self.path.clone() });
                 return Ok(());
             }
         }
         let choices: Vec<usize> = remaining.into_iter().filter(|s| !sleep.iter().any(|(z, _)| z == s)).collect();
         let calm = !play.blocked();
         let mut done: Vec<(usize, Arc<Footprint>)> = Vec::new();
-        let mut play = Some(play);
         for (k, &s) in choices.iter().enumerate() {
-            let mut child = branch(&mut play, k + 1 == choices.len());
+            let mut copy = (k + 1 < choices.len()).then(|| play.clone());
+            let child = copy.as_mut().unwrap_or(&mut *play);
             let lines = child.reported();
             let fp = Arc::new(child.step_traced(self.descend(s))?);
             let clean = calm && !child.blocked() && !child.troubled_since(lines);
@@ -291,7 +282,7 @@ fn explore_reduced(
     };
     let mut top = Partial::default();
     let mut cut = Some((split_depth(&counts, threads).min(6), Vec::new()));
-    walk(Vec::new()).visit_reduced(runner.play(Traced::default())?, Vec::new(), &mut top, &mut cut)?;
+    walk(Vec::new()).visit_reduced(&mut runner.play(Traced::default())?, Vec::new(), &mut top, &mut cut)?;
     let pending = std::sync::Mutex::new(cut.map(|(_, p)| p).unwrap_or_default());
     let results: Vec<Result<Partial, RunError>> = crossbeam_utils::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -301,8 +292,8 @@ fn explore_reduced(
                     let mut part = Partial::default();
                     loop {
                         let item = pending.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                        let Some(item) = item else { break };
-                        walk(item.path).visit_reduced(item.play, item.sleep, &mut part, &mut None)?;
+                        let Some(mut item) = item else { break };
+                        walk(item.path).visit_reduced(&mut item.play, item.sleep, &mut part, &mut None)?;
                     }
                     Ok(part)
                 })

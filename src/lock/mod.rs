@@ -61,7 +61,8 @@ pub struct Grant<R> {
 /// (InnoDB's `lock_rec_has_to_wait_in_queue`, lock0lock.cc).
 #[derive(Debug, Clone)]
 pub struct LockTable<R: Ord + Clone, M: LockMode> {
-    /// A queue emptied by a release stays, empty: the resource is often asked for again.
+    /// A queue emptied by a release or a cancelled wait stays, empty: the resource is often asked
+    /// for again. (A record's queue moved to a gap by `move_queue` goes: the record is gone.)
     queues: BTreeMap<R, Vec<Entry<M>>>,
     /// Resources on which each transaction has an entry, in the order it first touched them.
     touched: LiteMap<TxnId, Vec<R>>,
@@ -232,9 +233,6 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
             return;
         };
         grant_waiters(res, queue, &mut self.waiting, grants);
-        if queue.is_empty() {
-            self.queues.remove(res);
-        }
     }
 
     /// The resource and entry `txn` waits for, if it waits.

@@ -1,7 +1,7 @@
 //! Row storage: index trees of records, behind a trait with an in-memory and a sled implementation.
 //!
-//! The engine writes every change (committed or not) through `apply`, one atomic batch at a time:
-//! a row operation, a statement rollback, or a commit's clean-up (one sled transaction each).
+//! The engine writes every change (committed or not) one atomic batch at a time (one sled
+//! transaction each): `apply`, or `apply_one` for a batch of one change, the common case.
 
 mod keycodec;
 mod memory;

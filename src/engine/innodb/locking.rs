@@ -197,7 +197,7 @@ impl<S: Store> InnoDb<S> {
     /// The label under which an implicit lock is reported: the owner's running or last step.
     fn implicit_label(&self, owner: TxnId) -> Arc<str> {
         let s = self.trxs[&owner].session;
-        let name = self.session_name(s);
+        let name = self.book.session_label(s);
         Arc::from(format!("{name}'s uncommitted change").as_str())
     }
 
@@ -445,10 +445,7 @@ impl<S: Store> InnoDb<S> {
             kind,
             session,
             granted,
-            taken_by: why
-                .text
-                .get_or_init(|| format!("{}: {}", why.label, self.purpose_text(&why.purpose)).into())
-                .clone(),
+            taken_by: why.text(|p| self.purpose_text(p)),
         }
     }
 

@@ -21,7 +21,7 @@ use litemap::LiteMap;
 use locking::{Page, Purpose};
 use modes::InnoLock;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// The transaction id of the rows a spec's setup wrote (committed before everything else).
 pub const SETUP_TRX: TxnId = 0;
@@ -86,20 +86,8 @@ struct Sess {
     lock_wait_us: Option<u64>,
 }
 
-/// Why a lock was taken: the step and the purpose (formatted only when reported, once: copies
-/// of the state share it).
-#[derive(Debug, Clone)]
-struct Why {
-    label: Arc<str>,
-    purpose: Purpose,
-    text: OnceLock<Arc<str>>,
-}
-
-impl Why {
-    fn new(label: &Arc<str>, purpose: Purpose) -> Why {
-        Why { label: label.clone(), purpose, text: OnceLock::new() }
-    }
-}
+/// Why an InnoDB lock was taken.
+type Why = super::Why<Purpose>;
 
 /// An InnoDB database: schema, rows, lock table, transactions and sessions.
 #[derive(Clone)]
@@ -179,10 +167,6 @@ impl<S: Store> InnoDb<S> {
 
     fn is_active(&self, trx: TxnId) -> bool {
         self.trxs.contains_key(&trx)
-    }
-
-    fn session_name(&self, s: SessionId) -> String {
-        self.book.session_name(s)
     }
 
     fn begin_trx(&mut self, s: SessionId) -> TxnId {

@@ -17,7 +17,7 @@ use exec::Cursor;
 use litemap::LiteMap;
 use modes::{Hw, PgLock};
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const SETUP_TRX: TxnId = 0;
 
@@ -72,13 +72,8 @@ struct Sess {
     vars: BTreeMap<String, String>,
 }
 
-/// Why a lock was taken (for reports), formatted once when first reported.
-#[derive(Debug, Clone)]
-struct Why {
-    label: Arc<str>,
-    purpose: String,
-    text: OnceLock<Arc<str>>,
-}
+/// Why a PostgreSQL lock was taken: the purpose is written when the lock is taken.
+type Why = super::Why<String>;
 
 /// A PostgreSQL database: heap, locks, transactions, sessions.
 #[derive(Clone)]
@@ -168,10 +163,6 @@ impl<S: Store> PgDb<S> {
         self.trxs.contains_key(&t)
     }
 
-    fn session_name(&self, s: SessionId) -> String {
-        self.book.session_name(s)
-    }
-
     fn begin_trx(&mut self, s: SessionId, iso: Option<Isolation>) -> TxnId {
         let id = self.book.next_trx;
         self.book.next_trx += 1;
@@ -231,7 +222,7 @@ impl<S: Store> PgDb<S> {
     }
 
     fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
-        self.whys.push(Why { label: label.clone(), purpose, text: OnceLock::new() }) as u32
+        self.whys.push(Why::new(label, purpose)) as u32
     }
 
     fn var_ms(&self, s: SessionId, name: &str) -> Option<f64> {
@@ -274,9 +265,7 @@ impl<S: Store> PgDb<S> {
         let names = &self.book.names;
         let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
         let why = self.whys.get(tag as usize);
-        let taken_by = why
-            .map(|w| w.text.get_or_init(|| format!("{}: {}", w.label, w.purpose).into()).clone())
-            .unwrap_or_else(|| "transaction".into());
+        let taken_by = why.map(|w| w.text(String::clone)).unwrap_or_else(|| "transaction".into());
         let (table, key, kind) = match res {
             PgRes::Row(t, root) | PgRes::Tuple(t, root) => {
                 let table = &self.cat.tables[*t as usize];
@@ -292,7 +281,7 @@ impl<S: Store> PgDb<S> {
                 (names.tables[*t as usize].clone(), key, if matches!(res, PgRes::Row(..)) { "row" } else { "tuple" })
             }
             PgRes::Xact(x) => {
-                let owner = self.trxs.get(x).map(|t| self.session_name(t.session)).unwrap_or_else(|| format!("trx{x}"));
+                let owner = self.book.holder_label(self.trxs.get(x).map(|t| t.session), *x);
                 (names.none.clone(), format!("transaction of {owner}"), "transaction")
             }
         };
