@@ -367,7 +367,8 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             } else {
                 print!("{}", fksim::explore::text(&summary));
             }
-            Ok(ExitCode::SUCCESS)
+            // A broken end invariant is a defect of the model: fail loudly.
+            Ok(if summary.stranded > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Cmd::Workload { file, engine, fk, seed, runs, write } => {
             let w = match fksim::app::workload::Workload::load(&file) {

@@ -371,6 +371,7 @@ impl LiveDb {
             events,
             orphans: orphans as usize,
             max_wait_chain: 0,
+            stranded: Vec::new(),
         })
     }
 }

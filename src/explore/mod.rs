@@ -61,6 +61,12 @@ pub struct Summary {
     pub with_parent_lock_waits: u64,
     pub longest_wait_chain: usize,
     pub classes: Vec<Class>,
+    /// The invariant checked at the end of every interleaving: no statement is left unfinished
+    /// unless its session is blocked on another transaction's lock. Interleavings that break it
+    /// (a defect of the model), and the first of them.
+    pub stranded: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stranded_example: Option<String>,
 }
 
 /// The outcome class of one permutation, written into `s`: its error kinds, deadlock, orphans;
@@ -122,6 +128,9 @@ struct Partial {
     with_parent_lock_waits: u64,
     longest_wait_chain: usize,
     classes: BTreeMap<String, Seen>,
+    /// Interleavings that broke the end invariant, and the first of them (index, steps).
+    stranded: u64,
+    stranded_first: Option<(u64, Vec<String>)>,
     /// The class name of the interleaving being added (kept to reuse its buffer).
     class: String,
 }
@@ -145,6 +154,12 @@ impl Partial {
         self.parent_lock_waits += pw;
         self.with_parent_lock_waits += u64::from(pw > 0);
         self.longest_wait_chain = self.longest_wait_chain.max(r.max_wait_chain);
+        if !r.stranded.is_empty() {
+            self.stranded += 1;
+            if self.stranded_first.as_ref().is_none_or(|(i, _)| index < *i) {
+                self.stranded_first = Some((index, r.steps()));
+            }
+        }
         class_of(&kinds, r.orphans, &mut self.class);
         match self.classes.get_mut(self.class.as_str()) {
             Some(entry) => {
@@ -170,6 +185,12 @@ impl Partial {
         self.parent_lock_waits += o.parent_lock_waits;
         self.with_parent_lock_waits += o.with_parent_lock_waits;
         self.longest_wait_chain = self.longest_wait_chain.max(o.longest_wait_chain);
+        self.stranded += o.stranded;
+        if let Some((i, p)) = o.stranded_first {
+            if self.stranded_first.as_ref().is_none_or(|(j, _)| i < *j) {
+                self.stranded_first = Some((i, p));
+            }
+        }
         for (k, (n, i, p)) in o.classes {
             let e = self.classes.entry(k).or_insert((0, i, p.clone()));
             e.0 += n;
@@ -271,6 +292,8 @@ pub fn explore(
                 example: format!("permutation {}", steps.join(" ")),
             })
             .collect(),
+        stranded: all.stranded,
+        stranded_example: all.stranded_first.map(|(_, steps)| format!("permutation {}", steps.join(" "))),
     })
 }
 
@@ -294,6 +317,14 @@ pub fn text(s: &Summary) -> String {
         s.parent_lock_waits, s.with_parent_lock_waits
     ));
     out.push_str(&format!("  longest wait chain:    {}\n", s.longest_wait_chain));
+    match &s.stranded_example {
+        None => out.push_str("  end invariant:         holds (no statement left unfinished unless blocked)\n"),
+        Some(ex) => out.push_str(&format!(
+            "  end invariant:         BROKEN in {} interleavings: a statement was left unfinished although its \
+             session was not blocked (a model defect); first: {ex}\n",
+            s.stranded
+        )),
+    }
     out.push_str("  outcomes (first example of each, replay with fksim run SPEC --permutation \"...\"):\n");
     for c in &s.classes {
         out.push_str(&format!("    {:<28} {:>8}  {}\n", c.outcome, c.interleavings, c.example));

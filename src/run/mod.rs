@@ -62,6 +62,8 @@ pub struct PermutationReport {
     /// The longest chain of waiting transactions seen when a step was reported (a waiter behind
     /// a holder is 2; 0 when nothing waited).
     pub max_wait_chain: usize,
+    /// Steps left unfinished although their session was not blocked (see [`Ended::stranded`]).
+    pub stranded: Vec<String>,
 }
 
 /// Errors that stop a run (not SQL outcomes).

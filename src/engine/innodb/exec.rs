@@ -467,7 +467,7 @@ impl<S: Store> InnoDb<S> {
             if !selected {
                 if !rr && clustered && crec.trx() != trx {
                     // READ COMMITTED releases the lock of a non-matching row (row_unlock_for_mysql).
-                    self.release_one(trx, &Res::Rec(tree, pos), InnoLock::Rec(strength, span))?;
+                    self.release_one(trx, &Res::Rec(tree, pos), InnoLock::Rec(strength, span));
                 }
                 if scan.unique {
                     return Ok(Step::Done(Ok(())));

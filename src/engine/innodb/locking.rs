@@ -9,7 +9,6 @@ use crate::engine::{DbError, DeadlockInfo, EngineError, ErrorKind, LockDesc, Ses
 use crate::lock::{Grant, Request, TxnId};
 use crate::sql::value::{show_assignments, show_literal};
 use crate::store::{Key, Store, TreeId};
-use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -65,6 +64,15 @@ pub enum Implicit {
     Convert,
     /// `lock_sec_rec_modify_check_and_lock`: the caller already owns the clustered record.
     Ignore,
+}
+
+/// Who runs a deadlock check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The transaction that just started to wait (`Deadlock::check_and_resolve`).
+    Requester,
+    /// A check for a wait edge re-pointed at a waiting blocker (`lock_sys_t::deadlock_check`).
+    Deferred,
 }
 
 /// The outcome of a lock call.
@@ -203,16 +211,15 @@ impl<S: Store> InnoDb<S> {
 
     /// Register a wait (`lock_rec_enqueue_waiting` sets the single edge `wait_trx` to the owner of
     /// the first conflicting lock) and run deadlock detection (`lock_wait` ->
-    /// `Deadlock::check_and_resolve`).
+    /// `Deadlock::check_and_resolve`, with `current_trx`: the requester learns at once whether it
+    /// is the victim).
     fn start_wait(&mut self, trx: TxnId, res: Res, mode: InnoLock, tag: u32, first: TxnId) -> Result<Got, EngineError> {
         let session = self.trxs[&trx].session;
         self.sessions[session].waiting = Some((res, mode, tag));
         self.sessions[session].wait_since = Some(self.book.now);
         self.trxs.get_mut(&trx).expect("active").wait_trx = Some(first);
-        if let Some(victim) = self.detect_deadlock(trx)? {
-            if victim == trx {
-                return Ok(Got::Deadlock(deadlock_error()));
-            }
+        if self.detect_deadlock(trx, Check::Requester)? == Some(trx) {
+            return Ok(Got::Deadlock(deadlock_error()));
         }
         Ok(Got::Blocked)
     }
@@ -245,14 +252,23 @@ impl<S: Store> InnoDb<S> {
     }
 
     /// Detect and resolve a deadlock through `orig` (`Deadlock::report`): choose the victim over
-    /// the cycle starting at the node Brent's search returned, strict minimum; cancel its wait and
-    /// roll its transaction back. Returns the victim.
-    fn detect_deadlock(&mut self, orig: TxnId) -> Result<Option<TxnId>, EngineError> {
+    /// the cycle, visiting from the successor of the node Brent's search returned and ending with
+    /// that node (`for (next= cycle;;) { next= next->lock.wait_trx; ... if (next == cycle) break; }`),
+    /// strict minimum; cancel its wait and roll its transaction back. Returns the victim.
+    ///
+    /// Every victim but a requester that closed the cycle itself (which gets `Got::Deadlock` from
+    /// its own lock call) is woken with the deadlock error: `report` sets
+    /// `was_chosen_as_deadlock_victim` and `lock_cancel_waiting_and_release` ends its wait
+    /// (`lock_wait_end` sets `DB_DEADLOCK`). A check run for a re-pointed wait
+    /// (`lock_sys_t::deadlock_check`, `report(trx, false)`) has no requester: its victim is
+    /// always woken, `orig` included.
+    fn detect_deadlock(&mut self, orig: TxnId, check: Check) -> Result<Option<TxnId>, EngineError> {
         let Some(cycle) = self.find_cycle(orig) else {
             return Ok(None);
         };
+        // Reported from the node Brent's search returned, each member waiting for the next.
         let mut members = vec![cycle];
-        let (mut victim, mut best) = (cycle, self.victim_weight(cycle, orig));
+        let (mut victim, mut best) = (cycle, u64::MAX);
         let mut next = cycle;
         loop {
             next = self.trxs[&next].wait_trx.expect("cycle members wait");
@@ -276,11 +292,11 @@ impl<S: Store> InnoDb<S> {
         self.sessions[session].waiting = None;
         self.sessions[session].wait_since = None;
         self.trxs.get_mut(&victim).expect("active").wait_trx = None;
-        // The victim's whole transaction is rolled back (ha_innodb.cc: DB_DEADLOCK).
-        let grants = self.locks.cancel_wait(victim);
-        self.on_grants(grants)?;
+        // The victim's whole transaction is rolled back (row_mysql_handle_errors: DB_DEADLOCK
+        // rolls back the whole transaction, in the victim's own thread as soon as it wakes).
+        self.cancel_wait(victim);
         self.rollback(victim)?;
-        if victim != orig {
+        if check == Check::Deferred || victim != orig {
             self.sessions[session].killed = Some(deadlock_error());
             self.book.wakeups.push(session);
         }
@@ -292,10 +308,13 @@ impl<S: Store> InnoDb<S> {
         Some(self.describe_wait(self.sessions[session].trx?, res, *mode, *tag))
     }
 
-    /// Wake the sessions whose requests were granted (in grant order), re-point the wait edges of
-    /// those still waiting, and run the deferred deadlock checks (`lock_rec_dequeue_from_page`,
-    /// `lock_sys_t::deadlock_check`).
-    pub(super) fn on_grants(&mut self, grants: Vec<Grant<Res>>) -> Result<(), EngineError> {
+    /// After locks left the queues on `pages` (`lock_rec_dequeue_from_page`): wake the sessions
+    /// whose requests were granted (in grant order), and point every request still waiting on
+    /// those pages at the first lock ahead of it that it must wait for. A blocker that itself
+    /// waits goes on the deferred check list (`Deadlock::to_check`), whether the edge changed or
+    /// not; [`InnoDb::deadlock_check`] runs the list when InnoDB does. The model's pages are its
+    /// index trees (one page per index).
+    pub(super) fn on_grants(&mut self, grants: Vec<Grant<Res>>, pages: &[TreeId]) {
         for g in &grants {
             if let Some(t) = self.trxs.get_mut(&g.txn) {
                 t.wait_trx = None;
@@ -303,37 +322,81 @@ impl<S: Store> InnoDb<S> {
                 self.book.wakeups.push(s);
             }
         }
-        let mut to_check: BTreeSet<TxnId> = BTreeSet::new();
-        let waiters: Vec<TxnId> = self.locks.waiters().collect();
+        if pages.is_empty() {
+            return;
+        }
+        let waiters: Vec<TxnId> = self
+            .locks
+            .waiters()
+            .filter(|&w| matches!(self.locks.waiting_for(w), Some((Res::Rec(t, _), _)) if pages.contains(t)))
+            .collect();
         for w in waiters {
             let first = self.locks.blockers(w).next().map(|e| e.txn);
             if let (Some(c), Some(t)) = (first, self.trxs.get_mut(&w)) {
-                if t.wait_trx != Some(c) {
-                    t.wait_trx = Some(c);
-                    if self.trxs.get(&c).is_some_and(|x| x.wait_trx.is_some()) {
-                        to_check.insert(c);
+                t.wait_trx = Some(c);
+                if self.trxs.get(&c).is_some_and(|x| x.wait_trx.is_some()) {
+                    if let Err(at) = self.to_check.binary_search(&c) {
+                        self.to_check.insert(at, c);
                     }
                 }
             }
         }
-        for c in to_check {
+    }
+
+    /// `lock_sys_t::deadlock_check`: look for a cycle from every transaction on the deferred list,
+    /// in the list's order, and resolve each found (`Deadlock::report(trx, false)`). InnoDB keeps
+    /// the list as a `std::set<trx_t*>`, ordered by the transactions' addresses; the model orders
+    /// it by transaction id (the order in which the transactions began). Called where InnoDB calls
+    /// it: after a commit or rollback released its locks (`trx_t::commit_in_memory`) and after a
+    /// lock wait timeout (`lock_wait`).
+    pub(super) fn deadlock_check(&mut self) -> Result<(), EngineError> {
+        while !self.to_check.is_empty() {
+            let c = self.to_check.remove(0);
             if self.trxs.get(&c).is_some_and(|x| x.wait_trx.is_some()) {
-                self.detect_deadlock(c)?;
+                self.detect_deadlock(c, Check::Deferred)?;
             }
         }
         Ok(())
     }
 
-    /// Release every lock of a finished transaction.
-    pub(super) fn release(&mut self, trx: TxnId) -> Result<(), EngineError> {
+    /// The index trees a transaction has record locks on (the pages a release dequeues from).
+    fn pages_of(&self, trx: TxnId) -> Vec<TreeId> {
+        let mut pages: Vec<TreeId> = Vec::new();
+        for (res, _) in self.locks.locks_of(trx) {
+            if let Res::Rec(t, _) = res {
+                if !pages.contains(t) {
+                    pages.push(*t);
+                }
+            }
+        }
+        pages
+    }
+
+    /// Release every lock of a finished transaction (`lock_release`).
+    pub(super) fn release(&mut self, trx: TxnId) {
+        let pages = self.pages_of(trx);
         let grants = self.locks.release_all(trx);
-        self.on_grants(grants)
+        self.on_grants(grants, &pages);
+    }
+
+    /// Withdraw a waiting request (`lock_cancel_waiting_and_release`).
+    pub(super) fn cancel_wait(&mut self, trx: TxnId) {
+        let pages: Vec<TreeId> = match self.locks.waiting_for(trx) {
+            Some((Res::Rec(t, _), _)) => vec![*t],
+            _ => Vec::new(),
+        };
+        let grants = self.locks.cancel_wait(trx);
+        self.on_grants(grants, &pages);
     }
 
     /// Release one lock (READ COMMITTED unlock of a non-matching row, `lock_rec_unlock`).
-    pub(super) fn release_one(&mut self, trx: TxnId, res: &Res, mode: InnoLock) -> Result<(), EngineError> {
+    pub(super) fn release_one(&mut self, trx: TxnId, res: &Res, mode: InnoLock) {
         let grants = self.locks.release_one(trx, res, mode);
-        self.on_grants(grants)
+        let pages: Vec<TreeId> = match res {
+            Res::Rec(t, _) => vec![*t],
+            Res::Table(_) => Vec::new(),
+        };
+        self.on_grants(grants, &pages);
     }
 
     /// The record after `key` in a tree, or the supremum.
@@ -377,7 +440,8 @@ impl<S: Store> InnoDb<S> {
                 self.sessions[s].wait_since = None;
             }
         }
-        self.on_grants(grants)
+        self.on_grants(grants, &[]);
+        Ok(())
     }
 
     /// A record was inserted before `next`: `lock_update_insert` ->

@@ -100,6 +100,9 @@ pub struct InnoDb<S: Store> {
     sessions: Vec<Sess>,
     /// Why each lock was taken, by tag; shared between copies of the state.
     whys: Chain<Why>,
+    /// Waiting transactions whose blocker also waits, to check for a deadlock at the next
+    /// [`InnoDb::deadlock_check`] (`Deadlock::to_check`), sorted.
+    to_check: Vec<TxnId>,
     book: Book,
 }
 
@@ -112,7 +115,16 @@ impl<S: Store> InnoDb<S> {
     pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
         let sessions = vec![Sess::default(); session_names.len()];
         let book = Book::new(session_names, &cat, SETUP_TRX + 1);
-        InnoDb { cat, store, locks: LockTable::new(), trxs: LiteMap::new(), sessions, whys: Chain::new(), book }
+        InnoDb {
+            cat,
+            store,
+            locks: LockTable::new(),
+            trxs: LiteMap::new(),
+            sessions,
+            whys: Chain::new(),
+            to_check: Vec::new(),
+            book,
+        }
     }
 
     /// A database started from a setup snapshot.
@@ -205,7 +217,7 @@ impl<S: Store> InnoDb<S> {
         self.book.commits.insert(trx, self.book.commit_seq);
         self.sessions[t.session].trx = None;
         self.book.view_ends += u64::from(t.view.is_some());
-        self.release(trx)?;
+        self.release(trx);
         // Purge: the model purges at commit unless an open read view may still need the old rows.
         self.book.purge_checks += u64::from(!t.deleted.is_empty());
         if !self.trxs.values().any(|x| x.view.is_some()) {
@@ -213,7 +225,7 @@ impl<S: Store> InnoDb<S> {
                 self.purge(tree, &key)?;
             }
         }
-        Ok(())
+        self.deadlock_check()
     }
 
     /// Roll back the whole transaction.
@@ -223,7 +235,8 @@ impl<S: Store> InnoDb<S> {
             self.sessions[t.session].trx = None;
             self.book.view_ends += u64::from(t.view.is_some());
         }
-        self.release(trx)
+        self.release(trx);
+        self.deadlock_check()
     }
 
     /// Undo the transaction's changes back to `mark` (statement rollback keeps the locks:
@@ -463,11 +476,11 @@ impl<S: Store> Engine for InnoDb<S> {
             if let Some(t) = self.trxs.get_mut(&trx) {
                 t.wait_trx = None;
             }
-            let grants = self.locks.cancel_wait(trx);
-            self.on_grants(grants)?;
+            self.cancel_wait(trx);
             self.sessions[s].killed =
                 Some(err(ErrorKind::LockTimeout, "Lock wait timeout exceeded; try restarting transaction"));
             self.book.wakeups.push(s);
+            self.deadlock_check()?;
         }
     }
 }
