@@ -72,11 +72,12 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
         }
         for fk in t.fks.iter().filter(|f| f.enforced) {
             let parent = &cat.tables[fk.parent];
-            let action = match fk.on_delete {
-                crate::sql::RefAction::NoAction => "",
-                crate::sql::RefAction::Cascade => " ON DELETE CASCADE",
-                crate::sql::RefAction::SetNull => " ON DELETE SET NULL",
-            };
+            let mut action = String::new();
+            for (event, a) in [("DELETE", fk.on_delete), ("UPDATE", fk.on_update)] {
+                if let Some(words) = a.sql() {
+                    action.push_str(&format!(" ON {event} {words}"));
+                }
+            }
             parts.push(format!(
                 "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){action}",
                 quote(live, &fk.name),

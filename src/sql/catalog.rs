@@ -33,11 +33,36 @@ pub struct Index {
     pub clustered: bool,
 }
 
+/// A foreign key's referential action (`ON DELETE` / `ON UPDATE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefAction {
+    /// The default: the change fails while a child still references the old key (PostgreSQL
+    /// checks at the end of the statement, after looking for another parent row with that key).
     NoAction,
+    /// Like NO ACTION, without the look for another parent row (PostgreSQL); the same as NO
+    /// ACTION in InnoDB.
+    Restrict,
+    /// Delete the child rows, or give them the parent's new key.
     Cascade,
+    /// Set the child rows' referencing columns to NULL.
     SetNull,
+}
+
+impl RefAction {
+    /// The SQL words, for a DDL clause (`None` for NO ACTION, the default).
+    pub fn sql(self) -> Option<&'static str> {
+        match self {
+            RefAction::NoAction => None,
+            RefAction::Restrict => Some("RESTRICT"),
+            RefAction::Cascade => Some("CASCADE"),
+            RefAction::SetNull => Some("SET NULL"),
+        }
+    }
+
+    /// Does the action change child rows (CASCADE, SET NULL) rather than refuse the change?
+    pub fn changes_children(self) -> bool {
+        matches!(self, RefAction::Cascade | RefAction::SetNull)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

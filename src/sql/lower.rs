@@ -59,7 +59,8 @@ fn col_type(dt: &DataType) -> R<(ColType, bool)> {
 
 fn ref_action(a: &Option<ReferentialAction>) -> R<RefAction> {
     Ok(match a {
-        None | Some(ReferentialAction::NoAction) | Some(ReferentialAction::Restrict) => RefAction::NoAction,
+        None | Some(ReferentialAction::NoAction) => RefAction::NoAction,
+        Some(ReferentialAction::Restrict) => RefAction::Restrict,
         Some(ReferentialAction::Cascade) => RefAction::Cascade,
         Some(ReferentialAction::SetNull) => RefAction::SetNull,
         Some(other) => return Err(format!("unsupported referential action `{other}`")),
@@ -216,6 +217,17 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             return Err(format!("no unique index on the referenced columns of `{}`", ptable.name));
         }
         let fk_name = fk.name.unwrap_or_else(|| format!("{}_ibfk_{}", name, catalog.tables[id].fks.len() + 1));
+        let (on_delete, on_update) = (ref_action(&fk.on_delete)?, ref_action(&fk.on_update)?);
+        let set_null = on_delete == RefAction::SetNull || on_update == RefAction::SetNull;
+        if set_null && opts.fk_enforced && opts.implicit_fk_index && cols.iter().any(|&c| child.columns[c].not_null) {
+            // InnoDB's DDL (the schema flavour that creates FK indexes) refuses SET NULL on a NOT
+            // NULL column (`dict_foreign_find_index` with `check_null`, dict0dict.cc: "one of the ON ... SET NULL columns is declared NOT NULL"); PostgreSQL
+            // accepts it and fails the delete at run time with a NOT NULL error.
+            catalog.tables.pop();
+            return Err(format!(
+                "Can't create table `{name}` (errno: 150 \"Foreign key constraint is incorrectly formed\"): SET NULL on a NOT NULL column"
+            ));
+        }
         let child = &mut catalog.tables[id];
         let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
         if child_index.is_none() && opts.implicit_fk_index {
@@ -227,8 +239,8 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             cols,
             parent,
             parent_cols,
-            on_delete: ref_action(&fk.on_delete)?,
-            on_update: ref_action(&fk.on_update)?,
+            on_delete,
+            on_update,
             enforced: opts.fk_enforced,
             child_index,
         });

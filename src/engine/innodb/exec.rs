@@ -12,7 +12,7 @@ use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::TxnId;
 use crate::sql::plan::{CmpOp, Cond};
-use crate::sql::{Catalog, Expr, Filter, Isolation, Plan, RefAction, RowLock, Table, Value};
+use crate::sql::{Catalog, Expr, Filter, Isolation, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -36,10 +36,24 @@ struct Range {
 /// Work on one row: the sub-operations still to do, in InnoDB's order.
 #[derive(Debug, Clone)]
 pub(super) struct RowWork {
-    old: Row,
-    new: Row,
+    pub(super) old: Row,
+    pub(super) new: Row,
     ops: Vec<Op>,
     next: usize,
+    /// The row is deleted (a parent's referential actions are its ON DELETE ones), not updated.
+    pub(super) delete: bool,
+    /// The foreign key (child table, index) whose referential action made this change: its check
+    /// is not run for the child row (`row_ins_check_foreign_constraint`: "If a cascaded update is
+    /// done as defined by a foreign key constraint, do not check that constraint").
+    pub(super) skip_fk: Option<(usize, usize)>,
+    /// The referential action the current parent check is carrying out, if any.
+    pub(super) action: Option<Box<super::actions::Action>>,
+}
+
+impl RowWork {
+    fn new(old: Row, new: Row, ops: Vec<Op>, delete: bool) -> RowWork {
+        RowWork { old, new, ops, next: 0, delete, skip_fk: None, action: None }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -188,14 +202,14 @@ macro_rules! tri {
 }
 
 /// What an FK scan found: a live matching record (locked), none, or it had to stop.
-enum FkScan {
-    Present,
+pub(super) enum FkScan {
+    Present(Key),
     Absent,
     Stop(Step),
 }
 
 /// The outcome of one sub-operation: carry on, stop the statement, or wait.
-enum Flow {
+pub(super) enum Flow {
     Next,
     Stop(Step),
 }
@@ -258,7 +272,7 @@ impl<S: Store> InnoDb<S> {
                             Err(e) => return Ok(Step::Done(Err(e))),
                         };
                         let ops = (0..self.cat.tables[*table].indexes.len()).map(Op::InsertEntry).collect();
-                        *work = Some(RowWork { old: Row::from([]), new: values.into(), ops, next: 0 });
+                        *work = Some(RowWork::new(Row::from([]), values.into(), ops, false));
                     }
                     let w = work.as_mut().expect("set above");
                     flow!(self.run_ops(trx, *table, w, &label));
@@ -511,7 +525,7 @@ impl<S: Store> InnoDb<S> {
     /// DELETE of a row (`row_upd_del_mark_clust_rec`, then `row_upd_sec_step`): delete-mark the
     /// clustered record, check referencing child rows, then delete-mark each secondary entry (and
     /// check children of a referenced unique index).
-    fn delete_work(&self, table: usize, row: Row) -> RowWork {
+    pub(super) fn delete_work(&self, table: usize, row: Row) -> RowWork {
         let mut ops = vec![Op::DelMarkClust];
         ops.extend(self.referencing_index(table, 0).into_iter().map(|(fk_table, fk)| Op::ParentCheck { fk_table, fk }));
         for ix in 1..self.cat.tables[table].indexes.len() {
@@ -520,13 +534,13 @@ impl<S: Store> InnoDb<S> {
                 self.referencing_index(table, ix).into_iter().map(|(fk_table, fk)| Op::ParentCheck { fk_table, fk }),
             );
         }
-        RowWork { new: row.clone(), old: row, ops, next: 0 }
+        RowWork::new(row.clone(), row, ops, true)
     }
 
     /// UPDATE of a row (`row_upd_clust_step`, `row_upd_sec_index_entry`): the clustered record in
     /// place (or delete-mark and insert when the key changes), then every secondary index whose
     /// columns changed: delete-mark the old entry, check children if referenced, insert the new one.
-    fn update_work(&self, table: usize, row: Row, set: &[(usize, Expr)]) -> Result<RowWork, DbError> {
+    pub(super) fn update_work(&self, table: usize, row: Row, set: &[(usize, Expr)]) -> Result<RowWork, DbError> {
         let t = &self.cat.tables[table];
         let mut new = row.to_vec();
         for (c, e) in set {
@@ -569,17 +583,23 @@ impl<S: Store> InnoDb<S> {
                 ops.push(Op::InsertEntry(ix));
             }
         }
-        Ok(RowWork { old: row, new: new.into(), ops, next: 0 })
+        Ok(RowWork::new(row, new.into(), ops, false))
     }
 
-    fn run_ops(&mut self, trx: TxnId, table: usize, w: &mut RowWork, label: &Arc<str>) -> Result<Flow, EngineError> {
+    pub(super) fn run_ops(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        w: &mut RowWork,
+        label: &Arc<str>,
+    ) -> Result<Flow, EngineError> {
         while w.next < w.ops.len() {
             let step = match w.ops[w.next].clone() {
                 Op::DelMarkClust => self.mark_clust(trx, table, &w.old, &w.old, true)?,
                 Op::UpdateClust => self.mark_clust(trx, table, &w.old, &w.new, false)?,
                 Op::DelMarkSec(ix) => self.del_mark_sec(trx, table, ix, &w.old, label)?,
-                Op::InsertEntry(ix) => self.insert_entry(trx, table, ix, &w.new, label)?,
-                Op::ParentCheck { fk_table, fk } => self.parent_check(trx, fk_table, fk, &w.old, label)?,
+                Op::InsertEntry(ix) => self.insert_entry(trx, table, ix, &w.new, w.skip_fk, label)?,
+                Op::ParentCheck { fk_table, fk } => self.parent_check(trx, fk_table, fk, w, label)?,
             };
             if let Some(step) = step {
                 return Ok(Flow::Stop(step));
@@ -665,6 +685,7 @@ impl<S: Store> InnoDb<S> {
         table: usize,
         ix: usize,
         row: &Row,
+        skip_fk: Option<(usize, usize)>,
         label: &Arc<str>,
     ) -> Result<Option<Step>, EngineError> {
         macro_rules! try_lock {
@@ -682,7 +703,7 @@ impl<S: Store> InnoDb<S> {
         let tree = (table as u32, ix as u32);
         let key = t.entry_of(ix, row);
         for (f, fk) in t.fks.iter().enumerate() {
-            if fk.enforced && fk.child_index == Some(ix) {
+            if fk.enforced && fk.child_index == Some(ix) && skip_fk != Some((table, f)) {
                 let vals: Key = fk.cols.iter().map(|&c| row[c].clone()).collect();
                 if vals.iter().any(Value::is_null) {
                     continue;
@@ -826,9 +847,16 @@ impl<S: Store> InnoDb<S> {
     /// in `tree` with S locks (record lock on a live match, which ends the scan; next-key on a
     /// delete-marked match, and the scan goes on; gap lock on the first greater record or the
     /// supremum, which ends it). Gap locks are skipped at READ COMMITTED.
-    fn fk_scan(&mut self, trx: TxnId, tree: TreeId, vals: &Key, why: Why) -> Result<FkScan, EngineError> {
+    /// `from` resumes the scan after a record already dealt with (a referential action's).
+    pub(super) fn fk_scan(
+        &mut self,
+        trx: TxnId,
+        tree: TreeId,
+        vals: &Key,
+        why: Why,
+        mut from: Option<Key>,
+    ) -> Result<FkScan, EngineError> {
         let rr = self.gaps(trx);
-        let mut from: Option<Key> = None;
         loop {
             let found = match &from {
                 None => self.store.seek(tree, Bound::Included(&vals[..]))?,
@@ -859,7 +887,7 @@ impl<S: Store> InnoDb<S> {
                 return Ok(FkScan::Absent);
             }
             if !deleted {
-                return Ok(FkScan::Present);
+                return Ok(FkScan::Present(key));
             }
             from = Some(key);
         }
@@ -879,43 +907,47 @@ impl<S: Store> InnoDb<S> {
         let tree = (parent as u32, self.parent_index(fk_table, fk) as u32);
         self.lock_table(trx, parent, TableMode::IS, label);
         let why = Why::new(label, Purpose::FkCheck { fk_table, fk, key: vals.clone() });
-        Ok(match self.fk_scan(trx, tree, vals, why)? {
-            FkScan::Present => None,
+        Ok(match self.fk_scan(trx, tree, vals, why, None)? {
+            FkScan::Present(_) => None,
             FkScan::Absent => Some(Step::Done(Err(err(ErrorKind::FkViolation, self.fk_message(fk_table, fk, true))))),
             FkScan::Stop(step) => Some(step),
         })
     }
 
     /// `row_ins_check_foreign_constraint` with `check_ref = FALSE`, for a parent row being deleted
-    /// or re-keyed: a live child row with the old key fails the statement (RESTRICT / NO ACTION).
+    /// or re-keyed: a live child row with the old key fails the statement (RESTRICT / NO ACTION),
+    /// or has the constraint's referential action done to it ([`InnoDb::parent_action`]).
     fn parent_check(
         &mut self,
         trx: TxnId,
         fk_table: usize,
         fk: usize,
-        old: &[Value],
+        w: &mut RowWork,
         label: &Arc<str>,
     ) -> Result<Option<Step>, EngineError> {
-        let f = self.cat.tables[fk_table].fks[fk].clone();
-        let vals: Key = f.parent_cols.iter().map(|&c| old[c].clone()).collect();
+        let f = &self.cat.tables[fk_table].fks[fk];
+        let vals: Key = f.parent_cols.iter().map(|&c| w.old[c].clone()).collect();
         if vals.iter().any(Value::is_null) {
             return Ok(None);
         }
         let Some(cix) = f.child_index else {
             return Ok(None);
         };
+        let action = if w.delete { f.on_delete } else { f.on_update };
         self.lock_table(trx, fk_table, TableMode::IS, label);
+        if action.changes_children() {
+            return self.parent_action(trx, fk_table, fk, &vals, w, label);
+        }
         let why = Why::new(label, Purpose::ParentCheck { fk_table, fk, key: vals.clone() });
-        Ok(match self.fk_scan(trx, (fk_table as u32, cix as u32), &vals, why)? {
+        Ok(match self.fk_scan(trx, (fk_table as u32, cix as u32), &vals, why, None)? {
             FkScan::Absent => None,
-            FkScan::Present if f.on_delete != RefAction::NoAction => {
-                return Err(EngineError::Unsupported(format!(
-                    "ON DELETE/UPDATE CASCADE or SET NULL on `{}` is not modelled yet for InnoDB",
-                    f.name
-                )))
-            }
-            FkScan::Present => Some(Step::Done(Err(err(ErrorKind::FkViolation, self.fk_message(fk_table, fk, false))))),
+            FkScan::Present(_) => Some(self.parent_refused(fk_table, fk)),
             FkScan::Stop(step) => Some(step),
         })
+    }
+
+    /// "Cannot delete or update a parent row" (`DB_ROW_IS_REFERENCED`).
+    pub(super) fn parent_refused(&self, fk_table: usize, fk: usize) -> Step {
+        Step::Done(Err(err(ErrorKind::FkViolation, self.fk_message(fk_table, fk, false))))
     }
 }

@@ -43,6 +43,9 @@ pub enum Purpose {
     FkCheck { fk_table: usize, fk: usize, key: Key },
     /// The check of child rows when a parent row is deleted or its key changes.
     ParentCheck { fk_table: usize, fk: usize, key: Key },
+    /// A referential action (CASCADE, SET NULL) on a child row of a parent row deleted
+    /// (`delete`) or re-keyed.
+    Action { fk_table: usize, fk: usize, key: Key, delete: bool },
     /// A duplicate-key check.
     DupCheck,
     /// An insert into an index (insert intention).
@@ -531,6 +534,13 @@ impl<S: Store> InnoDb<S> {
             Purpose::ParentCheck { fk_table, fk, key } => {
                 let (child, parent, cols) = fk_text(*fk_table, *fk, key);
                 format!("FK check for {child} rows referencing {parent} {cols}")
+            }
+            Purpose::Action { fk_table, fk, key, delete } => {
+                let (child, parent, cols) = fk_text(*fk_table, *fk, key);
+                let f = &self.cat.tables[*fk_table].fks[*fk];
+                let (event, action) = if *delete { ("DELETE", f.on_delete) } else { ("UPDATE", f.on_update) };
+                let words = action.sql().unwrap_or("NO ACTION");
+                format!("ON {event} {words} of a {child} row referencing {parent} {cols}")
             }
             Purpose::DupCheck => "duplicate-key check".into(),
             Purpose::Insert => "insert".into(),

@@ -2,6 +2,7 @@
 //! clustered and secondary indexes, implicit locks of fresh rows, FK and unique checks, and
 //! deadlock detection with InnoDB's victim choice. Sessions, transactions and the `Engine` impl.
 
+mod actions;
 mod exec;
 mod locking;
 

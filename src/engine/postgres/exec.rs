@@ -12,29 +12,34 @@ use super::{err, PgDb, PgRes, Running, Undo, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::{Request, TxnId};
 use crate::sql::plan::CmpOp;
-use crate::sql::{Cond, Expr, Filter, Isolation, Plan, Table, Value};
+use crate::sql::{Cond, Expr, Filter, Isolation, Plan, RefAction, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
 
-pub enum Step {
+pub(super) enum Step {
     Done(Result<(), DbError>),
     Blocked,
 }
 
 /// An RI trigger queued by a row change, fired at the end of the statement.
 #[derive(Debug, Clone)]
-enum Ri {
+pub(super) enum Ri {
     /// `RI_FKey_check`: the new child row's key must exist in the parent.
     Child { fk_table: usize, fk: usize, vals: Key, tuple: Key },
-    /// `RI_FKey_noaction_del/upd`: no child may still reference the old parent key.
-    Parent { fk_table: usize, fk: usize, vals: Key },
+    /// `RI_FKey_noaction_del/upd` (`restrict`: `RI_FKey_restrict_del/upd`): no child may still
+    /// reference the old parent key.
+    Parent { fk_table: usize, fk: usize, vals: Key, restrict: bool },
+    /// `RI_FKey_cascade_del`, `RI_FKey_setnull_del`, `RI_FKey_cascade_upd`,
+    /// `RI_FKey_setnull_upd`: the referential action's query on the children of the old key
+    /// `vals`; `new` is the parent's new key (an UPDATE), None for a DELETE.
+    Action { fk_table: usize, fk: usize, vals: Key, new: Option<Key> },
 }
 
 /// Where a statement is.
 #[derive(Debug, Clone, Default)]
 pub struct Cursor {
-    started: bool,
+    pub(super) started: bool,
     /// The tuples the statement snapshot saw (UPDATE, DELETE, SELECT FOR ...), or the INSERT rows.
     targets: Vec<Key>,
     next: usize,
@@ -46,10 +51,16 @@ pub struct Cursor {
     ri_next: usize,
     /// The WHERE clause with its subqueries evaluated, fixed when the targets are.
     resolved: Option<Filter>,
+    /// An RI trigger's query (`ri_PerformCheck` with `detectNewRows`): it reads the latest
+    /// snapshot, and under REPEATABLE READ a row the transaction snapshot does not see is a
+    /// serialization failure (the `crosscheck` snapshot of `heap_delete` / `heap_update`).
+    pub(super) ri_query: bool,
+    /// The referential action query running for the current trigger, with its own cursor.
+    pub(super) nested: Option<Box<(Plan, Cursor)>>,
 }
 
 /// The outcome of a lock or check that may have to wait.
-enum Lk {
+pub(super) enum Lk {
     Ok,
     Blocked,
     Failed(DbError),
@@ -134,7 +145,7 @@ impl<S: Store> PgDb<S> {
         self.trxs.get(&trx).map(|t| t.iso).unwrap_or(Isolation::ReadCommitted)
     }
 
-    fn xid_visible(&self, trx: TxnId, snap: u64, x: TxnId) -> bool {
+    pub(super) fn xid_visible(&self, trx: TxnId, snap: u64, x: TxnId) -> bool {
         x == trx || x == SETUP_TRX || self.book.commits.get(&x).is_some_and(|&c| c <= snap)
     }
 
@@ -190,7 +201,7 @@ impl<S: Store> PgDb<S> {
         }
     }
 
-    fn version(&self, table: usize, k: &Key) -> Result<Option<Version>, EngineError> {
+    pub(super) fn version(&self, table: usize, k: &Key) -> Result<Option<Version>, EngineError> {
         Ok(self.store.get(Self::tree(table), k)?.map(|r| r.versions[0].clone()))
     }
 
@@ -333,11 +344,25 @@ impl<S: Store> PgDb<S> {
     pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
         let stmt = run.stmt.clone();
         let label = run.label.clone();
-        let cur = &mut run.cursor;
-        match &stmt.plan {
+        self.exec(s, trx, &stmt.plan, &mut run.cursor, &mut run.rows, &label)
+    }
+
+    /// Run `plan` from cursor `cur` as far as it goes: a statement, or an RI trigger's query.
+    pub(super) fn exec(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        plan: &Plan,
+        cur: &mut Cursor,
+        rows_out: &mut Vec<Vec<Value>>,
+        label: &Arc<str>,
+    ) -> Result<Step, EngineError> {
+        let label = label.clone();
+        match plan {
             Plan::Select { table, filter, lock: None, .. } => {
                 let snap = self.snap(trx);
-                run.rows = self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
+                *rows_out =
+                    self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
                 Ok(Step::Done(Ok(())))
             }
             Plan::Insert { table, rows } => {
@@ -380,7 +405,7 @@ impl<S: Store> PgDb<S> {
                     ));
                     recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
                     if let Some(v) = self.version(*table, &k)? {
-                        run.rows.push(v.row.to_vec());
+                        rows_out.push(v.row.to_vec());
                     }
                     cur.current = None;
                     cur.next += 1;
@@ -406,6 +431,9 @@ impl<S: Store> PgDb<S> {
                         let mode = if key_change { RowMode::Update } else { RowMode::NoKeyUpdate };
                         lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, "UPDATE")));
                         recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", cur));
+                        if let Some(e) = self.crosscheck(trx, *table, &k, cur)? {
+                            return Ok(Step::Done(Err(e)));
+                        }
                         let mut dead = old.clone();
                         dead.xmax = trx;
                         self.write(trx, *table, k.clone(), dead)?;
@@ -459,6 +487,9 @@ impl<S: Store> PgDb<S> {
             let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
             lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, "DELETE")));
             recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", cur));
+            if let Some(e) = self.crosscheck(trx, table, &k, cur)? {
+                return Ok(Step::Done(Err(e)));
+            }
             if let Some(mut v) = self.version(table, &k)? {
                 let old = v.row.clone();
                 v.xmax = trx;
@@ -480,7 +511,7 @@ impl<S: Store> PgDb<S> {
     fn collect(&mut self, trx: TxnId, table: usize, filter: &Filter, cur: &mut Cursor) -> Result<(), EngineError> {
         if !cur.started {
             cur.started = true;
-            let snap = self.snap(trx);
+            let snap = if cur.ri_query { self.book.commit_seq } else { self.snap(trx) };
             if filter.has_subquery() {
                 cur.resolved = Some(filter.resolve(|t, pcol| -> Result<Vec<Value>, EngineError> {
                     let every = Filter::default();
@@ -599,8 +630,9 @@ impl<S: Store> PgDb<S> {
         Ok(())
     }
 
-    /// Queue the NO ACTION check for children of a deleted or re-keyed parent row
-    /// (`RI_FKey_pk_upd_check_required`: an UPDATE only when the referenced key changed).
+    /// Queue the trigger of each foreign key referencing a deleted or re-keyed parent row
+    /// (`RI_FKey_pk_upd_check_required`: an UPDATE only when the referenced key changed): the
+    /// NO ACTION or RESTRICT check, or the CASCADE or SET NULL action.
     fn queue_parent_checks(&self, table: usize, old: &[Value], new: Option<&Vec<Value>>, cur: &mut Cursor) {
         for (fk_table, f) in self.cat.referencing(table) {
             let fk = &self.cat.tables[fk_table].fks[f];
@@ -611,7 +643,13 @@ impl<S: Store> PgDb<S> {
             if vals.iter().any(Value::is_null) || new.is_some_and(|n| fk.parent_cols.iter().all(|&c| n[c] == old[c])) {
                 continue;
             }
-            cur.ri.push(Ri::Parent { fk_table, fk: f, vals });
+            let action = if new.is_some() { fk.on_update } else { fk.on_delete };
+            if action.changes_children() {
+                let new = new.map(|n| fk.parent_cols.iter().map(|&c| n[c].clone()).collect());
+                cur.ri.push(Ri::Action { fk_table, fk: f, vals, new });
+            } else {
+                cur.ri.push(Ri::Parent { fk_table, fk: f, vals, restrict: action == RefAction::Restrict });
+            }
         }
     }
 
@@ -621,7 +659,12 @@ impl<S: Store> PgDb<S> {
             let ri = cur.ri[cur.ri_next].clone();
             let outcome = match ri {
                 Ri::Child { fk_table, fk, vals, tuple } => self.ri_check(s, trx, fk_table, fk, &vals, &tuple, label)?,
-                Ri::Parent { fk_table, fk, vals } => self.ri_restrict(s, trx, fk_table, fk, &vals, label)?,
+                Ri::Parent { fk_table, fk, vals, restrict } => {
+                    self.ri_restrict(s, trx, fk_table, fk, &vals, restrict, label)?
+                }
+                Ri::Action { fk_table, fk, vals, new } => {
+                    self.ri_action(s, trx, cur, (fk_table, fk), (&vals, new.as_ref()), label)?
+                }
             };
             match outcome {
                 Lk::Ok => cur.ri_next += 1,
@@ -637,7 +680,7 @@ impl<S: Store> PgDb<S> {
     }
 
     /// `cols = vals` (SQL equality: a NULL matches nothing), the WHERE clause of the RI queries.
-    fn key_filter(cols: &[usize], vals: &[Value]) -> Filter {
+    pub(super) fn key_filter(cols: &[usize], vals: &[Value]) -> Filter {
         Filter { conds: cols.iter().zip(vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, v.clone())).collect() }
     }
 
@@ -697,7 +740,9 @@ impl<S: Store> PgDb<S> {
     }
 
     /// `ri_restrict` (NO ACTION / RESTRICT): `SELECT 1 FROM child WHERE fk = $1 FOR KEY SHARE`
-    /// with the latest snapshot, after checking that no other parent row now has the old key.
+    /// with the latest snapshot; NO ACTION first checks that no other parent row now has the old
+    /// key (`ri_Check_Pk_Match`), RESTRICT does not.
+    #[allow(clippy::too_many_arguments)]
     fn ri_restrict(
         &mut self,
         s: usize,
@@ -705,11 +750,13 @@ impl<S: Store> PgDb<S> {
         fk_table: usize,
         f: usize,
         vals: &Key,
+        restrict: bool,
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
         let fk = self.cat.tables[fk_table].fks[f].clone();
         let latest = self.book.commit_seq;
-        if !self.scan_visible(fk.parent, trx, latest, &Self::key_filter(&fk.parent_cols, vals))?.is_empty() {
+        if !restrict && !self.scan_visible(fk.parent, trx, latest, &Self::key_filter(&fk.parent_cols, vals))?.is_empty()
+        {
             return Ok(Lk::Ok);
         }
         let child = self.cat.tables[fk_table].name.clone();

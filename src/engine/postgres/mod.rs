@@ -3,6 +3,7 @@
 //! re-checks and REPEATABLE READ serialization failures, and deadlock checks after
 //! `deadlock_timeout`. Sessions, transactions, timers and the `Engine` impl.
 
+mod actions;
 mod exec;
 pub mod modes;
 
