@@ -46,6 +46,27 @@ fn innodb_model_agrees_with_live_mariadb() {
     db.close().expect("drop scratch database");
 }
 
+/// `conform` compares the index each statement scans with MariaDB's EXPLAIN: the live report
+/// carries the paths, they equal the model's, and a wrong model path would count as a difference.
+#[test]
+fn access_paths_agree_with_live_explain() {
+    let _turn = one_at_a_time();
+    let Some(mut db) = connect(Live::MariaDb, MYSQL_URL) else { return };
+    let sc = load_file(&repo().join("model/scenarios/access-paths.spec"), true);
+    let cmp = Comparison::run("access-paths", &sc, EngineKind::Innodb, true, &mut db).expect("live run");
+    assert_eq!(cmp.differences(), 0, "{}", cmp.report());
+    let paths = |r: &fksim::run::PermutationReport| -> Vec<(String, String)> {
+        r.events.iter().flat_map(|e| e.access.iter().map(|a| (e.step.to_string(), a.path.clone()))).collect()
+    };
+    let model = cmp.model.as_ref().expect("the model ran");
+    let live: Vec<_> = cmp.live.iter().map(paths).collect();
+    assert!(live.iter().map(Vec::len).sum::<usize>() >= 8, "EXPLAIN reported too few paths: {live:?}");
+    assert!(live.iter().flatten().any(|(_, p)| p == "full scan"));
+    assert!(live.iter().flatten().any(|(_, p)| p == "enr_user"));
+    assert_eq!(live, model.iter().map(paths).collect::<Vec<_>>());
+    db.close().expect("drop scratch database");
+}
+
 #[test]
 fn postgres_model_agrees_with_live_postgresql() {
     let _turn = one_at_a_time();

@@ -126,12 +126,24 @@ fn a_concurrent_insert_is_refused_or_deleted_with_the_rest() {
         let o = |s: &str, o: Outcome, e: Option<&'static str>| (s.to_string(), o, e);
         assert_eq!(
             outcomes_of(&r[0]),
-            vec![o("d", Immediate, None), o("i", Waiting, None), o("c", Immediate, None), o("i", Completed, Some("fk_violation")), o("c2", Immediate, None)],
+            vec![
+                o("d", Immediate, None),
+                o("i", Waiting, None),
+                o("c", Immediate, None),
+                o("i", Completed, Some("fk_violation")),
+                o("c2", Immediate, None)
+            ],
             "{engine:?}"
         );
         assert_eq!(
             outcomes_of(&r[1]),
-            vec![o("i", Immediate, None), o("d", Waiting, None), o("c2", Immediate, None), o("d", Completed, None), o("c", Immediate, None)],
+            vec![
+                o("i", Immediate, None),
+                o("d", Waiting, None),
+                o("c2", Immediate, None),
+                o("d", Completed, None),
+                o("c", Immediate, None)
+            ],
             "{engine:?}"
         );
         assert_eq!((r[0].orphans, r[1].orphans), (0, 0));
@@ -142,7 +154,8 @@ fn a_concurrent_insert_is_refused_or_deleted_with_the_rest() {
 /// read) deletes it; PostgreSQL's (cross-checked against the transaction snapshot) fails.
 #[test]
 fn repeatable_read_cascade_meets_a_row_committed_after_the_snapshot() {
-    let sessions = "session s1\nsetup { BEGIN ISOLATION LEVEL REPEATABLE READ; }\nstep r { SELECT COUNT(*) FROM enrollment; }\n\
+    let sessions =
+        "session s1\nsetup { BEGIN ISOLATION LEVEL REPEATABLE READ; }\nstep r { SELECT COUNT(*) FROM enrollment; }\n\
                     step d { DELETE FROM auth_user WHERE id = 1; }\nstep c { COMMIT; }\n\
                     session s2\nstep i { INSERT INTO enrollment VALUES (20, 1, 'n'); }\npermutation r i d c\n";
     let inno = run(EngineKind::Innodb, "ON DELETE CASCADE", sessions);
@@ -161,7 +174,7 @@ fn set_null_on_a_not_null_column() {
     let text = "setup {\n  CREATE TABLE p (id INT PRIMARY KEY);\n  CREATE TABLE c (id INT PRIMARY KEY, pid INT NOT NULL, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL);\n  INSERT INTO p VALUES (1);\n  INSERT INTO c VALUES (1, 1);\n}\nsession s1\nstep d { DELETE FROM p WHERE id = 1; }\n";
     let spec = fksim::spec::parse_spec("notnull.spec", text).expect("parses");
     let opts = fksim::sql::SchemaOptions { fk_enforced: true, implicit_fk_index: true };
-    let e = fksim::scenario::Scenario::load(spec, opts).err().expect("InnoDB refuses the table").to_string();
+    let e = fksim::scenario::Scenario::load(spec, opts).map(|_| ()).expect_err("InnoDB refuses the table").to_string();
     assert!(e.contains("errno: 150"), "{e}");
     let sc = load_text_for("notnull.spec", text, EngineKind::Postgres, true);
     let r = run_on(&sc, EngineKind::Postgres);

@@ -2,7 +2,7 @@
 //! tables are exactly the tables the model runs, FK stripped or not), and each statement
 //! translated where MariaDB's and PostgreSQL's dialects differ.
 
-use crate::sql::{peel_lock_clause, Catalog, ColType, RowLock, Table};
+use crate::sql::{peel_lock_clause, Catalog, ColType, Column, RowLock, Table};
 
 /// The live engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -18,16 +18,27 @@ fn quote(live: Live, name: &str) -> String {
     }
 }
 
-fn col_type(live: Live, ty: ColType, serial: bool) -> &'static str {
-    match (live, ty, serial) {
-        (Live::Postgres, ColType::Int, true) => "SERIAL",
-        (Live::MariaDb, ColType::Int, true) => "INT AUTO_INCREMENT",
-        (_, ColType::Int, false) => "INT",
-        (_, ColType::Text, _) => "VARCHAR(255)",
-        (_, ColType::Bool, _) => "BOOLEAN",
+/// The column's type as declared (its width decides MariaDB's key lengths, and so its choice of
+/// index), in the live engine's words.
+fn col_type(live: Live, c: &Column) -> String {
+    let int = match c.width.bytes {
+        8 => "BIGINT",
+        2 => "SMALLINT",
+        _ => "INT",
+    };
+    match (live, c.ty, c.serial) {
+        (Live::Postgres, ColType::Int, true) if c.width.bytes == 8 => "BIGSERIAL".into(),
+        (Live::Postgres, ColType::Int, true) => "SERIAL".into(),
+        (Live::MariaDb, ColType::Int, true) => format!("{int} AUTO_INCREMENT"),
+        (_, ColType::Int, false) => int.into(),
+        (_, ColType::Text, _) => match c.width.chars {
+            Some(n) => format!("VARCHAR({n})"),
+            None => "TEXT".into(),
+        },
+        (_, ColType::Bool, _) => "BOOLEAN".into(),
         // MariaDB gives a bare TIMESTAMP column an automatic default; NULL DEFAULT NULL avoids it.
-        (Live::MariaDb, ColType::Timestamp, _) => "TIMESTAMP NULL DEFAULT NULL",
-        (Live::Postgres, ColType::Timestamp, _) => "TIMESTAMP NULL",
+        (Live::MariaDb, ColType::Timestamp, _) => "TIMESTAMP NULL DEFAULT NULL".into(),
+        (Live::Postgres, ColType::Timestamp, _) => "TIMESTAMP NULL".into(),
     }
 }
 
@@ -45,7 +56,7 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
             .visible_columns()
             .map(|(_, c)| {
                 let null = if c.not_null { " NOT NULL" } else { "" };
-                format!("{} {}{null}", quote(live, &c.name), col_type(live, c.ty, c.serial))
+                format!("{} {}{null}", quote(live, &c.name), col_type(live, c))
             })
             .collect();
         let pk = &t.indexes[0];

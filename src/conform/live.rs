@@ -3,11 +3,11 @@
 //! outcomes reported with isolationtester's rules, errors classified into the contract's names.
 
 use super::dialect::{create_schema, drop_schema, orphan_queries, translate, Live};
-use crate::engine::{DbError, ErrorKind};
+use crate::engine::{Access, DbError, ErrorKind};
 use crate::run::{cancel_remaining, complete_waiting, own_event, Outcome, PermutationReport, StepEvent, Timing, Track};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
-use crate::sql::Statement;
+use crate::sql::{peel_lock_clause, Plan, Statement};
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -274,6 +274,39 @@ impl LiveDb {
         Ok(LiveSession { jobs: Some(tx), thread: Some(thread), cancel })
     }
 
+    /// The access path MariaDB reports for `st` (`EXPLAIN`, on the admin connection: it takes no
+    /// row locks for UPDATE and DELETE; a locking SELECT is explained without its locking clause,
+    /// since `EXPLAIN SELECT ... FOR UPDATE` reads a `const` row with its lock). None for a
+    /// statement that scans nothing, or if EXPLAIN failed.
+    fn explain(&mut self, sc: &Scenario, st: &Statement) -> Option<Access> {
+        use mysql::prelude::Queryable;
+        let table = st.plan.table()?;
+        match &st.plan {
+            Plan::Update { .. } | Plan::Delete { .. } | Plan::Select { lock: Some(_), .. } => {}
+            _ => return None,
+        }
+        let text = translate(self.live, &st.text).into_iter().next()?;
+        let text = peel_lock_clause(&text).map(|(t, _)| t).unwrap_or(text);
+        let Conn::My(conn) = &mut self.admin else { return None };
+        let rows: Vec<mysql::Row> = conn.query(format!("EXPLAIN {text}")).ok()?;
+        let name = &sc.catalog.tables[table].name;
+        let text_of = |r: &mysql::Row, col: &str| r.get_opt::<Option<String>, _>(col).and_then(Result::ok).flatten();
+        let row = rows.iter().find(|r| text_of(r, "table").is_some_and(|t| t.eq_ignore_ascii_case(name)));
+        let Some(row) = row else {
+            let extra = rows.first().and_then(|r| text_of(r, "Extra")).unwrap_or_default();
+            return Some(Access { table: name.as_str().into(), path: "unknown".into(), undecided: Some(extra) });
+        };
+        let (kind, key) = (text_of(row, "type").unwrap_or_default(), text_of(row, "key"));
+        // `ALL`, and UPDATE's `index PRIMARY`, walk the whole clustered index.
+        let path = match (kind.as_str(), key.as_deref()) {
+            ("ALL", _) | ("index", None | Some("PRIMARY")) => "full scan".to_string(),
+            ("index", Some(k)) => format!("full scan of {k}"),
+            (_, Some(k)) => k.to_string(),
+            (_, None) => "unknown".into(),
+        };
+        Some(Access { table: name.as_str().into(), path, undecided: None })
+    }
+
     fn cancel(&mut self, c: &Canceller) {
         match c {
             Canceller::My(id) => {
@@ -315,9 +348,22 @@ impl LiveDb {
         for i in 0..perm.len() {
             let (s, step) = (tracks[i].session, tracks[i].step);
             tracks[i].launched = true;
+            // The plan is asked for just before the step is sent, unless the step will queue behind
+            // an earlier one of its session (it would run later, on other rows).
+            let busy = (0..i).any(|j| tracks[j].session == s && !tracks[j].finished);
+            if self.live == Live::MariaDb && !busy {
+                for st in &sc.sessions[s].steps[step].stmts {
+                    if let Some(a) = self.explain(sc, st) {
+                        tracks[i].access.push(a);
+                    }
+                }
+            }
             send(&sessions[s], Job { id: i, stmts: texts(self.live, &sc.sessions[s].steps[step].stmts) })?;
             let finished = wait_for(&res_rx, &mut inbox, &mut tracks, i, self.timing.wait);
-            let own = own_event(perm, &mut tracks, i).unwrap_or_else(|| waiting_line(perm, i));
+            let own = own_event(perm, &mut tracks, i).unwrap_or_else(|| StepEvent {
+                access: std::mem::take(&mut tracks[i].access),
+                ..waiting_line(perm, i)
+            });
             events.push(own);
             for j in 0..i {
                 if tracks[j].launched && !tracks[j].reported && !tracks[j].finished {
@@ -390,6 +436,7 @@ fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
         queued_behind: None,
         deadlocks: Vec::new(),
         note: None,
+        access: Vec::new(),
     }
 }
 

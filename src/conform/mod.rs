@@ -30,6 +30,31 @@ fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
     (r.steps.clone(), lines)
 }
 
+/// The access paths of each step, in report order: (step, statement number, path).
+fn paths(r: &PermutationReport) -> Vec<(String, usize, &crate::engine::Access)> {
+    let mut out = Vec::new();
+    for e in &r.events {
+        for (k, a) in e.access.iter().enumerate() {
+            out.push((e.step.to_string(), k, a));
+        }
+    }
+    out
+}
+
+/// Where the index the model scans differs from the one the live EXPLAIN reported, one line each;
+/// statements either side could not decide are left out.
+fn path_differences(model: &PermutationReport, live: &PermutationReport) -> Vec<String> {
+    let model_paths = paths(model);
+    let mut out = Vec::new();
+    for (step, k, l) in paths(live) {
+        let Some((_, _, m)) = model_paths.iter().find(|(s, j, _)| *s == step && *j == k) else { continue };
+        if l.undecided.is_none() && m.undecided.is_none() && l.path != m.path {
+            out.push(format!("{step} scans {}: engine {} | model {}", l.table, l.path, m.path));
+        }
+    }
+    out
+}
+
 /// One spec on one engine with one FK setting: what the server did, what the model did.
 pub struct Comparison {
     pub name: String,
@@ -89,11 +114,19 @@ impl Comparison {
         Ok(Comparison { name: name.to_string(), engine, fk_on, live, model, noise })
     }
 
-    /// Permutations where model and engine differ.
+    /// Permutations where model and engine differ, in outcomes or in the index a statement scans.
     pub fn differences(&self) -> usize {
         match &self.model {
             Err(_) => self.live.len(),
-            Ok(model) => self.live.iter().enumerate().filter(|(i, l)| model.get(*i).map(core) != Some(core(l))).count(),
+            Ok(model) => (0..self.live.len()).filter(|&i| self.differs(model, i)).count(),
+        }
+    }
+
+    fn differs(&self, model: &[PermutationReport], i: usize) -> bool {
+        let l = &self.live[i];
+        match model.get(i) {
+            None => true,
+            Some(m) => core(m) != core(l) || !path_differences(m, l).is_empty(),
         }
     }
 
@@ -124,10 +157,16 @@ impl Comparison {
         for (i, l) in self.live.iter().enumerate() {
             let (steps, live_lines) = core(l);
             let model_lines = model.get(i).map(|m| core(m).1).unwrap_or_default();
-            if live_lines == model_lines {
+            if !self.differs(model, i) {
                 continue;
             }
             out.push_str(&format!("  permutation {}\n", steps.join(" ")));
+            for d in model.get(i).map(|m| path_differences(m, l)).unwrap_or_default() {
+                out.push_str(&format!("  * access path: {d}\n"));
+            }
+            if live_lines == model_lines {
+                continue;
+            }
             out.push_str(&format!("    {:<36} | model\n", "engine"));
             for k in 0..live_lines.len().max(model_lines.len()) {
                 let a = live_lines.get(k).map(String::as_str).unwrap_or("");

@@ -105,6 +105,18 @@ impl fmt::Display for LockDesc {
     }
 }
 
+/// The index a statement scans, as the model chose it or a live EXPLAIN reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    pub table: Arc<str>,
+    /// `PRIMARY`, an index name, or `full scan`.
+    pub path: String,
+    /// Why the engine's choice cannot be decided here (the model scans `path`), or why a live
+    /// EXPLAIN did not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
+}
+
 /// What a blocked statement waits for and behind whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WaitInfo {
@@ -141,6 +153,11 @@ pub trait Engine {
     fn take_wakeups(&mut self) -> Vec<SessionId>;
     /// Deadlocks found since the last call.
     fn take_deadlocks(&mut self) -> Vec<DeadlockInfo>;
+    /// The access path of the statement `session` started last, if the engine reports one (the
+    /// InnoDB profile's choice of index), once.
+    fn take_access(&mut self, _session: SessionId) -> Option<Access> {
+        None
+    }
     /// What a blocked session waits for.
     fn wait_info(&self, session: SessionId) -> Option<WaitInfo>;
     /// The sessions a blocked session waits behind (the `behind` of [`Engine::wait_info`],

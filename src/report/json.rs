@@ -1,7 +1,7 @@
 //! JSON Lines output: the `fksim run --json` contract, written with `", "` and `": "` separators
 //! so lines read like the recorded real-engine files.
 
-use crate::engine::{DeadlockInfo, LockDesc};
+use crate::engine::{Access, DeadlockInfo, LockDesc};
 use crate::run::{Outcome, PermutationReport, StepEvent};
 use serde::Serialize;
 use std::io;
@@ -66,6 +66,9 @@ struct StepLine<'a> {
     rows: Vec<Vec<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
+    /// The index each statement scans (InnoDB's access path).
+    #[serde(skip_serializing_if = "<[Access]>::is_empty")]
+    access: &'a [Access],
 }
 
 #[derive(Serialize)]
@@ -98,6 +101,7 @@ fn step_line(e: &StepEvent) -> String {
             .map(|r| r.rows.iter().map(|row| row.iter().map(|v| v.to_string()).collect()).collect())
             .collect(),
         note: e.note.as_deref(),
+        access: &e.access,
     })
 }
 

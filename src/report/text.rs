@@ -111,6 +111,14 @@ fn event(sc: &Scenario, e: &StepEvent) -> String {
     if let Some(n) = &e.note {
         out.push_str(&format!("  -- {n}\n"));
     }
+    for a in &e.access {
+        if let Some(why) = &a.undecided {
+            out.push_str(&format!(
+                "  -- {}: which index MariaDB scans on {} cannot be decided: {why}; the model scans {}\n",
+                e.step, a.table, a.path
+            ));
+        }
+    }
     out
 }
 

@@ -14,7 +14,7 @@ pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
 
 use crate::engine::innodb::InnoDb;
 use crate::engine::postgres::PgDb;
-use crate::engine::{DbError, DeadlockInfo, Engine, EngineError, Poll, Rows, WaitInfo};
+use crate::engine::{Access, DbError, DeadlockInfo, Engine, EngineError, Poll, Rows, WaitInfo};
 use crate::engine::{SessionId, Snapshot};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
@@ -51,6 +51,9 @@ pub struct StepEvent {
     pub deadlocks: Vec<DeadlockInfo>,
     /// Extra explanation (a step cancelled at the end of the permutation).
     pub note: Option<String>,
+    /// The access path of each of the step's statements that scans an index (InnoDB's choice,
+    /// or a live EXPLAIN's), on the first line reported after the statement started.
+    pub access: Vec<Access>,
 }
 
 /// The report of one permutation.
@@ -122,6 +125,9 @@ impl<S: Store> Engine for Db<S> {
     }
     fn take_deadlocks(&mut self) -> Vec<DeadlockInfo> {
         both!(self, d => d.take_deadlocks())
+    }
+    fn take_access(&mut self, s: SessionId) -> Option<Access> {
+        both!(self, d => d.take_access(s))
     }
     fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
         both!(self, d => d.wait_info(s))
@@ -351,6 +357,7 @@ fn waiting_event<E: Engine, P: Borrow<PermStep>>(
         queued_behind,
         deadlocks: Vec::new(),
         note: None,
+        access: Vec::new(),
     }
 }
 

@@ -140,7 +140,10 @@ impl<'a, S: Store> Play<'a, S> {
         }
         let own = match own_event(&self.perm, tracks, i) {
             Some(e) => e,
-            None => waiting_event(db, sessions, &self.perm, tracks, i),
+            None => StepEvent {
+                access: std::mem::take(&mut tracks[i].access),
+                ..waiting_event(db, sessions, &self.perm, tracks, i)
+            },
         };
         self.events.push(Arc::new(StepEvent { deadlocks, ..own }));
         // Each earlier waiting step is given `settle` to report completion.

@@ -132,7 +132,9 @@ impl<'a> Sessions<'a> {
                     resume = false;
                     db.poll(s)?
                 } else {
-                    db.start(s, plan.stmts[next].clone(), &plan.name)?
+                    let poll = db.start(s, plan.stmts[next].clone(), &plan.name)?;
+                    track.access.extend(db.take_access(s));
+                    poll
                 };
                 match poll {
                     Poll::Blocked => {

@@ -2,7 +2,7 @@
 //! runner and the live runner of `fksim conform`.
 
 use super::{Outcome, StepEvent};
-use crate::engine::{DbError, ErrorKind, Rows};
+use crate::engine::{Access, DbError, ErrorKind, Rows};
 use crate::spec::{Marker, PermStep};
 use std::borrow::Borrow;
 
@@ -16,6 +16,8 @@ pub(crate) struct Track {
     pub reported: bool,
     pub error: Option<DbError>,
     pub rows: Vec<Rows>,
+    /// Access paths of the statements started, not yet reported.
+    pub access: Vec<Access>,
 }
 
 /// isolationtester's `step_has_blocker`: a `step(other)` marker holds the report back while
@@ -38,6 +40,7 @@ fn finished_event<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Track], i: usiz
         queued_behind: None,
         deadlocks: Vec::new(),
         note: None,
+        access: std::mem::take(&mut tracks[i].access),
     }
 }
 

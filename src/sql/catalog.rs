@@ -13,10 +13,29 @@ pub enum ColType {
     Timestamp,
 }
 
+/// How MariaDB stores a column (utf8mb4: 4 bytes a character), for the optimizer's key lengths and
+/// record sizes (`Field::key_length`, `dict_index_calc_min_rec_len`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Width {
+    /// The most bytes the value takes (INT 4, VARCHAR(n) 4n, TIMESTAMP 4, BOOLEAN 1).
+    pub bytes: u32,
+    /// Stored with a length (VARCHAR, TEXT, and CHAR in a multi-byte character set).
+    pub variable: bool,
+    /// The declared length in characters of a text column (VARCHAR(n)), for the live DDL.
+    pub chars: Option<u32>,
+}
+
+impl Width {
+    pub const fn fixed(bytes: u32) -> Width {
+        Width { bytes, variable: false, chars: None }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
     pub ty: ColType,
+    pub width: Width,
     pub not_null: bool,
     /// SERIAL / AUTO_INCREMENT: filled from a counter when not given.
     pub serial: bool,
@@ -31,6 +50,9 @@ pub struct Index {
     pub cols: Vec<usize>,
     pub unique: bool,
     pub clustered: bool,
+    /// Created by InnoDB for a foreign key that had no index (MariaDB drops it when a later
+    /// CREATE INDEX can serve the foreign key).
+    pub implicit: bool,
 }
 
 /// A foreign key's referential action (`ON DELETE` / `ON UPDATE`).

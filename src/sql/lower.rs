@@ -1,6 +1,6 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
-use super::catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
+use super::catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 use super::plan::{CmpOp, Cond, Expr, Filter, Isolation, Plan, Projection, RowLock};
 use super::value::Value;
 use sqlparser::ast::{
@@ -38,21 +38,32 @@ fn column_of(table: &Table, name: &str) -> R<usize> {
     table.col(name).ok_or_else(|| format!("column `{name}` does not exist in table `{}`", table.name))
 }
 
-fn col_type(dt: &DataType) -> R<(ColType, bool)> {
+/// A column's type, whether it is serial, and how MariaDB stores it (utf8mb4 text; the storage
+/// sizes of the MariaDB manual's "Data Type Storage Requirements").
+fn col_type(dt: &DataType) -> R<(ColType, bool, Width)> {
     let text = dt.to_string().to_ascii_uppercase();
     let base = text.split('(').next().unwrap_or("").trim();
+    let declared: Option<u32> =
+        text.split_once('(').and_then(|(_, rest)| rest.split([')', ',']).next()).and_then(|n| n.trim().parse().ok());
+    let int = |bytes| Width::fixed(bytes);
     Ok(match base {
-        "SERIAL" | "BIGSERIAL" | "SMALLSERIAL" => (ColType::Int, true),
-        "INT" | "INTEGER" | "BIGINT" | "SMALLINT" | "TINYINT" | "MEDIUMINT" | "INT4" | "INT8" | "INT2" => {
-            if base == "TINYINT" && text.contains("(1)") {
-                (ColType::Bool, false)
-            } else {
-                (ColType::Int, false)
-            }
+        "SERIAL" | "BIGSERIAL" => (ColType::Int, true, int(8)),
+        "SMALLSERIAL" => (ColType::Int, true, int(2)),
+        "INT" | "INTEGER" | "INT4" => (ColType::Int, false, int(4)),
+        "BIGINT" | "INT8" => (ColType::Int, false, int(8)),
+        "SMALLINT" | "INT2" => (ColType::Int, false, int(2)),
+        "MEDIUMINT" => (ColType::Int, false, int(3)),
+        "TINYINT" if declared == Some(1) => (ColType::Bool, false, int(1)),
+        "TINYINT" => (ColType::Int, false, int(1)),
+        "VARCHAR" | "CHARACTER VARYING" | "CHAR" | "CHARACTER" => {
+            let chars = declared.unwrap_or(1);
+            (ColType::Text, false, Width { bytes: 4 * chars, variable: true, chars: Some(chars) })
         }
-        "VARCHAR" | "CHAR" | "TEXT" | "CHARACTER VARYING" | "CHARACTER" | "STRING" => (ColType::Text, false),
-        "BOOLEAN" | "BOOL" => (ColType::Bool, false),
-        "TIMESTAMP" | "DATETIME" | "TIMESTAMPTZ" | "DATE" => (ColType::Timestamp, false),
+        "TEXT" | "STRING" => (ColType::Text, false, Width { bytes: 65_535, variable: true, chars: None }),
+        "BOOLEAN" | "BOOL" => (ColType::Bool, false, int(1)),
+        "TIMESTAMP" | "TIMESTAMPTZ" => (ColType::Timestamp, false, int(4)),
+        "DATETIME" => (ColType::Timestamp, false, int(5)),
+        "DATE" => (ColType::Timestamp, false, int(3)),
         _ => return Err(format!("unsupported column type `{text}`")),
     })
 }
@@ -96,7 +107,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     let mut uniques: Vec<(Option<String>, Vec<String>)> = Vec::new();
     let mut fks: Vec<PendingFk> = Vec::new();
     for c in &ct.columns {
-        let (ty, serial) = col_type(&c.data_type)?;
+        let (ty, serial, width) = col_type(&c.data_type)?;
         let cname = unquote(&c.name);
         let mut not_null = serial;
         for o in &c.options {
@@ -124,7 +135,14 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                     let text = other.to_string();
                     if text.eq_ignore_ascii_case("AUTO_INCREMENT") {
                         not_null = true;
-                        table.columns.push(Column { name: cname.clone(), ty, not_null, serial: true, hidden: false });
+                        table.columns.push(Column {
+                            name: cname.clone(),
+                            ty,
+                            width,
+                            not_null,
+                            serial: true,
+                            hidden: false,
+                        });
                         continue;
                     }
                     return Err(format!("unsupported column option `{text}`"));
@@ -134,7 +152,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         if table.columns.iter().any(|x| x.name == cname) {
             continue;
         }
-        table.columns.push(Column { name: cname, ty, not_null, serial, hidden: false });
+        table.columns.push(Column { name: cname, ty, width, not_null, serial, hidden: false });
     }
     for tc in &ct.constraints {
         match tc {
@@ -158,7 +176,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 let cols = ix.columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>();
                 let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
                 let iname = ix.name.as_ref().map(unquote).unwrap_or_else(|| table.columns[cols[0]].name.clone());
-                table.indexes.push(Index { name: iname, cols, unique: false, clustered: false });
+                table.indexes.push(Index { name: iname, cols, unique: false, clustered: false, implicit: false });
             }
             other => return Err(format!("unsupported table constraint `{other}`")),
         }
@@ -170,17 +188,19 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             for &c in &cols {
                 table.columns[c].not_null = true;
             }
-            Index { name: "PRIMARY".into(), cols, unique: true, clustered: true }
+            Index { name: "PRIMARY".into(), cols, unique: true, clustered: true, implicit: false }
         }
         None => {
             table.columns.push(Column {
                 name: "DB_ROW_ID".into(),
                 ty: ColType::Int,
+                width: Width::fixed(6),
                 not_null: true,
                 serial: true,
                 hidden: true,
             });
-            Index { name: "GEN_CLUST_INDEX".into(), cols: vec![table.columns.len() - 1], unique: true, clustered: true }
+            let cols = vec![table.columns.len() - 1];
+            Index { name: "GEN_CLUST_INDEX".into(), cols, unique: true, clustered: true, implicit: false }
         }
     };
     // MySQL's key order (sql_table.cc, sort_keys): primary, unique NOT NULL, other unique, the rest.
@@ -188,7 +208,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     for (uname, cols) in &uniques {
         let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
         let iname = uname.clone().unwrap_or_else(|| table.columns[cols[0]].name.clone());
-        unique_ix.push(Index { name: iname, cols, unique: true, clustered: false });
+        unique_ix.push(Index { name: iname, cols, unique: true, clustered: false, implicit: false });
     }
     unique_ix.sort_by_key(|ix| !ix.cols.iter().all(|&c| table.columns[c].not_null));
     let plain = std::mem::take(&mut table.indexes);
@@ -216,6 +236,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         if !ptable.indexes.iter().any(|ix| ix.unique && ix.cols == parent_cols) {
             return Err(format!("no unique index on the referenced columns of `{}`", ptable.name));
         }
+        let given = fk.name.clone();
         let fk_name = fk.name.unwrap_or_else(|| format!("{}_ibfk_{}", name, catalog.tables[id].fks.len() + 1));
         let (on_delete, on_update) = (ref_action(&fk.on_delete)?, ref_action(&fk.on_update)?);
         let set_null = on_delete == RefAction::SetNull || on_update == RefAction::SetNull;
@@ -231,7 +252,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         let child = &mut catalog.tables[id];
         let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
         if child_index.is_none() && opts.implicit_fk_index {
-            child.indexes.push(Index { name: fk_name.clone(), cols: cols.clone(), unique: false, clustered: false });
+            // Named as MariaDB names the key it generates: the constraint's name, or the first
+            // column's (`mysql_prepare_create_table`, sql_table.cc; SHOW INDEX).
+            let name = given.unwrap_or_else(|| child.columns[cols[0]].name.clone());
+            child.indexes.push(Index { name, cols: cols.clone(), unique: false, clustered: false, implicit: true });
             child_index = Some(child.indexes.len() - 1);
         }
         child.fks.push(ForeignKey {
@@ -257,7 +281,23 @@ fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
         return Err(format!("index `{name}` already exists on `{}`", table.name));
     }
     let table = &mut catalog.tables[t];
-    table.indexes.push(Index { name, cols: cols.clone(), unique: ci.unique, clustered: false });
+    table.indexes.push(Index { name, cols: cols.clone(), unique: ci.unique, clustered: false, implicit: false });
+    // An index InnoDB made for a foreign key goes once this one can serve it (MariaDB drops the
+    // generated key, `mysql_prepare_alter_table` / `Key::generated`; SHOW INDEX after
+    // `CREATE INDEX child_parent` shows only `child_parent`).
+    let served = |ix: &Index, fk_cols: &[usize]| ix.implicit && ix.cols == fk_cols && cols.starts_with(fk_cols);
+    if let Some(gone) =
+        (0..table.indexes.len()).find(|&i| table.fks.iter().any(|fk| served(&table.indexes[i], &fk.cols)))
+    {
+        table.indexes.remove(gone);
+        for fk in &mut table.fks {
+            fk.child_index = match fk.child_index {
+                Some(i) if i == gone => None,
+                Some(i) if i > gone => Some(i - 1),
+                other => other,
+            };
+        }
+    }
     let new_ix = table.indexes.len() - 1;
     for fk in table.fks.iter_mut().filter(|fk| fk.child_index.is_none() && cols.starts_with(&fk.cols)) {
         fk.child_index = Some(new_ix);

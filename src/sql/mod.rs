@@ -6,7 +6,7 @@ pub mod plan;
 mod split;
 pub mod value;
 
-pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
+pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 pub use lower::SchemaOptions;
 pub use plan::{Cond, Expr, Filter, Isolation, Plan, Projection, RowLock, Statement};
 pub use split::{peel_lock_clause, split_block, RawStatement};

@@ -202,6 +202,17 @@ pub struct Statement {
     pub pos: Pos,
 }
 
+impl Plan {
+    /// The table a data statement works on.
+    pub fn table(&self) -> Option<TableId> {
+        match self {
+            Plan::Insert { table, .. } | Plan::Update { table, .. } | Plan::Delete { table, .. } => Some(*table),
+            Plan::Select { table, .. } => Some(*table),
+            _ => None,
+        }
+    }
+}
+
 impl Statement {
     /// Does the statement end or start a transaction (so it never waits on row locks)?
     pub fn is_transaction_control(&self) -> bool {

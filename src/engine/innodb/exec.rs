@@ -7,12 +7,12 @@
 
 use super::locking::{Got, Implicit, Purpose, RecPos, Res};
 use super::modes::{InnoLock, Span, Strength, TableMode};
+use super::optimizer::{Path, Range};
 use super::subquery::Probe;
 use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::TxnId;
-use crate::sql::plan::{CmpOp, Cond};
-use crate::sql::{Catalog, Expr, Filter, Isolation, Plan, RowLock, Table, Value};
+use crate::sql::{Expr, Filter, Isolation, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -21,16 +21,6 @@ use std::sync::Arc;
 pub enum Step {
     Done(Result<(), DbError>),
     Blocked,
-}
-
-/// One index range to scan: an equality prefix, and optionally bounds on the next column.
-#[derive(Debug, Clone)]
-struct Range {
-    prefix: Vec<Value>,
-    /// Equality-only access (InnoDB's ROW_SEL_EXACT_PREFIX): a mismatch ends the range with a gap lock.
-    exact: bool,
-    lower: ColBound,
-    upper: ColBound,
 }
 
 /// Work on one row: the sub-operations still to do, in InnoDB's order.
@@ -86,98 +76,25 @@ pub enum Cursor {
 }
 
 impl Cursor {
-    pub fn new(cat: &Catalog, plan: &Plan, iso_serializable_block: bool) -> Cursor {
-        match plan {
-            Plan::Insert { .. } => Cursor::Insert { row: 0, work: None },
-            Plan::Select { lock: None, .. } if !iso_serializable_block => Cursor::ConsistentRead,
-            Plan::Select { table, filter, .. }
-            | Plan::Update { table, filter, .. }
-            | Plan::Delete { table, filter } => {
-                let (ix, ranges, unique) = access_path(&cat.tables[*table], filter);
+    /// The cursor of `plan`; a scan follows `path` (see [`InnoDb::access_path`]).
+    pub fn new(plan: &Plan, path: Option<Path>) -> Cursor {
+        match (plan, path) {
+            (Plan::Insert { .. }, _) => Cursor::Insert { row: 0, work: None },
+            (Plan::Select { .. } | Plan::Update { .. } | Plan::Delete { .. }, Some(path)) => {
                 Cursor::Scan(Box::new(Scan {
-                    ix,
-                    ranges: ranges.into(),
+                    ix: path.ix,
+                    ranges: path.ranges.into(),
                     range: 0,
                     after: None,
-                    unique,
+                    unique: path.unique,
                     done: false,
                     work: None,
                 }))
             }
+            (Plan::Select { .. }, None) => Cursor::ConsistentRead,
             _ => Cursor::Nothing,
         }
     }
-}
-
-/// A bound on a column: the value and whether it is included.
-type ColBound = Option<(Value, bool)>;
-
-fn range_bounds(filter: &Filter, col: usize) -> (ColBound, ColBound) {
-    let (mut lo, mut hi) = (None, None);
-    for c in &filter.conds {
-        if let Cond::Cmp(cc, op, v) = c {
-            if *cc != col || v.is_null() {
-                continue;
-            }
-            match op {
-                CmpOp::Gt => lo = Some((v.clone(), false)),
-                CmpOp::Ge => lo = Some((v.clone(), true)),
-                CmpOp::Lt => hi = Some((v.clone(), false)),
-                CmpOp::Le => hi = Some((v.clone(), true)),
-                _ => {}
-            }
-        }
-    }
-    (lo, hi)
-}
-
-/// The model's optimizer: the index with the longest equality prefix on its leading columns
-/// (ties go to the first in MySQL's key order: primary, unique, others), then an IN list or range
-/// on the next column; with nothing usable, a full clustered-index scan.
-fn access_path(table: &Table, filter: &Filter) -> (usize, Vec<Range>, bool) {
-    let eq_len = |ix: usize| table.indexes[ix].cols.iter().take_while(|&&c| filter.eq_value(c).is_some()).count();
-    let in_list = |col: usize| {
-        filter.conds.iter().find_map(|c| match c {
-            Cond::In(cc, vs) if *cc == col => Some(vs.clone()),
-            _ => None,
-        })
-    };
-    let score = |ix: usize| {
-        let n = eq_len(ix);
-        let next = table.indexes[ix].cols.get(n).copied();
-        let extra = next.is_some_and(|c| in_list(c).is_some() || range_bounds(filter, c) != (None, None));
-        (n, extra)
-    };
-    let best = (0..table.indexes.len()).max_by(|&a, &b| score(a).cmp(&score(b)).then(b.cmp(&a))).unwrap_or(0);
-    let (n, extra) = score(best);
-    if n == 0 && !extra {
-        return (0, vec![Range { prefix: vec![], exact: false, lower: None, upper: None }], false);
-    }
-    let index = &table.indexes[best];
-    let prefix: Vec<Value> =
-        index.cols[..n].iter().map(|&c| filter.eq_value(c).cloned().unwrap_or(Value::Null)).collect();
-    let unique = index.unique && n == index.cols.len();
-    let ranges = match index.cols.get(n) {
-        Some(&c) if in_list(c).is_some() => {
-            let mut vals = in_list(c).unwrap_or_default();
-            vals.sort();
-            vals.dedup();
-            vals.into_iter()
-                .map(|v| {
-                    let mut p = prefix.clone();
-                    p.push(v);
-                    Range { prefix: p, exact: true, lower: None, upper: None }
-                })
-                .collect()
-        }
-        Some(&c) if extra => {
-            let (lower, upper) = range_bounds(filter, c);
-            vec![Range { prefix, exact: false, lower, upper }]
-        }
-        _ => vec![Range { prefix, exact: true, lower: None, upper: None }],
-    };
-    let unique = unique && ranges.len() == 1;
-    (best, ranges, unique)
 }
 
 fn strength_of(lock: RowLock) -> Strength {

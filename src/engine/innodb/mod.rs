@@ -5,14 +5,15 @@
 mod actions;
 mod exec;
 mod locking;
+mod optimizer;
 
 pub use locking::Res;
 pub mod modes;
 mod subquery;
 
 use super::{
-    count_orphans, Book, Chain, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId, Snapshot,
-    WaitInfo,
+    count_orphans, Access, Book, Chain, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId,
+    Snapshot, WaitInfo,
 };
 use crate::lock::{LockTable, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
@@ -21,6 +22,7 @@ use exec::Cursor;
 use litemap::LiteMap;
 use locking::{Page, Purpose};
 use modes::InnoLock;
+use optimizer::Chooser;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -82,6 +84,8 @@ struct Sess {
     /// When the current lock wait began (virtual µs).
     wait_since: Option<u64>,
     vars: BTreeMap<String, String>,
+    /// The access path the last statement started chose, until the runner takes it.
+    access: Option<Access>,
     /// The lock wait timeout `vars` set, in µs (see [`lock_wait_setting`]); kept, since the
     /// virtual clock asks for it at every step.
     lock_wait_us: Option<u64>,
@@ -404,9 +408,23 @@ impl<S: Store> Engine for InnoDb<S> {
             Some(t) => t,
             None => self.begin_trx(s),
         };
+        let locking_select = self.trxs[&trx].iso == Isolation::Serializable && !autocommit;
+        let path = match &stmt.plan {
+            Plan::Select { lock: None, .. } if !locking_select => None,
+            Plan::Select { table, filter, proj, .. } => {
+                Some(self.access_path(*table, filter, Chooser::Select(proj))?)
+            }
+            Plan::Update { table, filter, .. } | Plan::Delete { table, filter } => {
+                Some(self.access_path(*table, filter, Chooser::Change)?)
+            }
+            _ => None,
+        };
+        self.sessions[s].access = path.as_ref().zip(stmt.plan.table()).map(|(p, table)| {
+            let t = &self.cat.tables[table];
+            Access { table: self.book.names.tables[table].clone(), path: p.name(t), undecided: p.undecided.clone() }
+        });
+        let cursor = Cursor::new(&stmt.plan, path);
         let t = &self.trxs[&trx];
-        let locking_select = t.iso == Isolation::Serializable && !autocommit;
-        let cursor = Cursor::new(&self.cat, &stmt.plan, locking_select);
         self.sessions[s].running = Some(Running {
             stmt,
             label: label.clone(),
@@ -429,6 +447,10 @@ impl<S: Store> Engine for InnoDb<S> {
 
     fn take_deadlocks(&mut self) -> Vec<DeadlockInfo> {
         std::mem::take(&mut self.book.deadlocks)
+    }
+
+    fn take_access(&mut self, s: SessionId) -> Option<Access> {
+        self.sessions[s].access.take()
     }
 
     fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
