@@ -53,7 +53,7 @@ fn good_spec_prints_transcript_and_json() {
     assert!(out.contains("behind s1, which holds S record lock on parent.PRIMARY (id=1)"), "{out}");
     let (code, out, _) = fksim(&["run", &p, "--json", "--fk", "off"]);
     assert_eq!(code, 0);
-    assert!(out.contains(r#"{"step": "s2u", "outcome": "immediate", "error": null}"#), "{out}");
+    assert!(out.contains(r#"{"step": "s2u", "outcome": "immediate", "error": null, "access": [{"table": "parent", "path": "PRIMARY"}]}"#), "{out}");
     assert!(out.ends_with("{\"orphans\": 0}\n"), "{out}");
 }
 

@@ -12,7 +12,7 @@ use super::subquery::Probe;
 use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
 use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
 use crate::lock::TxnId;
-use crate::sql::{Expr, Filter, Isolation, Plan, RowLock, Table, Value};
+use crate::sql::{Expr, Filter, Index, Isolation, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -102,6 +102,12 @@ fn strength_of(lock: RowLock) -> Strength {
         RowLock::Update | RowLock::NoKeyUpdate => Strength::X,
         RowLock::Share | RowLock::KeyShare => Strength::S,
     }
+}
+
+/// `row_search_mvcc`'s unique_search: an exact match on every column of a unique index (each
+/// value of an IN list on the primary key is one such search).
+fn unique_search(index: &Index, range: &Range) -> bool {
+    index.unique && range.exact && range.prefix.len() == index.cols.len()
 }
 
 fn key_text(v: &[Value]) -> String {
@@ -237,6 +243,19 @@ impl<S: Store> InnoDb<S> {
         Ok(out)
     }
 
+    /// The semi-consistent read of a clustered record whose lock would wait (`row_search_mvcc`,
+    /// case DB_LOCK_WAIT with ROW_READ_TRY_SEMI_CONSISTENT): no lock is queued, and the row is
+    /// judged by its last committed version (`row_sel_build_committed_vers_for_mysql`,
+    /// `row_vers_build_for_semi_consistent_read`: the newest version written by a transaction no
+    /// longer active). A row with no committed version (inserted by an open transaction) or whose
+    /// last committed version is delete-marked is skipped, and so is one whose committed version
+    /// fails the WHERE (the SQL layer rejects it; `ha_innobase::unlock_row` finds nothing to
+    /// release). Whether the row must be read again with a lock, that is, waited for.
+    fn semi_consistent_matches(&self, rec: &Record, filter: &Filter) -> bool {
+        let committed = rec.versions.iter().find(|v| !self.is_active(v.trx));
+        committed.is_some_and(|v| !v.deleted && filter.matches(&v.row))
+    }
+
     /// A locking scan (`row_search_mvcc` with a lock type): SELECT ... FOR UPDATE / SHARE, and the
     /// search part of UPDATE and DELETE.
     fn scan(
@@ -263,7 +282,10 @@ impl<S: Store> InnoDb<S> {
         let tree = (table as u32, scan.ix as u32);
         let ncols = self.cat.tables[table].indexes[scan.ix].cols.len();
         let clustered = scan.ix == 0;
-        let semi = !rr && clustered && !scan.unique && matches!(plan, Plan::Update { .. });
+        // Semi-consistent reads are asked for by single-table UPDATE only (mysql_update calls
+        // try_semi_consistent_read(1); mysql_delete and locking SELECTs never do), and
+        // ha_innobase::try_semi_consistent_read grants them at READ COMMITTED and below.
+        let semi = !rr && clustered && matches!(plan, Plan::Update { .. });
         loop {
             if let Some(w) = scan.work.as_mut() {
                 flow!(self.run_ops(trx, table, w, label));
@@ -341,16 +363,23 @@ impl<S: Store> InnoDb<S> {
                 scan.after = Some(key);
                 continue;
             }
+            let mode = InnoLock::Rec(strength, span);
+            let unique = unique_search(&self.cat.tables[table].indexes[scan.ix], range);
+            // If the last committed version matches, the SQL layer reads the row again
+            // (ha_was_semi_consistent_read), now as a locking read that waits: the lock_rec below.
             if semi
-                && !self.locks.conflicting(trx, &Res::Rec(tree, pos.clone()), InnoLock::Rec(strength, span)).is_empty()
+                && !unique
+                && self.read_lock_would_wait(trx, tree, &pos, mode)?
+                && !self.semi_consistent_matches(&rec, filter)
             {
-                // Semi-consistent read: judge the last committed version without waiting.
-                let committed = rec.versions.iter().find(|v| !self.is_active(v.trx) || v.trx == trx);
-                if !committed.is_some_and(|v| !v.deleted && filter.matches(&v.row)) {
-                    scan.after = Some(key);
-                    continue;
-                }
+                scan.after = Some(key);
+                continue;
             }
+            // READ COMMITTED gives back the lock of a clustered record that fails the WHERE only if
+            // this read creates it (DB_SUCCESS_LOCKED_REC sets prebuilt->new_rec_locks). A lock held
+            // before, or granted after a wait (the read is retried with the lock held: new_rec_locks
+            // is cleared on DB_LOCK_WAIT), is kept to the end.
+            let may_unlock = !rr && clustered && !self.locks.holds(trx, &Res::Rec(tree, pos.clone()), mode);
             tri!(self.lock_rec(
                 trx,
                 tree,
@@ -396,9 +425,9 @@ impl<S: Store> InnoDb<S> {
                 }
             }
             if !selected {
-                if !rr && clustered && crec.trx() != trx {
-                    // READ COMMITTED releases the lock of a non-matching row (row_unlock_for_mysql).
-                    self.release_one(trx, &Res::Rec(tree, pos), InnoLock::Rec(strength, span));
+                if may_unlock && crec.trx() != trx {
+                    // row_unlock_for_mysql: not for a record this transaction has changed.
+                    self.release_one(trx, &Res::Rec(tree, pos), mode);
                 }
                 if scan.unique {
                     return Ok(Step::Done(Ok(())));

@@ -166,20 +166,9 @@ impl<S: Store> InnoDb<S> {
         // Every lock on the supremum acts as a gap lock (lock_rec_add_to_queue strips the flags).
         let span = if *pos == RecPos::Supremum && span != Span::InsertIntention { Span::Gap } else { span };
         let res = Res::Rec(tree, pos.clone());
-        if let (RecPos::Rec(key), Implicit::Convert) = (pos, implicit) {
-            if let Some(owner) = self.implicit_owner(tree, key)? {
-                if owner != trx {
-                    let m = InnoLock::Rec(Strength::X, Span::Record);
-                    if !self.locks.holds(owner, &res, m) {
-                        let olabel = self.implicit_label(owner);
-                        let tag = self.tag(&olabel, Purpose::Implicit);
-                        self.add_granted(owner, &res, m, tag);
-                    }
-                } else if span == Span::Record {
-                    // The caller's own implicit lock already covers a record lock.
-                    return Ok(Got::Granted);
-                }
-            }
+        if implicit == Implicit::Convert && self.convert_implicit(trx, tree, pos)? && span == Span::Record {
+            // The caller's own implicit lock already covers a record lock.
+            return Ok(Got::Granted);
         }
         let mode = InnoLock::Rec(strength, span);
         if self.locks.holds(trx, &res, mode) {
@@ -203,6 +192,46 @@ impl<S: Store> InnoDb<S> {
             Request::Granted => Ok(Got::Granted),
             Request::Waiting { behind } => self.start_wait(trx, res, mode, tag, behind[0]),
         }
+    }
+
+    /// `lock_rec_convert_impl_to_expl`: another transaction's implicit lock on the record becomes
+    /// an explicit X record lock it owns. Returns whether the implicit lock is `trx`'s own.
+    fn convert_implicit(&mut self, trx: TxnId, tree: TreeId, pos: &RecPos) -> Result<bool, EngineError> {
+        let RecPos::Rec(key) = pos else { return Ok(false) };
+        let Some(owner) = self.implicit_owner(tree, key)? else { return Ok(false) };
+        if owner == trx {
+            return Ok(true);
+        }
+        let res = Res::Rec(tree, pos.clone());
+        let m = InnoLock::Rec(Strength::X, Span::Record);
+        if !self.locks.holds(owner, &res, m) {
+            let olabel = self.implicit_label(owner);
+            let tag = self.tag(&olabel, Purpose::Implicit);
+            self.add_granted(owner, &res, m, tag);
+        }
+        Ok(false)
+    }
+
+    /// Would a clustered read lock on the record wait? The check of `lock_clust_rec_read_check_and_lock`
+    /// and `lock_rec_lock` without enqueueing a request: an implicit lock is made explicit first,
+    /// as there. A lock already held, or covered by the caller's own implicit lock, never waits.
+    pub(super) fn read_lock_would_wait(
+        &mut self,
+        trx: TxnId,
+        tree: TreeId,
+        pos: &RecPos,
+        mode: InnoLock,
+    ) -> Result<bool, EngineError> {
+        let InnoLock::Rec(strength, span) = mode else { unreachable!("record locks only") };
+        let own = self.convert_implicit(trx, tree, pos)?;
+        let res = Res::Rec(tree, pos.clone());
+        if (own && span == Span::Record) || self.locks.holds(trx, &res, mode) {
+            return Ok(false);
+        }
+        if span == Span::NextKey && self.locks.holds(trx, &res, InnoLock::Rec(strength, Span::Record)) {
+            return Ok(false);
+        }
+        Ok(!self.locks.conflicting(trx, &res, mode).is_empty())
     }
 
     /// The label under which an implicit lock is reported: the owner's running or last step.

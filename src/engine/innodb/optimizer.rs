@@ -241,35 +241,85 @@ impl<S: Store> InnoDb<S> {
     }
 
     /// `test_quick_select`: the full scan unless an index's range plan is strictly cheaper.
+    ///
+    /// What cannot change the answer is not counted, so that a statement reads (for the
+    /// explorer's footprints) only the ranges and rows its choice depends on. First without the
+    /// row count: an index whose cost with one record per interval already loses is not counted;
+    /// if the best index then costs less than any full scan can (`3.2`, one row) and no other
+    /// index could beat it with its records capped at the row count (at least one), that is the
+    /// answer. Otherwise the table's rows are counted and every index compared as MariaDB does.
     fn cheapest(&self, table: usize, filter: &Filter, count: Count) -> Result<Path, EngineError> {
         let t = &self.cat.tables[table];
-        let rows = self.count_records(table, 0, None, count, true)?.max(1) as f64;
-        let (mut best, mut best_cost) = (Path::full_scan(), 3.0 + rows / 5.0);
         let pk_len: f64 = t.pk().iter().map(|&c| part_len(&t.columns[c])).sum();
-        for ix in key_order(t) {
-            let Some((ranges, n)) = intervals(t, ix, filter) else { continue };
-            let index = &t.indexes[ix];
-            let unique_point = index.unique && n == index.cols.len();
-            let mut k = 0.0;
-            for r in &ranges {
-                k += if unique_point && r.exact {
-                    1.0
-                } else {
-                    (self.count_records(table, ix, Some(r), count, false)?.max(1)) as f64
-                };
-            }
-            let k = k.min(rows);
-            let r = ranges.len() as f64;
-            let cost = if index.clustered {
+        let cost_of = |ix: usize, r: f64, k: f64, unique_point: bool| {
+            if t.indexes[ix].clustered {
                 let points = if unique_point { r } else { 0.0 };
                 0.125 * r + points + k * min_rec_len(t) / 32768.0 + 0.2 * k + 0.02
             } else {
-                let len: f64 = index.cols.iter().map(|&c| part_len(&t.columns[c])).sum::<f64>() + pk_len;
+                let len: f64 = t.indexes[ix].cols.iter().map(|&c| part_len(&t.columns[c])).sum::<f64>() + pk_len;
                 0.125 * r + 1.2 * k + 0.2 * k * len / 16385.0 + 0.02
-            };
+            }
+        };
+        let candidates: Vec<(usize, Vec<Range>, bool)> = key_order(t)
+            .into_iter()
+            .filter_map(|ix| {
+                let (ranges, n) = intervals(t, ix, filter)?;
+                let index = &t.indexes[ix];
+                Some((ix, ranges, index.unique && n == index.cols.len()))
+            })
+            .collect();
+        let records = |ix: usize, ranges: &[Range], unique_point: bool| -> Result<f64, EngineError> {
+            let mut k = 0.0;
+            for range in ranges {
+                k += if unique_point && range.exact {
+                    1.0
+                } else {
+                    self.count_records(table, ix, Some(range), count, false)?.max(1) as f64
+                };
+            }
+            Ok(k)
+        };
+        let path_of = |pos: usize| {
+            let (ix, ranges, unique_point) = &candidates[pos];
+            Path { ix: *ix, unique: *unique_point && ranges.len() == 1, ranges: ranges.clone(), undecided: None }
+        };
+        let least = |pos: usize| {
+            let (ix, ranges, unique_point) = &candidates[pos];
+            cost_of(*ix, ranges.len() as f64, 1.0, *unique_point)
+        };
+        // Without the row count.
+        let mut best: Option<(usize, f64)> = None;
+        for (pos, (ix, ranges, unique_point)) in candidates.iter().enumerate() {
+            let r = ranges.len() as f64;
+            if best.is_some_and(|(_, c)| cost_of(*ix, r, r, *unique_point) >= c) {
+                continue;
+            }
+            let cost = cost_of(*ix, r, records(*ix, ranges, *unique_point)?, *unique_point);
+            if best.is_none_or(|(_, c)| cost < c) {
+                best = Some((pos, cost));
+            }
+        }
+        if let Some((winner, cost)) = best {
+            let unbeaten = (0..candidates.len()).filter(|&p| p != winner).all(|p| {
+                if p < winner {
+                    least(p) > cost
+                } else {
+                    least(p) >= cost
+                }
+            });
+            if cost < 3.0 + 1.0 / 5.0 && unbeaten {
+                return Ok(path_of(winner));
+            }
+        }
+        // As MariaDB compares: from the full scan, each index's records capped at the row count.
+        let rows = self.count_records(table, 0, None, count, true)?.max(1) as f64;
+        let (mut best, mut best_cost) = (Path::full_scan(), 3.0 + rows / 5.0);
+        for (pos, (ix, ranges, unique_point)) in candidates.iter().enumerate() {
+            let k = records(*ix, ranges, *unique_point)?.min(rows);
+            let cost = cost_of(*ix, ranges.len() as f64, k, *unique_point);
             if cost < best_cost {
                 best_cost = cost;
-                best = Path { ix, unique: unique_point && ranges.len() == 1, ranges, undecided: None };
+                best = path_of(pos);
             }
         }
         Ok(best)
