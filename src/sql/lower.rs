@@ -1,6 +1,6 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
-use super::catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
+use super::catalog::{pg_object_name, Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
 use super::plan::{CmpOp, Cond, Expr, Filter, Isolation, Plan, Projection, RowLock};
 use super::value::Value;
 use sqlparser::ast::{
@@ -92,7 +92,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     }
     let mut table = Table { name: name.clone(), columns: Vec::new(), indexes: Vec::new(), fks: Vec::new() };
     let mut pk: Option<Vec<String>> = None;
-    let mut uniques: Vec<(Option<String>, Vec<String>)> = Vec::new();
+    // A primary key's or unique constraint's declared name: InnoDB ignores it on a primary key
+    // (always `PRIMARY`) and on a column's UNIQUE; PostgreSQL keeps it.
+    let mut pk_name: Option<String> = None;
+    let mut uniques: Vec<(Option<String>, Option<String>, Vec<String>)> = Vec::new();
     let mut fks: Vec<PendingFk> = Vec::new();
     for c in &ct.columns {
         let (ty, serial) = col_type(&c.data_type)?;
@@ -104,9 +107,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 ColumnOption::Null => {}
                 ColumnOption::PrimaryKey(_) => {
                     pk = Some(vec![cname.clone()]);
+                    pk_name = o.name.as_ref().map(unquote);
                     not_null = true;
                 }
-                ColumnOption::Unique(_) => uniques.push((None, vec![cname.clone()])),
+                ColumnOption::Unique(_) => uniques.push((None, o.name.as_ref().map(unquote), vec![cname.clone()])),
                 ColumnOption::ForeignKey(fk) if fk.characteristics.is_some() => {
                     return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
                 }
@@ -139,9 +143,12 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         match tc {
             TableConstraint::PrimaryKey(p) => {
                 pk = Some(p.columns.iter().map(|c| c.column.expr.to_string()).collect());
+                pk_name = p.name.as_ref().map(unquote);
             }
-            TableConstraint::Unique(u) => uniques
-                .push((u.name.as_ref().map(unquote), u.columns.iter().map(|c| c.column.expr.to_string()).collect())),
+            TableConstraint::Unique(u) => {
+                let uname = u.name.as_ref().map(unquote);
+                uniques.push((uname.clone(), uname, u.columns.iter().map(|c| c.column.expr.to_string()).collect()))
+            }
             TableConstraint::ForeignKey(fk) if fk.characteristics.is_some() => {
                 return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
             }
@@ -157,7 +164,13 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 let cols = ix.columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>();
                 let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
                 let iname = ix.name.as_ref().map(unquote).unwrap_or_else(|| table.columns[cols[0]].name.clone());
-                table.indexes.push(Index { name: iname, cols, unique: false, clustered: false });
+                table.indexes.push(Index {
+                    pg_name: iname.clone(),
+                    name: iname,
+                    cols,
+                    unique: false,
+                    clustered: false,
+                });
             }
             other => return Err(format!("unsupported table constraint `{other}`")),
         }
@@ -169,7 +182,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             for &c in &cols {
                 table.columns[c].not_null = true;
             }
-            Index { name: "PRIMARY".into(), cols, unique: true, clustered: true }
+            let pg_name = pk_name
+                .clone()
+                .unwrap_or_else(|| pg_object_name(&name, None, "pkey", |n| catalog.pg_name_taken(n, true)));
+            Index { name: "PRIMARY".into(), pg_name, cols, unique: true, clustered: true }
         }
         None => {
             table.columns.push(Column {
@@ -179,15 +195,23 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 serial: true,
                 hidden: true,
             });
-            Index { name: "GEN_CLUST_INDEX".into(), cols: vec![table.columns.len() - 1], unique: true, clustered: true }
+            // PostgreSQL has no such index.
+            let cols = vec![table.columns.len() - 1];
+            Index { name: "GEN_CLUST_INDEX".into(), pg_name: String::new(), cols, unique: true, clustered: true }
         }
     };
     // MySQL's key order (sql_table.cc, sort_keys): primary, unique NOT NULL, other unique, the rest.
     let mut unique_ix: Vec<Index> = Vec::new();
-    for (uname, cols) in &uniques {
+    for (uname, pg_uname, cols) in &uniques {
         let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
         let iname = uname.clone().unwrap_or_else(|| table.columns[cols[0]].name.clone());
-        unique_ix.push(Index { name: iname, cols, unique: true, clustered: false });
+        // PostgreSQL names them in the order declared: columns' UNIQUE first, then the table's.
+        let pg_name = pg_uname.clone().unwrap_or_else(|| {
+            let names: Vec<&str> = cols.iter().map(|&c| table.columns[c].name.as_str()).collect();
+            let mine = |n: &str| clustered.pg_name == n || unique_ix.iter().any(|ix| ix.pg_name == n);
+            pg_object_name(&name, Some(&names.join("_")), "key", |n| catalog.pg_name_taken(n, true) || mine(n))
+        });
+        unique_ix.push(Index { name: iname, pg_name, cols, unique: true, clustered: false });
     }
     unique_ix.sort_by_key(|ix| !ix.cols.iter().all(|&c| table.columns[c].not_null));
     let plain = std::mem::take(&mut table.indexes);
@@ -215,15 +239,21 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         if !ptable.indexes.iter().any(|ix| ix.unique && ix.cols == parent_cols) {
             return Err(format!("no unique index on the referenced columns of `{}`", ptable.name));
         }
+        let pg_name = fk.name.clone().unwrap_or_else(|| {
+            let names: Vec<&str> = cols.iter().map(|&c| catalog.tables[id].columns[c].name.as_str()).collect();
+            pg_object_name(&name, Some(&names.join("_")), "fkey", |n| catalog.pg_name_taken(n, false))
+        });
         let fk_name = fk.name.unwrap_or_else(|| format!("{}_ibfk_{}", name, catalog.tables[id].fks.len() + 1));
         let child = &mut catalog.tables[id];
         let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
         if child_index.is_none() && opts.implicit_fk_index {
-            child.indexes.push(Index { name: fk_name.clone(), cols: cols.clone(), unique: false, clustered: false });
+            let (name, pg_name) = (fk_name.clone(), pg_name.clone());
+            child.indexes.push(Index { name, pg_name, cols: cols.clone(), unique: false, clustered: false });
             child_index = Some(child.indexes.len() - 1);
         }
         child.fks.push(ForeignKey {
             name: fk_name,
+            pg_name,
             cols,
             parent,
             parent_cols,
@@ -245,7 +275,7 @@ fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
         return Err(format!("index `{name}` already exists on `{}`", table.name));
     }
     let table = &mut catalog.tables[t];
-    table.indexes.push(Index { name, cols: cols.clone(), unique: ci.unique, clustered: false });
+    table.indexes.push(Index { pg_name: name.clone(), name, cols: cols.clone(), unique: ci.unique, clustered: false });
     let new_ix = table.indexes.len() - 1;
     for fk in table.fks.iter_mut().filter(|fk| fk.child_index.is_none() && cols.starts_with(&fk.cols)) {
         fk.child_index = Some(new_ix);
