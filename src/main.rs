@@ -400,7 +400,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
 fn is_bad_input(e: &anyhow::Error) -> bool {
     e.downcast_ref::<SpecError>().is_some()
         || e.downcast_ref::<LoadError>().is_some()
-        || matches!(e.downcast_ref::<RunError>(), Some(RunError::Setup { .. } | RunError::Permutation { .. }))
+        || matches!(
+            e.downcast_ref::<RunError>(),
+            Some(RunError::Setup { .. } | RunError::Teardown { .. } | RunError::Permutation { .. })
+        )
         || matches!(e.downcast_ref::<RunError>(), Some(RunError::Engine(fksim::engine::EngineError::Unsupported(_))))
         || e.downcast_ref::<LiveError>().is_some()
 }

@@ -1,7 +1,7 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId};
-use super::plan::{CmpOp, Cond, Expr, Filter, Isolation, Plan, Projection, RowLock};
+use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, Plan, Projection, RowLock};
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
@@ -532,6 +532,13 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
         ),
     };
     Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock })
+}
+
+/// What a DROP TABLE statement drops (`None` for any other statement).
+pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
+    let Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } = ast else { return None };
+    let tables = names.iter().filter_map(|n| catalog.table_id(&ident_name(n))).collect();
+    Some(DropTables { tables, if_exists: *if_exists })
 }
 
 /// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.
