@@ -49,9 +49,9 @@ pub fn schedule(steps: usize, sessions: usize) -> impl Strategy<Value = Vec<usiz
     prop::collection::vec(0..sessions.max(1), steps)
 }
 
-/// The most steps a workload's sessions can have.
+/// The most steps a workload's sessions can have (get_or_create is three steps).
 pub fn max_steps(w: &Workload) -> usize {
-    let per_txn = w.actions_per_txn.get_ref()[1] as usize + 2;
+    let per_txn = 3 * w.actions_per_txn.get_ref()[1] as usize + 2;
     *w.sessions.get_ref() as usize * *w.transactions.get_ref() as usize * per_txn
 }
 
