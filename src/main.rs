@@ -123,7 +123,8 @@ enum Cmd {
         wait_ms: u64,
     },
     /// Run random scripts and schedules of a workload file (model/workloads/*.toml) and summarise
-    /// orphans, errors and waits; `--write DIR` keeps each run as a spec `fksim run` replays.
+    /// orphans, errors and waits; `--write DIR` keeps each run as a spec whose first line is the
+    /// `fksim run` command that replays it.
     Workload {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "innodb")]

@@ -5,12 +5,14 @@ use super::spec::{spec_text, Layout, Role, Tail};
 use super::workload::Concrete;
 use super::{Action, Part, CHILD_TABLES};
 use crate::engine::{DbError, ErrorKind};
+use crate::report::text;
 use crate::run::{EngineKind, Outcome, PermutationReport, RunError, Runner};
 use crate::scenario::{LoadError, Scenario};
 use crate::spec::{parse_spec, SpecError};
 use crate::sql::{SchemaOptions, Value};
 use crate::store::MemStore;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
 
 /// A generated run that could not be made (a bug in the generator or the SQL subset).
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +186,38 @@ impl TxnSpan {
     }
 }
 
+/// A word as a POSIX shell reads it: as is when it is plain, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 impl AppRun {
+    /// The `fksim run` command that replays this run's spec written at `path`, byte for byte:
+    /// the engine and the FK setting it ran with (`run` defaults to `--fk on`, `workload` to
+    /// `--fk off`). No `--permutation` is needed: the spec's permutation line is the run's order.
+    pub fn replay_command(&self, path: &Path) -> String {
+        let fk = if self.fk_on { "on" } else { "off" };
+        let path = shell_word(&path.display().to_string());
+        format!("fksim run {path} --engine {} --fk {fk}", self.engine.name())
+    }
+
+    /// The spec as written to `path`: a header with the command that replays it, then the spec.
+    pub fn written(&self, path: &Path) -> String {
+        format!("# replay: {}\n{}", self.replay_command(path), self.spec)
+    }
+
+    /// The transcript of the run as the driver ran it: what `fksim run` prints for its spec
+    /// with [`AppRun::replay_command`]'s engine and FK setting.
+    pub fn transcript(&self) -> Result<String, AppError> {
+        let sc = Scenario::load(parse_spec("generated.spec", &self.spec)?, schema_options(self.engine, self.fk_on))?;
+        Ok(text::header(&sc) + &text::permutation(&sc, &self.report))
+    }
+
     pub fn times(&self) -> Times {
         Times::of(&self.report)
     }
@@ -304,6 +337,12 @@ mod tests {
     use super::*;
     use crate::app::spec::Step;
     use crate::app::workload::{IsolationChoice, Txn};
+
+    #[test]
+    fn replay_commands_quote_paths_for_the_shell() {
+        assert_eq!(shell_word("out/run-1.spec"), "out/run-1.spec");
+        assert_eq!(shell_word("my runs/it's.spec"), "'my runs/it'\\''s.spec'");
+    }
 
     /// Sessions that each run one get_or_create of user 1's enrollment in `course`.
     fn get_or_creates(sessions: usize, course: &str, isolation: IsolationChoice) -> Concrete {
