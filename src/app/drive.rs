@@ -129,7 +129,9 @@ fn next_after(role: &Role, ev: &(Option<DbError>, usize), engine: EngineKind) ->
     }
 }
 
-/// Django's `IntegrityError`: the driver's error for a unique or foreign key violation.
+/// Django's `IntegrityError`: what the database drivers raise for a unique or foreign key
+/// violation (mysqlclient for MySQL's duplicate-key and no-referenced-row errors, psycopg for
+/// SQLSTATE class 23), and what `QuerySet.get_or_create` (django/db/models/query.py) catches.
 fn is_integrity_error(e: &DbError) -> bool {
     matches!(e.kind, ErrorKind::UniqueViolation | ErrorKind::FkViolation)
 }

@@ -92,8 +92,8 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     }
     let mut table = Table { name: name.clone(), columns: Vec::new(), indexes: Vec::new(), fks: Vec::new() };
     let mut pk: Option<Vec<String>> = None;
-    // A primary key's or unique constraint's declared name: InnoDB ignores it on a primary key
-    // (always `PRIMARY`) and on a column's UNIQUE; PostgreSQL keeps it.
+    // A primary key's or unique constraint's declared name. PostgreSQL keeps it; MariaDB calls
+    // every primary key `PRIMARY` and does not accept a name on a column's constraint.
     let mut pk_name: Option<String> = None;
     let mut uniques: Vec<(Option<String>, Option<String>, Vec<String>)> = Vec::new();
     let mut fks: Vec<PendingFk> = Vec::new();
