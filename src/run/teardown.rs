@@ -1,5 +1,7 @@
-//! The teardown blocks after a permutation, as isolationtester runs them: each session's, then
-//! the spec's. A statement that fails stops the run (`RunError::Teardown`), as a setup failure does.
+//! The teardown blocks run after each permutation: each session's, then the spec's.
+//!
+//! They run as isolationtester runs them, and a statement that fails stops the run
+//! (`RunError::Teardown`), as a failing setup statement does.
 //!
 //! The model keeps every table (DDL after setup is not run by the engines), so DROP TABLE is
 //! checked here, against what the teardowns of this permutation have already dropped.
