@@ -123,7 +123,8 @@ enum Cmd {
         wait_ms: u64,
     },
     /// Run random scripts and schedules of a workload file (model/workloads/*.toml) and summarise
-    /// orphans, errors and waits; `--write DIR` keeps each run as a spec `fksim run` replays.
+    /// orphans, errors and waits; `--write DIR` keeps each run as a spec whose first line is the
+    /// `fksim run` command that replays it.
     Workload {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "innodb")]
@@ -400,7 +401,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
 fn is_bad_input(e: &anyhow::Error) -> bool {
     e.downcast_ref::<SpecError>().is_some()
         || e.downcast_ref::<LoadError>().is_some()
-        || matches!(e.downcast_ref::<RunError>(), Some(RunError::Setup { .. } | RunError::Permutation { .. }))
+        || matches!(
+            e.downcast_ref::<RunError>(),
+            Some(RunError::Setup { .. } | RunError::Teardown { .. } | RunError::Permutation { .. })
+        )
         || matches!(e.downcast_ref::<RunError>(), Some(RunError::Engine(fksim::engine::EngineError::Unsupported(_))))
         || e.downcast_ref::<LiveError>().is_some()
 }

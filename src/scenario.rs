@@ -36,6 +36,8 @@ pub struct Scenario {
     pub catalog: Arc<Catalog>,
     /// Setup DML (DDL is already in the catalog), in order.
     pub setup: Vec<Arc<Statement>>,
+    /// The spec's teardown blocks, run after every permutation (after the sessions' teardowns).
+    pub teardown: Vec<Arc<Statement>>,
     pub sessions: Vec<SessionPlan>,
 }
 
@@ -67,8 +69,9 @@ impl Scenario {
             }
             Ok(stmts.into_iter().map(Arc::new).collect())
         };
+        let mut teardown = Vec::new();
         for block in &spec.teardown {
-            bind(block)?;
+            teardown.extend(bind(block)?);
         }
         let mut sessions = Vec::new();
         for s in &spec.sessions {
@@ -87,7 +90,7 @@ impl Scenario {
                 teardown: s.teardown.as_ref().map(&bind).transpose()?.unwrap_or_default(),
             });
         }
-        Ok(Scenario { spec, catalog: Arc::new(catalog), setup, sessions })
+        Ok(Scenario { spec, catalog: Arc::new(catalog), setup, teardown, sessions })
     }
 
     /// A copy that shares no reference counts with this one, for a worker thread: threads that
@@ -98,6 +101,7 @@ impl Scenario {
             spec: self.spec.clone(),
             catalog: Arc::new((*self.catalog).clone()),
             setup: own(&self.setup),
+            teardown: own(&self.teardown),
             sessions: self
                 .sessions
                 .iter()

@@ -129,3 +129,78 @@ fn garbage_never_panics() {
         assert!(!err.contains("panicked"), "{text:?}: {err}");
     }
 }
+
+/// Run a spec whose teardown fails: exit 2, one stderr line `fksim: FILE:LINE: teardown
+/// statement failed: ...` containing `what`.
+fn teardown_fails(name: &str, text: &str, args: &[&str], line: usize, what: &str) {
+    let p = write_spec(name, text).display().to_string();
+    let (code, _, stderr) = fksim(&[&["run", p.as_str()], args].concat());
+    assert_eq!(code, 2, "{name} {args:?}: exit code; stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{name} {args:?}: want one line, got {stderr}");
+    let want = format!("fksim: {p}:{line}: teardown statement failed: {what}\n");
+    assert_eq!(stderr, want, "{name} {args:?}");
+}
+
+/// GOOD with a spec-level teardown block (its statements on lines 4 and 5).
+fn with_teardown(first: &str, second: &str) -> String {
+    GOOD.replacen("session s1", &format!("teardown\n{{\n  {first};\n  {second};\n}}\nsession s1"), 1)
+}
+
+#[test]
+fn failing_teardown_names_its_line() {
+    // A second DROP of a table.
+    let text = with_teardown("DROP TABLE child", "DROP TABLE child");
+    teardown_fails("drop-twice.spec", &text, &[], 5, "Unknown table 'test.child'");
+    teardown_fails("drop-twice.spec", &text, &["--engine", "postgres"], 5, "table \"child\" does not exist");
+    // A duplicate INSERT: the spec's teardown runs after the permutation, on what it left.
+    let text = with_teardown("INSERT INTO parent VALUES (2, 'x')", "INSERT INTO parent VALUES (1, 'x')");
+    teardown_fails("dup-insert.spec", &text, &[], 5, "Duplicate entry '1' for key 'PRIMARY'");
+    teardown_fails(
+        "dup-insert.spec",
+        &text,
+        &["--engine", "postgres"],
+        5,
+        "duplicate key value violates unique constraint \"parent_pkey\"",
+    );
+    // A statement on a table already dropped.
+    let text = with_teardown("DROP TABLE child", "SELECT id FROM child");
+    teardown_fails("select-dropped.spec", &text, &["--engine", "postgres"], 5, "relation \"child\" does not exist");
+    // A session's teardown block.
+    let text =
+        GOOD.replace("step s1c { COMMIT; }", "step s1c { COMMIT; }\nteardown { INSERT INTO child VALUES (1, 1); }");
+    teardown_fails("session-teardown.spec", &text, &[], 6, "Duplicate entry '1' for key 'PRIMARY'");
+}
+
+#[test]
+fn teardown_drops_a_parent_only_after_its_children() {
+    let parent_first = with_teardown("DROP TABLE parent", "DROP TABLE child");
+    teardown_fails(
+        "parent-first.spec",
+        &parent_first,
+        &[],
+        4,
+        "Cannot delete or update a parent row: a foreign key constraint fails",
+    );
+    teardown_fails(
+        "parent-first.spec",
+        &parent_first,
+        &["--engine", "postgres"],
+        4,
+        "cannot drop table parent because other objects depend on it",
+    );
+    // Without the FK nothing depends on the parent; children first always works.
+    let p = write_spec("parent-first-ok.spec", &parent_first).display().to_string();
+    let (code, out, err) = fksim(&["run", &p, "--fk", "off"]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    for text in [
+        with_teardown("DROP TABLE child", "DROP TABLE parent"),
+        with_teardown("DROP TABLE child, parent", "DROP TABLE IF EXISTS child"),
+    ] {
+        let p = write_spec("children-first.spec", &text).display().to_string();
+        for engine in ["innodb", "postgres"] {
+            let (code, out, err) = fksim(&["run", &p, "--engine", engine]);
+            assert_eq!((code, err.as_str()), (0, ""), "{text}\n{out}");
+            assert!(out.ends_with("orphans: 0\n"), "{out}");
+        }
+    }
+}

@@ -113,3 +113,89 @@ fn unreachable_server_is_a_clear_error_with_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot connect to mysql://root@127.0.0.1:1/test"), "{err}");
 }
+
+/// The PostgreSQL tables of `ddl` with their constraint names, as the model names them.
+fn model_pg_names(ddl: &str) -> Vec<(String, String)> {
+    let sc = load_text_for(
+        "names.spec",
+        &format!("setup {{ {ddl} }}\nsession s1\nstep a {{ COMMIT; }}\n"),
+        EngineKind::Postgres,
+        true,
+    );
+    let mut out = Vec::new();
+    for t in &sc.catalog.tables {
+        let named = t.indexes.iter().filter(|ix| ix.unique && !ix.pg_name.is_empty()).map(|ix| &ix.pg_name);
+        out.extend(named.chain(t.fks.iter().map(|f| &f.pg_name)).map(|n| (t.name.clone(), n.clone())));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn postgres_names_constraints_as_the_model_does() {
+    let _turn = one_at_a_time();
+    if connect(Live::Postgres, PG_URL).is_none() {
+        return;
+    }
+    // Implicit names of every kind, explicit ones, a name cut to 63 bytes and two cut names that
+    // collide, created on the server exactly as written.
+    let long = "a_very_long_table_name_that_goes_on_and_on_forever_yes";
+    let ddl = format!(
+        "CREATE TABLE auth_user (id INT PRIMARY KEY, username VARCHAR(30) UNIQUE);
+         CREATE TABLE student_courseenrollment (id INT PRIMARY KEY, user_id INT NOT NULL, course_id VARCHAR(100) NOT NULL, UNIQUE (user_id, course_id), FOREIGN KEY (user_id) REFERENCES auth_user (id));
+         CREATE TABLE c (x INT CONSTRAINT c_named_pk PRIMARY KEY, y INT CONSTRAINT c_named_y UNIQUE, z INT REFERENCES auth_user, FOREIGN KEY (x, y) REFERENCES c (x, y), FOREIGN KEY (z) REFERENCES auth_user (id), CONSTRAINT c_named_fk FOREIGN KEY (y) REFERENCES auth_user (id), UNIQUE (x, y));
+         CREATE TABLE {long} (a_very_long_column_name_as_well_really_long_1 INT UNIQUE, a_very_long_column_name_as_well_really_long_2 INT UNIQUE, bb INT REFERENCES auth_user (id), PRIMARY KEY (bb));"
+    );
+    let want = model_pg_names(&ddl);
+    let mut admin = postgres::Client::connect(PG_URL, postgres::NoTls).expect("connect");
+    let db = format!("fksim_names_{}", std::process::id());
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).expect("drop a leftover scratch database");
+    admin.batch_execute(&format!("CREATE DATABASE {db}")).expect("scratch database");
+    let url = PG_URL.replace("/test", &format!("/{db}"));
+    let got = (|| -> Result<Vec<(String, String)>, postgres::Error> {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+        c.batch_execute(&ddl)?;
+        let rows = c.query(
+            "SELECT conrelid::regclass::text, conname::text FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
+            &[],
+        )?;
+        let mut v: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        v.sort();
+        Ok(v)
+    })();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).expect("drop scratch database");
+    let got = got.expect("create the tables on PostgreSQL");
+    assert!(got.iter().any(|(_, n)| n.ends_with("_key1")), "the collision case: {got:?}");
+    assert_eq!(want, got);
+}
+
+#[test]
+fn postgres_error_messages_are_the_servers() {
+    let _turn = one_at_a_time();
+    let Some(mut db) = connect(Live::Postgres, PG_URL) else { return };
+    let mut compared = 0;
+    // Both foreign key messages and both unique constraints' (a primary key's is in the unit tests).
+    for name in
+        ["duplicate-enrollment", "enroll-missing-user", "cascade-read-committed", "username-race", "move-enrollment"]
+    {
+        let path = repo().join(format!("model/scenarios/{name}.spec"));
+        let sc = load_file_for(&path, EngineKind::Postgres, true);
+        let cmp = Comparison::run(name, &sc, EngineKind::Postgres, true, &mut db).expect("live run");
+        let model = cmp.model.as_ref().expect("the model runs");
+        for (l, m) in cmp.live.iter().zip(model) {
+            for (le, me) in l.events.iter().zip(&m.events) {
+                if let (Some(a), Some(b)) = (&le.error, &me.error) {
+                    assert_eq!(
+                        (&le.step, &a.message),
+                        (&me.step, &b.message),
+                        "{name}: permutation {}",
+                        l.steps.join(" ")
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 0, "no error was compared");
+    db.close().expect("drop scratch database");
+}

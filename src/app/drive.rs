@@ -3,14 +3,16 @@
 
 use super::spec::{spec_text, Layout, Role, Tail};
 use super::workload::Concrete;
-use super::{Action, CHILD_TABLES};
+use super::{Action, Part, CHILD_TABLES};
 use crate::engine::{DbError, ErrorKind};
+use crate::report::text;
 use crate::run::{EngineKind, Outcome, PermutationReport, RunError, Runner};
 use crate::scenario::{LoadError, Scenario};
 use crate::spec::{parse_spec, SpecError};
 use crate::sql::{SchemaOptions, Value};
 use crate::store::MemStore;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
 
 /// A generated run that could not be made (a bug in the generator or the SQL subset).
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +45,10 @@ pub struct AppRun {
 /// Run `c` in `schedule` order (see [`Layout::order`]). When an action raises (an SQL error, or a
 /// request whose user is already gone), Django's `atomic` rolls the transaction back and sends
 /// nothing more of it: the step after it becomes ROLLBACK and the rest no-ops, and the run is
-/// repeated. The steps before the failure do the same thing again, so this converges.
+/// repeated. When a get_or_create's get finds the row, or its create succeeds, the rest of it
+/// becomes no-ops the same way. Each such change is made for the step that finished first among
+/// those not yet answered, and only changes later steps of its own session, so the steps before
+/// it do the same thing again and this converges.
 pub fn run_app(
     c: &Concrete,
     schedule: &[usize],
@@ -54,7 +59,7 @@ pub fn run_app(
 ) -> Result<AppRun, AppError> {
     let mut layout = Layout::new(c);
     let order = layout.order(schedule);
-    let opts = SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb };
+    let opts = schema_options(engine, fk_on);
     let mut handled: HashSet<(usize, usize)> = HashSet::new();
     let mut passes = 0;
     loop {
@@ -64,19 +69,27 @@ pub fn run_app(
         let perm = sc.permutations().next().ok_or(AppError::NoPermutation)?;
         let report = Runner::new(&sc, engine, MemStore::default())?.run(&perm)?;
         let times = Times::of(&report);
-        // The first failure (in report order) not yet answered by a rollback.
-        let mut failures: Vec<(usize, (usize, usize))> = order
+        // The first step (in report order) whose result changes what Django sends next, not yet
+        // answered.
+        let mut pending: Vec<(usize, (usize, usize), Next)> = order
             .iter()
-            .filter(|&&(s, i)| {
-                !handled.contains(&(s, i)) && raised(&layout.sessions[s][i].role, &times, &layout.sessions[s][i].name)
+            .filter(|&&(s, i)| !handled.contains(&(s, i)))
+            .filter_map(|&(s, i)| {
+                let st = &layout.sessions[s][i];
+                let next = next_after(&st.role, times.finish.get(&st.name)?, engine);
+                (next != Next::Same).then(|| (times.done[&st.name], (s, i), next))
             })
-            .filter_map(|&(s, i)| times.done.get(&layout.sessions[s][i].name).map(|&d| (d, (s, i))))
             .collect();
-        failures.sort_unstable();
+        pending.sort_unstable();
         let mut changed = false;
-        for (_, (s, i)) in failures {
+        for (_, (s, i), next) in pending {
             handled.insert((s, i));
-            if layout.abort_after(s, i) {
+            let did = match next {
+                Next::Raise => layout.abort_after(s, i),
+                Next::Returned => layout.skip_rest_of_action(s, i),
+                Next::Same => false,
+            };
+            if did {
                 changed = true;
                 break;
             }
@@ -87,14 +100,50 @@ pub fn run_app(
     }
 }
 
-/// Did the application see this step raise?
-fn raised(role: &Role, times: &Times, name: &str) -> bool {
-    let Some(ev) = times.finish.get(name) else { return false };
+/// What Django does after a step finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Next {
+    /// Goes on with the next step.
+    Same,
+    /// The action raised: the transaction rolls back.
+    Raise,
+    /// get_or_create returned (its get found the row, or its create succeeded).
+    Returned,
+}
+
+/// What Django does after a step finished with `ev` (its error, and the row count of its first
+/// result).
+fn next_after(role: &Role, ev: &(Option<DbError>, usize), engine: EngineKind) -> Next {
     match (role, &ev.0) {
-        (Role::Begin { users }, None) => ev.1 < users.len(),
-        (Role::Action(a), Some(DbError { kind: ErrorKind::UniqueViolation, .. })) => !a.unique_violation_is_get(),
-        (_, e) => e.is_some(),
+        (Role::Begin { users }, None) if ev.1 < users.len() => Next::Raise,
+        (Role::Action(_, Part::Get), None) if ev.1 > 0 => Next::Returned,
+        (Role::Action(_, Part::Create), None) => Next::Returned,
+        // get_or_create catches an IntegrityError from its create and gets again. On
+        // PostgreSQL the error has aborted the transaction (there is no savepoint yet, see
+        // `Action::GetOrCreateEnrollment`), so it raises: nothing more is sent.
+        (Role::Action(_, Part::Create), Some(e)) if engine == EngineKind::Innodb && is_integrity_error(e) => Next::Same,
+        // The get again found nothing: get_or_create re-raises the IntegrityError.
+        (Role::Action(_, Part::GetAgain), None) if ev.1 == 0 => Next::Raise,
+        (_, Some(_)) => Next::Raise,
+        _ => Next::Same,
     }
+}
+
+/// Django's `IntegrityError`: what the database drivers raise for a unique or foreign key
+/// violation (mysqlclient for MySQL's duplicate-key and no-referenced-row errors, psycopg for
+/// SQLSTATE class 23), and what `QuerySet.get_or_create` (django/db/models/query.py) catches.
+fn is_integrity_error(e: &DbError) -> bool {
+    matches!(e.kind, ErrorKind::UniqueViolation | ErrorKind::FkViolation)
+}
+
+/// The schema options `fksim run` binds a spec with.
+fn schema_options(engine: EngineKind, fk_on: bool) -> SchemaOptions {
+    SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb }
+}
+
+/// Did the application see this step raise?
+fn raised(role: &Role, times: &Times, name: &str, engine: EngineKind) -> bool {
+    times.finish.get(name).is_some_and(|ev| next_after(role, ev, engine) == Next::Raise)
 }
 
 /// When each step was issued and finished, as positions in the report's event list.
@@ -139,7 +188,38 @@ impl TxnSpan {
     }
 }
 
+/// A word as a POSIX shell reads it: as is when it is plain, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 impl AppRun {
+    /// The `fksim run` command that replays this run's spec written at `path`, byte for byte:
+    /// the engine and the FK setting it ran with (`run` defaults to `--fk on`, `workload` to
+    /// `--fk off`). No `--permutation` is needed: the spec's permutation line is the run's order.
+    pub fn replay_command(&self, path: &Path) -> String {
+        let fk = if self.fk_on { "on" } else { "off" };
+        let path = shell_word(&path.display().to_string());
+        format!("fksim run {path} --engine {} --fk {fk}", self.engine.name())
+    }
+
+    /// The spec as written to `path`: a header with the command that replays it, then the spec.
+    pub fn written(&self, path: &Path) -> String {
+        format!("# replay: {}\n{}", self.replay_command(path), self.spec)
+    }
+
+    /// The transcript of the run as the driver ran it: what `fksim run` prints for its spec
+    /// with [`AppRun::replay_command`]'s engine and FK setting.
+    pub fn transcript(&self) -> Result<String, AppError> {
+        let sc = Scenario::load(parse_spec("generated.spec", &self.spec)?, schema_options(self.engine, self.fk_on))?;
+        Ok(text::header(&sc) + &text::permutation(&sc, &self.report))
+    }
+
     pub fn times(&self) -> Times {
         Times::of(&self.report)
     }
@@ -157,7 +237,7 @@ impl AppRun {
                 let end = times.done.get(&last.name).copied().unwrap_or(usize::MAX);
                 let committed = last.role == Role::Commit
                     && times.finish.get(&last.name).is_some_and(|f| f.0.is_none())
-                    && !mine.iter().any(|st| raised(&st.role, &times, &st.name));
+                    && !mine.iter().any(|st| raised(&st.role, &times, &st.name, self.engine));
                 out.push(TxnSpan { session: s, txn: t, start, end, committed });
             }
         }
@@ -168,7 +248,9 @@ impl AppRun {
     pub fn writer_of(&self, table: &str, id: i64) -> Option<(usize, usize, &Action)> {
         self.layout.sessions.iter().enumerate().find_map(|(s, steps)| {
             steps.iter().find_map(|st| match &st.role {
-                Role::Action(a) if a.child_write().is_some_and(|w| w.0 == table && w.1 == id) => Some((s, st.txn, a)),
+                Role::Action(a, _) if a.child_write().is_some_and(|w| w.0 == table && w.1 == id) => {
+                    Some((s, st.txn, a))
+                }
                 _ => None,
             })
         })
@@ -181,9 +263,9 @@ impl AppRun {
             .into_iter()
             .filter(|sp| {
                 sp.committed
-                    && self.layout.sessions[sp.session]
-                        .iter()
-                        .any(|st| st.txn == sp.txn && st.role == Role::Action(Action::DeleteUserCascade { user }))
+                    && self.layout.sessions[sp.session].iter().any(|st| {
+                        st.txn == sp.txn && st.role == Role::Action(Action::DeleteUserCascade { user }, Part::Whole)
+                    })
             })
             .collect()
     }
@@ -199,7 +281,9 @@ impl AppRun {
             }
             let Some(st) = self.layout.sessions.iter().flatten().find(|st| *st.name == *e.step) else { continue };
             let touches_user = match &st.role {
-                Role::Action(a) => a.statements().iter().any(|q| q.contains(" auth_user ") && !q.starts_with("SELECT")),
+                Role::Action(a, part) => {
+                    a.part_statements(*part).iter().any(|q| q.contains(" auth_user ") && !q.starts_with("SELECT"))
+                }
                 _ => true,
             };
             if w.wants.taken_by.contains("FK check") || !touches_user {
@@ -247,5 +331,98 @@ pub struct Observed {
 impl Observed {
     pub fn orphans(&self) -> Vec<(&'static str, i64, i64)> {
         self.children.iter().filter(|c| !self.users.contains(&c.2)).copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::spec::Step;
+    use crate::app::workload::{IsolationChoice, Txn};
+
+    #[test]
+    fn replay_commands_quote_paths_for_the_shell() {
+        assert_eq!(shell_word("out/run-1.spec"), "out/run-1.spec");
+        assert_eq!(shell_word("my runs/it's.spec"), "'my runs/it'\\''s.spec'");
+    }
+
+    /// Sessions that each run one get_or_create of user 1's enrollment in `course`.
+    fn get_or_creates(sessions: usize, course: &str, isolation: IsolationChoice) -> Concrete {
+        let g = Action::GetOrCreateEnrollment { row: 0, user: 1, new_user: None, course: course.into() };
+        let mut c = Concrete { users: 1, isolation, sessions: vec![vec![Txn { actions: vec![g] }]; sessions] };
+        c.number();
+        c
+    }
+
+    fn step<'r>(r: &'r AppRun, name: &str) -> &'r Step {
+        r.layout.sessions.iter().flatten().find(|s| s.name == name).expect("step")
+    }
+
+    fn lines(r: &AppRun, name: &str) -> Vec<(Outcome, Option<ErrorKind>, usize)> {
+        let rows = |e: &crate::run::StepEvent| e.rows.first().map_or(0, |x| x.rows.len());
+        r.report
+            .events
+            .iter()
+            .filter(|e| &*e.step == name)
+            .map(|e| (e.outcome, e.error.as_ref().map(|x| x.kind), rows(e)))
+            .collect()
+    }
+
+    #[test]
+    fn get_or_create_that_finds_the_row_sends_no_insert() {
+        // Every user starts with an enrollment in `c-old`.
+        let c = get_or_creates(1, "c-old", IsolationChoice::ReadCommitted);
+        for engine in [EngineKind::Innodb, EngineKind::Postgres] {
+            let r = run_app(&c, &[], engine, false, Tail::default(), "").unwrap();
+            assert_eq!(lines(&r, "s1t1g1"), [(Outcome::Immediate, None, 1)], "{engine:?}");
+            for skipped in ["s1t1g1i", "s1t1g1r"] {
+                assert_eq!(step(&r, skipped).role, Role::Skipped, "{engine:?}");
+            }
+            assert!(!r.spec.contains("INSERT INTO student_courseenrollment VALUES (1000"), "{}", r.spec);
+            assert!(r.report.events.iter().all(|e| e.error.is_none()), "{engine:?}");
+            assert!(r.spans()[0].committed);
+        }
+    }
+
+    /// Two requests race to create one enrollment: s2's create waits on s1's, and fails once s1
+    /// commits.
+    fn race(engine: EngineKind, isolation: IsolationChoice) -> AppRun {
+        let c = get_or_creates(2, "c1", isolation);
+        // s1b s2b s1g s2g s1gi s2gi s1gr s1c s2gr s2c
+        let r = run_app(&c, &[0, 1, 0, 1, 0, 1, 0, 0, 0, 0], engine, false, Tail::default(), "").unwrap();
+        assert_eq!(
+            lines(&r, "s2t1g1i"),
+            [(Outcome::Waiting, None, 0), (Outcome::Completed, Some(ErrorKind::UniqueViolation), 0)],
+            "{engine:?}\n{}",
+            r.spec
+        );
+        assert_eq!(step(&r, "s1t1g1r").role, Role::Skipped, "s1's create succeeded");
+        r
+    }
+
+    #[test]
+    fn postgres_get_or_create_rolls_back_after_a_unique_violation() {
+        let r = race(EngineKind::Postgres, IsolationChoice::ReadCommitted);
+        // Without a savepoint the violation aborted the transaction: nothing more is sent.
+        assert_eq!(step(&r, "s2t1g1r").role, Role::Rollback);
+        assert_eq!(step(&r, "s2t1c").role, Role::Skipped);
+        assert!(r.report.events.iter().all(|e| e.error.as_ref().is_none_or(|x| x.kind != ErrorKind::Other)));
+        let spans = r.spans();
+        assert!(spans[0].committed && !spans[1].committed);
+    }
+
+    #[test]
+    fn innodb_get_or_create_gets_again_after_a_unique_violation() {
+        // READ COMMITTED: the get again sees s1's row, and s2 commits.
+        let r = race(EngineKind::Innodb, IsolationChoice::ReadCommitted);
+        assert_eq!(lines(&r, "s2t1g1r"), [(Outcome::Immediate, None, 1)]);
+        assert_eq!(step(&r, "s2t1c").role, Role::Commit);
+        assert!(r.spans()[1].committed);
+        // REPEATABLE READ: s2's snapshot (from its first get) does not have s1's row, so the get
+        // again finds nothing and get_or_create re-raises: s2 rolls back.
+        let r = race(EngineKind::Innodb, IsolationChoice::RepeatableRead);
+        assert_eq!(lines(&r, "s2t1g1r"), [(Outcome::Immediate, None, 0)]);
+        assert_eq!(step(&r, "s2t1c").role, Role::Rollback);
+        assert!(!r.spans()[1].committed);
     }
 }

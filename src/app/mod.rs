@@ -3,7 +3,8 @@
 //! With `db_constraint=False` the database no longer checks `user_id`; Django keeps the data
 //! consistent itself. Each [`Action`] here is what Django sends for one application call, so a
 //! spec file reaches it as ordinary SQL steps. An action stops at its first failing statement
-//! (Django raises), which is why the spec writer puts an action's statements in one step.
+//! (Django raises), which is why the spec writer puts an action's statements in one step; an
+//! action whose next statement depends on a result (get_or_create) is sent in [`Part`]s.
 
 pub mod drive;
 pub mod spec;
@@ -63,11 +64,39 @@ pub enum Action {
     /// the application saves the user first (`INSERT INTO auth_user`). `QuerySet.get_or_create`
     /// (django/db/models/query.py) then tries `get` (the SELECT), and on `DoesNotExist` creates the
     /// row inside `transaction.atomic` (a savepoint); an `IntegrityError` there (a unique
-    /// violation: another request created it) is caught and answered by `get`. Any other failure
-    /// raises, and the statements after it are never sent.
+    /// violation: another request created it) is caught and answered by `get` again, which
+    /// re-raises the `IntegrityError` if it finds nothing. So: [`Part::Get`]; if it found the
+    /// row, nothing more; else [`Part::Create`]; on an `IntegrityError`, [`Part::GetAgain`]. Any
+    /// other failure raises, and the statements after it are never sent.
+    ///
+    /// The model has no SAVEPOINT yet, so the create is sent without one. On InnoDB that changes
+    /// nothing: a duplicate-key or foreign key error rolls back only the statement (the manual's
+    /// "InnoDB Error Handling"), and a rollback to a savepoint would not release the row locks
+    /// the INSERT took either (the manual's "SAVEPOINT" statement page). On PostgreSQL any error
+    /// aborts the whole transaction (`AbortCurrentTransaction`, xact.c), so the driver treats it
+    /// as raised:
+    /// nothing more of the transaction is sent and it rolls back. Once savepoints are modelled,
+    /// the create becomes `SAVEPOINT; INSERT; RELEASE SAVEPOINT` with `ROLLBACK TO SAVEPOINT`
+    /// on an `IntegrityError`, and on PostgreSQL the transaction survives it and goes on with
+    /// `get` again (which finds the other request's row at READ COMMITTED, not at REPEATABLE
+    /// READ), as on InnoDB.
     GetOrCreateEnrollment { row: i64, user: i64, new_user: Option<NewUser>, course: String },
     /// The background orphan sweeper: removes child rows whose user no longer exists.
     Sweep,
+}
+
+/// A part of an action that the driver sends as a step of its own, because what Django sends
+/// next depends on its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// All of the action's statements (every action but get_or_create).
+    Whole,
+    /// get_or_create's `get` (after saving an unsaved user first): the SELECT.
+    Get,
+    /// get_or_create's `create`: the INSERT, sent when `get` found nothing.
+    Create,
+    /// get_or_create's `get` after the create raised an `IntegrityError`.
+    GetAgain,
 }
 
 /// The SQL for one literal string (the generator only makes plain identifiers, but quote anyway).
@@ -119,6 +148,29 @@ impl Action {
         }
     }
 
+    /// The parts the driver sends, each as its own step, in order.
+    pub fn parts(&self) -> &'static [Part] {
+        match self {
+            Action::GetOrCreateEnrollment { .. } => &[Part::Get, Part::Create, Part::GetAgain],
+            _ => &[Part::Whole],
+        }
+    }
+
+    /// The statements of one part ([`Action::statements`] is the get and the create of a
+    /// get_or_create that found nothing).
+    pub fn part_statements(&self, part: Part) -> Vec<String> {
+        let mut all = self.statements();
+        match part {
+            Part::Whole => all,
+            Part::Create => all.split_off(all.len() - 1),
+            Part::Get => {
+                all.pop();
+                all
+            }
+            Part::GetAgain => all.into_iter().filter(|q| q.starts_with("SELECT")).collect(),
+        }
+    }
+
     /// The existing user the action needs (the request's `request.user` or the object it loads).
     pub fn loads_user(&self) -> Option<i64> {
         match self {
@@ -142,11 +194,6 @@ impl Action {
             Action::AddBookmark { row, user, .. } => Some((CHILD_TABLES[1], *row, *user)),
             _ => None,
         }
-    }
-
-    /// Does a unique violation count as success (get_or_create's "get" path)?
-    pub fn unique_violation_is_get(&self) -> bool {
-        matches!(self, Action::GetOrCreateEnrollment { new_user: None, .. })
     }
 
     /// A short name for step names and summaries.
@@ -201,7 +248,13 @@ mod tests {
         assert!(s[1].starts_with("SELECT id FROM student_courseenrollment WHERE user_id = 100"));
         assert!(s[2].starts_with("INSERT INTO student_courseenrollment VALUES (9, 100"));
         assert_eq!(a.loads_user(), None);
-        assert!(!a.unique_violation_is_get());
+        // Sent in parts: the user and the get, the create, the get again.
+        assert_eq!(a.part_statements(Part::Get), s[..2]);
+        assert_eq!(a.part_statements(Part::Create), s[2..]);
+        assert_eq!(a.part_statements(Part::GetAgain), s[1..2]);
+        let login = Action::Login { user: 1 };
+        assert_eq!(login.parts(), [Part::Whole]);
+        assert_eq!(login.part_statements(Part::Whole), login.statements());
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Concrete session scripts plus a schedule, written out as isolation-spec text `fksim run` replays.
 //!
 //! Each transaction is: a `begin` step (the request loads the users it acts on, in autocommit,
-//! then `BEGIN`), one step per action (all of the action's statements), a `commit` step. After
+//! then `BEGIN`), one step per action (all of the action's statements; get_or_create one per
+//! [`Part`]), a `commit` step. After
 //! the schedule come the tail steps of two extra sessions: `tick` (a plain read that lets virtual
 //! time pass with no writer, so waits end), `obs1`/`obs2` (read every row) and `sweep`.
 
 use super::workload::Concrete;
-use super::{Action, SCHEMA};
+use super::{Action, Part, SCHEMA};
 use std::fmt::Write;
 
 /// What a step of a session script is for.
@@ -16,11 +17,13 @@ pub enum Role {
     Begin {
         users: Vec<i64>,
     },
-    Action(Action),
+    /// One part of an action.
+    Action(Action, Part),
     Commit,
     /// Django's `atomic` rolling back after the action before it raised.
     Rollback,
-    /// A step Django never sends: its transaction already failed.
+    /// A step Django never sends: its transaction already failed, or its get_or_create already
+    /// returned.
     Skipped,
 }
 
@@ -43,7 +46,7 @@ impl Step {
                 let ids: Vec<String> = users.iter().map(i64::to_string).collect();
                 vec![format!("SELECT id FROM auth_user WHERE id IN ({})", ids.join(", ")), begin.to_string()]
             }
-            Role::Action(a) => a.statements(),
+            Role::Action(a, part) => a.part_statements(*part),
             Role::Commit => vec!["COMMIT".into()],
             Role::Rollback => vec!["ROLLBACK".into()],
             Role::Skipped => vec![NOOP.into()],
@@ -77,11 +80,18 @@ impl Layout {
                     users.dedup();
                     steps.push(Step { name: format!("{p}b"), txn: t, role: Role::Begin { users } });
                     for (i, a) in txn.actions.iter().enumerate() {
-                        steps.push(Step {
-                            name: format!("{p}{}{}", a.kind_letter(), i + 1),
-                            txn: t,
-                            role: Role::Action(a.clone()),
-                        });
+                        for &part in a.parts() {
+                            let suffix = match part {
+                                Part::Whole | Part::Get => "",
+                                Part::Create => "i",
+                                Part::GetAgain => "r",
+                            };
+                            steps.push(Step {
+                                name: format!("{p}{}{}{suffix}", a.kind_letter(), i + 1),
+                                txn: t,
+                                role: Role::Action(a.clone(), part),
+                            });
+                        }
                     }
                     steps.push(Step { name: format!("{p}c"), txn: t, role: Role::Commit });
                 }
@@ -110,6 +120,24 @@ impl Layout {
             first = false;
         }
         true
+    }
+
+    /// get_or_create's reaction to step `i` of session `s` (its get found the row, or its create
+    /// succeeded): the rest of the get_or_create is not sent. Returns false if nothing changed.
+    pub fn skip_rest_of_action(&mut self, s: usize, i: usize) -> bool {
+        let steps = &mut self.sessions[s];
+        let Role::Action(a, _) = steps[i].role.clone() else { return false };
+        let mut changed = false;
+        for st in steps.iter_mut().skip(i + 1) {
+            match &st.role {
+                Role::Action(b, Part::Create | Part::GetAgain) if *b == a => {
+                    st.role = Role::Skipped;
+                    changed = true;
+                }
+                _ => break,
+            }
+        }
+        changed
     }
 
     /// The step names of a schedule: `schedule[k]` picks, among the sessions with steps left,
@@ -240,6 +268,29 @@ mod tests {
         assert_eq!(l.sessions[0][2].role, Role::Rollback);
         assert_eq!(l.sessions[0][3].role, Role::Skipped);
         assert!(!l.abort_after(0, 3));
+    }
+
+    #[test]
+    fn get_or_create_is_sent_in_parts() {
+        let mut c = two();
+        c.sessions[0][0].actions.push(Action::GetOrCreateEnrollment {
+            row: 0,
+            user: 1,
+            new_user: None,
+            course: "c2".into(),
+        });
+        c.number();
+        let mut l = Layout::new(&c);
+        let names: Vec<&str> = l.sessions[0].iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["s1t1b", "s1t1l1", "s1t1e2", "s1t1g3", "s1t1g3i", "s1t1g3r", "s1t1c"]);
+        assert!(l.sessions[0][3].sql("BEGIN")[0].starts_with("SELECT id FROM student_courseenrollment"));
+        assert!(l.sessions[0][4].sql("BEGIN")[0].starts_with("INSERT INTO student_courseenrollment"));
+        // The get found the row: neither the create nor the second get is sent.
+        assert!(!l.skip_rest_of_action(0, 2));
+        assert!(l.skip_rest_of_action(0, 3));
+        assert_eq!(l.sessions[0][4].role, Role::Skipped);
+        assert_eq!(l.sessions[0][5].role, Role::Skipped);
+        assert_eq!(l.sessions[0][6].role, Role::Commit);
     }
 
     #[test]

@@ -76,9 +76,34 @@ impl Summary {
     }
 }
 
-/// Run `runs` random scripts and schedules of `w`, drawn from `seed`. Run `i` uses
-/// `Workload::generate` with the i-th number of a ChaCha8 stream seeded with `seed`. When
-/// `write` is given, run `i`'s spec goes to `write/run-i.spec`.
+/// The runs of `w` drawn from `seed`, in order. Run `i` uses `Workload::generate` with the next
+/// number of a ChaCha8 stream seeded with `seed`, then a schedule from the same stream.
+pub fn workload_runs(
+    w: &Workload,
+    engine: EngineKind,
+    fk_on: bool,
+    seed: u64,
+    runs: u64,
+) -> impl Iterator<Item = Result<AppRun, AppError>> + '_ {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..runs).map(move |i| {
+        let c = w.generate(rng.gen());
+        let steps: usize = super::spec::Layout::new(&c).counts().iter().sum();
+        let schedule: Vec<usize> = (0..steps).map(|_| rng.gen_range(0..c.sessions.len().max(1))).collect();
+        let fk = if fk_on { "on" } else { "off" };
+        let comment = format!("fksim workload run {i}, seed {seed}, engine {}, fk {fk}", engine.name());
+        run_app(&c, &schedule, engine, fk_on, Tail::default(), &comment)
+    })
+}
+
+/// Where `--write DIR` puts run `i`.
+pub fn run_path(dir: &Path, i: u64) -> std::path::PathBuf {
+    dir.join(format!("run-{i}.spec"))
+}
+
+/// Run `runs` random scripts and schedules of `w`, drawn from `seed` (see [`workload_runs`]).
+/// When `write` is given, run `i`'s spec goes to `write/run-i.spec`, headed by the `fksim run`
+/// command that replays it (see [`AppRun::written`]).
 pub fn run_workload(
     w: &Workload,
     engine: EngineKind,
@@ -87,18 +112,13 @@ pub fn run_workload(
     runs: u64,
     write: Option<&Path>,
 ) -> Result<Summary, AppError> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sum = Summary::default();
-    for i in 0..runs {
-        let c = w.generate(rng.gen());
-        let steps: usize = super::spec::Layout::new(&c).counts().iter().sum();
-        let schedule: Vec<usize> = (0..steps).map(|_| rng.gen_range(0..c.sessions.len().max(1))).collect();
-        let comment = format!("fksim workload run {i}, seed {seed}");
-        let r = run_app(&c, &schedule, engine, fk_on, Tail::default(), &comment)?;
+    for (i, r) in (0..).zip(workload_runs(w, engine, fk_on, seed, runs)) {
+        let r = r?;
         if let Some(dir) = write {
-            let path = dir.join(format!("run-{i}.spec"));
+            let path = run_path(dir, i);
             std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(&path, &r.spec))
+                .and_then(|_| std::fs::write(&path, r.written(&path)))
                 .map_err(|e| AppError::Write(path.display().to_string(), e.to_string()))?;
         }
         sum.add(i, &r);

@@ -59,23 +59,28 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
                 format!("{} {}{null}", quote(live, &c.name), col_type(live, c))
             })
             .collect();
+        // Constraint names as the model gives them (PostgreSQL's index names are per schema,
+        // MariaDB's per table), so that the servers' messages name what the model's name.
         let pk = &t.indexes[0];
         if !t.columns[pk.cols[0]].hidden {
-            parts.push(format!("PRIMARY KEY ({})", cols(live, t, &pk.cols)));
+            let name = match live {
+                Live::MariaDb => String::new(),
+                Live::Postgres => format!("CONSTRAINT {} ", quote(live, &pk.pg_name)),
+            };
+            parts.push(format!("{name}PRIMARY KEY ({})", cols(live, t, &pk.cols)));
         }
         let mut after = Vec::new();
         for ix in &t.indexes[1..] {
+            let name = match live {
+                Live::MariaDb => &ix.name,
+                Live::Postgres => &ix.pg_name,
+            };
             if ix.unique {
-                // PostgreSQL's index names are per schema, MariaDB's per table.
-                let name = match live {
-                    Live::MariaDb => ix.name.clone(),
-                    Live::Postgres => format!("{}_{}_key", t.name, ix.name),
-                };
-                parts.push(format!("CONSTRAINT {} UNIQUE ({})", quote(live, &name), cols(live, t, &ix.cols)));
+                parts.push(format!("CONSTRAINT {} UNIQUE ({})", quote(live, name), cols(live, t, &ix.cols)));
             } else {
                 after.push(format!(
                     "CREATE INDEX {} ON {} ({})",
-                    quote(live, &ix.name),
+                    quote(live, name),
                     quote(live, &t.name),
                     cols(live, t, &ix.cols)
                 ));
@@ -89,9 +94,13 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
                     action.push_str(&format!(" ON {event} {words}"));
                 }
             }
+            let name = match live {
+                Live::MariaDb => &fk.name,
+                Live::Postgres => &fk.pg_name,
+            };
             parts.push(format!(
                 "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){action}",
-                quote(live, &fk.name),
+                quote(live, name),
                 cols(live, t, &fk.cols),
                 quote(live, &parent.name),
                 cols(live, parent, &fk.parent_cols)

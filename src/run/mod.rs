@@ -6,6 +6,7 @@ mod footprint;
 mod play;
 mod session;
 mod steps;
+mod teardown;
 
 pub use footprint::Footprint;
 pub use play::{Ended, Play};
@@ -76,6 +77,9 @@ pub enum RunError {
     Engine(#[from] EngineError),
     #[error("{file}:{line}: setup statement failed: {message}")]
     Setup { file: String, line: usize, message: String },
+    /// A statement of a session's or the spec's teardown failed at the end of a permutation.
+    #[error("{file}:{line}: teardown statement failed: {message}")]
+    Teardown { file: String, line: usize, message: String },
     #[error("{file}:{line}: {what}")]
     Permutation { file: String, line: usize, what: String },
 }

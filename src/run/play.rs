@@ -2,6 +2,7 @@
 //! cloned, so the explorer runs a shared prefix once for every interleaving that starts with it.
 
 use super::session::Sessions;
+use super::teardown::{Dialect, Teardown};
 use super::{
     attach_deadlocks, cancel_remaining, complete_waiting, own_event, wait_chain, waiting_event, Clock, Db,
     PermutationReport, RunError, StepEvent, Timing, Track,
@@ -194,10 +195,20 @@ impl<'a, S: Store> Play<'a, S> {
             e.note = Some("MODEL DEFECT: left unfinished although its session was not blocked on a lock".into());
         }
         self.events.extend(cancelled.into_iter().map(Arc::new));
+        let dialect = match self.db {
+            Db::Inno(_) => Dialect::MariaDb,
+            Db::Pg(_) => Dialect::Postgres,
+        };
+        let mut td = Teardown::new(dialect, &self.sc.spec.file);
         for s in 0..self.sc.sessions.len() {
-            self.sessions.run_teardown(&mut self.db, s)?;
+            self.sessions.run_teardown(&mut self.db, &mut td, s)?;
         }
+        // Orphans are counted after the permutation, before the spec's teardown (which usually
+        // drops the tables); that runs once every transaction is rolled back.
         let orphans = self.db.finish()?;
+        if !self.sc.teardown.is_empty() {
+            td.run(&mut self.db, 0, &self.sc.teardown, || "teardown".to_string(), true)?;
+        }
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
             events: std::mem::take(&mut self.events),

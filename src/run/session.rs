@@ -1,6 +1,7 @@
 //! The runner's sessions: each runs one step at a time, statement by statement, and queues steps
 //! issued while an earlier one still waits.
 
+use super::teardown::Teardown;
 use super::{RunError, Track};
 use crate::engine::{Engine, Poll, SessionId};
 use crate::scenario::Scenario;
@@ -37,6 +38,7 @@ impl<'a> Sessions<'a> {
         self.active[s].as_ref().map(|a| a.perm_index)
     }
 
+    /// Run a session's setup block; a failure is a setup failure.
     fn run_block<E: Engine>(
         &self,
         db: &mut E,
@@ -74,11 +76,13 @@ impl<'a> Sessions<'a> {
         self.run_block(db, s, &self.sc.sessions[s].setup, "setup")
     }
 
-    pub fn run_teardown<E: Engine>(&self, db: &mut E, s: SessionId) -> Result<(), RunError> {
+    /// The session's teardown block, unless a step of it is still stuck on a lock.
+    pub fn run_teardown<E: Engine>(&self, db: &mut E, td: &mut Teardown, s: SessionId) -> Result<(), RunError> {
         if self.active[s].is_some() {
             return Ok(());
         }
-        self.run_block(db, s, &self.sc.sessions[s].teardown, "teardown")
+        let name = &self.sc.sessions[s].name;
+        td.run(db, s, &self.sc.sessions[s].teardown, || format!("{name} teardown"), false)
     }
 
     /// Issue permutation step `i` (step `step` of session `s`): run it now, or queue it behind the

@@ -46,7 +46,10 @@ pub struct Column {
 /// An index. `cols` are its key columns; secondary index entries also carry the clustered key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
+    /// InnoDB's name (`PRIMARY`, a unique key named after its first column, ...).
     pub name: String,
+    /// PostgreSQL's name for the index and its constraint (see [`pg_object_name`]).
+    pub pg_name: String,
     pub cols: Vec<usize>,
     pub unique: bool,
     pub clustered: bool,
@@ -89,7 +92,10 @@ impl RefAction {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignKey {
+    /// InnoDB's name: as declared, or `<table>_ibfk_<n>`.
     pub name: String,
+    /// PostgreSQL's name: as declared, or `<table>_<columns>_fkey` (see [`pg_object_name`]).
+    pub pg_name: String,
     pub cols: Vec<usize>,
     pub parent: TableId,
     pub parent_cols: Vec<usize>,
@@ -146,7 +152,60 @@ pub struct Catalog {
     pub tables: Vec<Table>,
 }
 
+/// PostgreSQL's longest identifier: NAMEDATALEN - 1 bytes.
+const PG_MAX_NAME: usize = 63;
+
+/// The longest prefix of `s` of at most `n` bytes that ends on a character boundary.
+fn clip(s: &str, n: usize) -> &str {
+    let mut n = n.min(s.len());
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    &s[..n]
+}
+
+/// The name PostgreSQL gives an index or constraint declared without one: `name1_name2_label`
+/// (`name2` is the column names joined by `_`; `None` for a primary key, `<table>_pkey`). If it
+/// is longer than 63 bytes the longer of the two names is cut, a byte at a time, until it fits;
+/// the label is never cut (`makeObjectName`, src/backend/commands/indexcmds.c). While the name is
+/// `taken`, a number is added to the label: `key1`, `key2`, ... (`ChooseRelationName` there, for
+/// index names; `ChooseConstraintName`, src/backend/catalog/pg_constraint.c, for foreign keys).
+pub fn pg_object_name(name1: &str, name2: Option<&str>, label: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut pass = 0;
+    loop {
+        let label = if pass == 0 { label.to_string() } else { format!("{label}{pass}") };
+        let overhead = label.len() + 1 + usize::from(name2.is_some());
+        let avail = PG_MAX_NAME - overhead;
+        let (mut n1, mut n2) = (name1.len(), name2.map_or(0, str::len));
+        while n1 + n2 > avail {
+            if n1 > n2 {
+                n1 -= 1;
+            } else {
+                n2 -= 1;
+            }
+        }
+        let name = match name2 {
+            Some(b) => format!("{}_{}_{label}", clip(name1, n1), clip(b, n2)),
+            None => format!("{}_{label}", clip(name1, n1)),
+        };
+        if !taken(&name) {
+            return name;
+        }
+        pass += 1;
+    }
+}
+
 impl Catalog {
+    /// Is `name` taken in PostgreSQL's schema by a constraint (primary key, unique or foreign
+    /// key) or, with `relations`, also by a table or an index?
+    pub fn pg_name_taken(&self, name: &str, relations: bool) -> bool {
+        self.tables.iter().any(|t| {
+            (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
+                || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
+                || t.fks.iter().any(|fk| fk.pg_name == name)
+        })
+    }
+
     pub fn table_id(&self, name: &str) -> Option<TableId> {
         self.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name))
     }
@@ -156,5 +215,76 @@ impl Catalog {
         self.tables.iter().enumerate().flat_map(move |(t, table)| {
             table.fks.iter().enumerate().filter(move |(_, fk)| fk.parent == parent).map(move |(i, _)| (t, i))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Pos;
+    use crate::sql::{parse_statement, RawStatement, SchemaOptions};
+
+    fn catalog(ddl: &[&str]) -> Catalog {
+        let opts = SchemaOptions { fk_enforced: true, implicit_fk_index: false };
+        let mut cat = Catalog::default();
+        for d in ddl {
+            parse_statement(&RawStatement { text: d.to_string(), pos: Pos { line: 1, col: 1 } }, &mut cat, opts)
+                .unwrap();
+        }
+        cat
+    }
+
+    /// (index names, foreign key names) of a table, as PostgreSQL names them.
+    fn pg_names(cat: &Catalog, table: &str) -> (Vec<String>, Vec<String>) {
+        let t = &cat.tables[cat.table_id(table).unwrap()];
+        (t.indexes.iter().map(|ix| ix.pg_name.clone()).collect(), t.fks.iter().map(|f| f.pg_name.clone()).collect())
+    }
+
+    // The expected names are what PostgreSQL 15 showed (`\d`) for the same DDL.
+    #[test]
+    fn postgres_names_constraints_after_table_and_columns() {
+        let cat = catalog(&[
+            "CREATE TABLE p (a INT, b INT, PRIMARY KEY (a, b), UNIQUE (b))",
+            "CREATE TABLE c (x INT, y INT, z INT REFERENCES p (b), w INT REFERENCES p (b), \
+             FOREIGN KEY (x, y) REFERENCES p (a, b), FOREIGN KEY (z) REFERENCES p (b), \
+             CONSTRAINT myfk FOREIGN KEY (y) REFERENCES p (b), UNIQUE (x), UNIQUE (x, y), CONSTRAINT myuniq UNIQUE (y, x))",
+        ]);
+        assert_eq!(pg_names(&cat, "p").0, ["p_pkey", "p_b_key"]);
+        let (ix, fks) = pg_names(&cat, "c");
+        // The hidden row id (no primary key) has no PostgreSQL name.
+        assert_eq!(ix, ["", "c_x_key", "c_x_y_key", "myuniq"]);
+        assert_eq!(fks, ["c_z_fkey", "c_w_fkey", "c_x_y_fkey", "c_z_fkey1", "myfk"]);
+        // InnoDB's names are unchanged.
+        let c = &cat.tables[cat.table_id("c").unwrap()];
+        assert_eq!(c.fks[0].name, "c_ibfk_1");
+        assert_eq!(c.indexes[1].name, "x");
+    }
+
+    #[test]
+    fn postgres_cuts_long_names_to_63_bytes() {
+        let table = "a_very_long_table_name_that_goes_on_and_on_forever_yes";
+        let cat = catalog(&[
+            "CREATE TABLE p (b INT PRIMARY KEY)",
+            &format!(
+                "CREATE TABLE {table} (a_very_long_column_name_as_well_really_long INT UNIQUE, bb INT REFERENCES p (b), PRIMARY KEY (bb))"
+            ),
+        ]);
+        let (ix, fks) = pg_names(&cat, table);
+        assert_eq!(
+            ix,
+            [
+                "a_very_long_table_name_that_goes_on_and_on_forever_yes_pkey",
+                "a_very_long_table_name_that_g_a_very_long_column_name_as_we_key"
+            ]
+        );
+        assert_eq!(fks, ["a_very_long_table_name_that_goes_on_and_on_forever_yes_bb_fkey"]);
+        assert!(ix.iter().chain(&fks).all(|n| n.len() <= 63));
+    }
+
+    #[test]
+    fn a_taken_name_gets_a_number() {
+        let taken = |n: &str| n == "t_a_key" || n == "t_a_key1";
+        assert_eq!(pg_object_name("t", Some("a"), "key", taken), "t_a_key2");
+        assert_eq!(pg_object_name("t", None, "pkey", |_| false), "t_pkey");
     }
 }

@@ -1,7 +1,7 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
-use super::catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
-use super::plan::{CmpOp, Cond, Expr, Filter, Isolation, Plan, Projection, RowLock};
+use super::catalog::{pg_object_name, Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
+use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, Plan, Projection, RowLock};
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
@@ -104,7 +104,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     }
     let mut table = Table { name: name.clone(), columns: Vec::new(), indexes: Vec::new(), fks: Vec::new() };
     let mut pk: Option<Vec<String>> = None;
-    let mut uniques: Vec<(Option<String>, Vec<String>)> = Vec::new();
+    // A primary key's or unique constraint's declared name. PostgreSQL keeps it; MariaDB calls
+    // every primary key `PRIMARY` and does not accept a name on a column's constraint.
+    let mut pk_name: Option<String> = None;
+    let mut uniques: Vec<(Option<String>, Option<String>, Vec<String>)> = Vec::new();
     let mut fks: Vec<PendingFk> = Vec::new();
     for c in &ct.columns {
         let (ty, serial, width) = col_type(&c.data_type)?;
@@ -116,9 +119,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 ColumnOption::Null => {}
                 ColumnOption::PrimaryKey(_) => {
                     pk = Some(vec![cname.clone()]);
+                    pk_name = o.name.as_ref().map(unquote);
                     not_null = true;
                 }
-                ColumnOption::Unique(_) => uniques.push((None, vec![cname.clone()])),
+                ColumnOption::Unique(_) => uniques.push((None, o.name.as_ref().map(unquote), vec![cname.clone()])),
                 ColumnOption::ForeignKey(fk) if fk.characteristics.is_some() => {
                     return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
                 }
@@ -158,9 +162,12 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         match tc {
             TableConstraint::PrimaryKey(p) => {
                 pk = Some(p.columns.iter().map(|c| c.column.expr.to_string()).collect());
+                pk_name = p.name.as_ref().map(unquote);
             }
-            TableConstraint::Unique(u) => uniques
-                .push((u.name.as_ref().map(unquote), u.columns.iter().map(|c| c.column.expr.to_string()).collect())),
+            TableConstraint::Unique(u) => {
+                let uname = u.name.as_ref().map(unquote);
+                uniques.push((uname.clone(), uname, u.columns.iter().map(|c| c.column.expr.to_string()).collect()))
+            }
             TableConstraint::ForeignKey(fk) if fk.characteristics.is_some() => {
                 return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
             }
@@ -176,7 +183,14 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 let cols = ix.columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>();
                 let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
                 let iname = ix.name.as_ref().map(unquote).unwrap_or_else(|| table.columns[cols[0]].name.clone());
-                table.indexes.push(Index { name: iname, cols, unique: false, clustered: false, implicit: false });
+                table.indexes.push(Index {
+                    pg_name: iname.clone(),
+                    name: iname,
+                    cols,
+                    unique: false,
+                    clustered: false,
+                    implicit: false,
+                });
             }
             other => return Err(format!("unsupported table constraint `{other}`")),
         }
@@ -188,7 +202,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             for &c in &cols {
                 table.columns[c].not_null = true;
             }
-            Index { name: "PRIMARY".into(), cols, unique: true, clustered: true, implicit: false }
+            let pg_name = pk_name
+                .clone()
+                .unwrap_or_else(|| pg_object_name(&name, None, "pkey", |n| catalog.pg_name_taken(n, true)));
+            Index { name: "PRIMARY".into(), pg_name, cols, unique: true, clustered: true, implicit: false }
         }
         None => {
             table.columns.push(Column {
@@ -199,16 +216,30 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 serial: true,
                 hidden: true,
             });
+            // PostgreSQL has no such index.
             let cols = vec![table.columns.len() - 1];
-            Index { name: "GEN_CLUST_INDEX".into(), cols, unique: true, clustered: true, implicit: false }
+            Index {
+                name: "GEN_CLUST_INDEX".into(),
+                pg_name: String::new(),
+                cols,
+                unique: true,
+                clustered: true,
+                implicit: false,
+            }
         }
     };
     // MySQL's key order (sql_table.cc, sort_keys): primary, unique NOT NULL, other unique, the rest.
     let mut unique_ix: Vec<Index> = Vec::new();
-    for (uname, cols) in &uniques {
+    for (uname, pg_uname, cols) in &uniques {
         let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
         let iname = uname.clone().unwrap_or_else(|| table.columns[cols[0]].name.clone());
-        unique_ix.push(Index { name: iname, cols, unique: true, clustered: false, implicit: false });
+        // PostgreSQL names them in the order declared: columns' UNIQUE first, then the table's.
+        let pg_name = pg_uname.clone().unwrap_or_else(|| {
+            let names: Vec<&str> = cols.iter().map(|&c| table.columns[c].name.as_str()).collect();
+            let mine = |n: &str| clustered.pg_name == n || unique_ix.iter().any(|ix| ix.pg_name == n);
+            pg_object_name(&name, Some(&names.join("_")), "key", |n| catalog.pg_name_taken(n, true) || mine(n))
+        });
+        unique_ix.push(Index { name: iname, pg_name, cols, unique: true, clustered: false, implicit: false });
     }
     unique_ix.sort_by_key(|ix| !ix.cols.iter().all(|&c| table.columns[c].not_null));
     let plain = std::mem::take(&mut table.indexes);
@@ -237,6 +268,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             return Err(format!("no unique index on the referenced columns of `{}`", ptable.name));
         }
         let given = fk.name.clone();
+        let pg_name = fk.name.clone().unwrap_or_else(|| {
+            let names: Vec<&str> = cols.iter().map(|&c| catalog.tables[id].columns[c].name.as_str()).collect();
+            pg_object_name(&name, Some(&names.join("_")), "fkey", |n| catalog.pg_name_taken(n, false))
+        });
         let fk_name = fk.name.unwrap_or_else(|| format!("{}_ibfk_{}", name, catalog.tables[id].fks.len() + 1));
         let (on_delete, on_update) = (ref_action(&fk.on_delete)?, ref_action(&fk.on_update)?);
         let set_null = on_delete == RefAction::SetNull || on_update == RefAction::SetNull;
@@ -255,11 +290,20 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             // Named as MariaDB names the key it generates: the constraint's name, or the first
             // column's (`mysql_prepare_create_table`, sql_table.cc; SHOW INDEX).
             let name = given.unwrap_or_else(|| child.columns[cols[0]].name.clone());
-            child.indexes.push(Index { name, cols: cols.clone(), unique: false, clustered: false, implicit: true });
+            let pg_name = name.clone();
+            child.indexes.push(Index {
+                name,
+                pg_name,
+                cols: cols.clone(),
+                unique: false,
+                clustered: false,
+                implicit: true,
+            });
             child_index = Some(child.indexes.len() - 1);
         }
         child.fks.push(ForeignKey {
             name: fk_name,
+            pg_name,
             cols,
             parent,
             parent_cols,
@@ -281,7 +325,14 @@ fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
         return Err(format!("index `{name}` already exists on `{}`", table.name));
     }
     let table = &mut catalog.tables[t];
-    table.indexes.push(Index { name, cols: cols.clone(), unique: ci.unique, clustered: false, implicit: false });
+    table.indexes.push(Index {
+        pg_name: name.clone(),
+        name,
+        cols: cols.clone(),
+        unique: ci.unique,
+        clustered: false,
+        implicit: false,
+    });
     // An index InnoDB made for a foreign key goes once this one can serve it (MariaDB drops the
     // generated key, `mysql_prepare_alter_table` / `Key::generated`; SHOW INDEX after
     // `CREATE INDEX child_parent` shows only `child_parent`).
@@ -554,6 +605,13 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
         ),
     };
     Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock })
+}
+
+/// What a DROP TABLE statement drops (`None` for any other statement).
+pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
+    let Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } = ast else { return None };
+    let tables = names.iter().filter_map(|n| catalog.table_id(&ident_name(n))).collect();
+    Some(DropTables { tables, if_exists: *if_exists })
 }
 
 /// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.

@@ -8,7 +8,7 @@ pub mod value;
 
 pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 pub use lower::SchemaOptions;
-pub use plan::{Cond, Expr, Filter, Isolation, Plan, Projection, RowLock, Statement};
+pub use plan::{Cond, DropTables, Expr, Filter, Isolation, Plan, Projection, RowLock, Statement};
 pub use split::{peel_lock_clause, split_block, RawStatement};
 pub use value::Value;
 
@@ -43,7 +43,8 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
         return Err(fail("expected one statement".into()));
     };
     let plan = lower::lower(catalog, ast, lock, &text, opts).map_err(fail)?;
-    Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos })
+    let drop = lower::drop_tables(catalog, ast);
+    Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop })
 }
 
 /// Parse and bind every statement of a block.

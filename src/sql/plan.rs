@@ -194,12 +194,37 @@ pub enum Plan {
     Ddl,
 }
 
+/// What a DROP TABLE removes (the engines leave DDL after setup to the runner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropTables {
+    /// The tables it names, in order; a table named IF EXISTS that was never created is left out.
+    pub tables: Vec<TableId>,
+    pub if_exists: bool,
+}
+
 /// A bound statement with the text and position it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub plan: Plan,
     pub text: String,
     pub pos: Pos,
+    /// For DROP TABLE (a `Plan::Ddl`): what it drops.
+    pub drop: Option<DropTables>,
+}
+
+impl Plan {
+    /// The tables the statement reads or writes by name (its own and its subqueries').
+    pub fn tables(&self) -> Vec<TableId> {
+        match self {
+            Plan::Insert { table, .. } => vec![*table],
+            Plan::Update { table, filter, .. }
+            | Plan::Delete { table, filter }
+            | Plan::Select { table, filter, .. } => {
+                std::iter::once(*table).chain(filter.subqueries().map(|(_, t, _)| t)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl Plan {

@@ -49,9 +49,9 @@ pub fn schedule(steps: usize, sessions: usize) -> impl Strategy<Value = Vec<usiz
     prop::collection::vec(0..sessions.max(1), steps)
 }
 
-/// The most steps a workload's sessions can have.
+/// The most steps a workload's sessions can have (get_or_create is three steps).
 pub fn max_steps(w: &Workload) -> usize {
-    let per_txn = w.actions_per_txn.get_ref()[1] as usize + 2;
+    let per_txn = 3 * w.actions_per_txn.get_ref()[1] as usize + 2;
     *w.sessions.get_ref() as usize * *w.transactions.get_ref() as usize * per_txn
 }
 
@@ -70,12 +70,13 @@ pub fn run(c: &Concrete, sched: &[usize], engine: EngineKind, fk_on: bool, tail:
     run_app(c, sched, engine, fk_on, tail, comment).unwrap_or_else(|e| panic!("generated run failed to load: {e}"))
 }
 
-/// Write a failing run's spec to target/fksim-failures/NAME.spec; returns its path.
+/// Write a failing run's spec to target/fksim-failures/NAME.spec, headed by the command that
+/// replays it; returns its path.
 pub fn write_failure(name: &str, r: &AppRun) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fksim-failures");
     std::fs::create_dir_all(&dir).expect("create target/fksim-failures");
     let path = dir.join(format!("{name}.spec"));
-    std::fs::write(&path, &r.spec).expect("write failing spec");
+    std::fs::write(&path, r.written(&path)).expect("write failing spec");
     path
 }
 
@@ -118,10 +119,9 @@ pub fn check_cases(
             let r = run(&c, &sched, engine, fk_on, tail, &comment);
             let path = write_failure(&full, &r);
             panic!(
-                "{full} failed (FKSIM_SEED={seed}): {why}\nminimal run written to {p}\nreplay: fksim run {p} --engine {e} --fk {f}",
-                p = path.display(),
-                e = engine.name(),
-                f = if fk_on { "on" } else { "off" }
+                "{full} failed (FKSIM_SEED={seed}): {why}\nminimal run written to {}\nreplay: {}",
+                path.display(),
+                r.replay_command(&path)
             );
         }
         Err(e) => panic!("{full} (FKSIM_SEED={seed}): {e}"),

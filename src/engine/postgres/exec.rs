@@ -584,11 +584,9 @@ impl<S: Store> PgDb<S> {
                 let waiter = if u.trx != trx && self.is_active(u.trx) {
                     Some(u.trx)
                 } else if u.xmax == 0 {
-                    let name = format!("{}_{}_key", t.name, ix.name);
-                    let name = if ix.clustered { format!("{}_pkey", t.name) } else { name };
                     return Ok(Lk::Failed(err(
                         ErrorKind::UniqueViolation,
-                        format!("duplicate key value violates unique constraint \"{name}\""),
+                        format!("duplicate key value violates unique constraint \"{}\"", ix.pg_name),
                     )));
                 } else if u.xmax != trx && self.is_active(u.xmax) {
                     Some(u.xmax)
@@ -705,7 +703,7 @@ impl<S: Store> PgDb<S> {
         let child = self.cat.tables[fk_table].name.clone();
         let violation = err(
             ErrorKind::FkViolation,
-            format!("insert or update on table \"{child}\" violates foreign key constraint \"{}\"", fk.name),
+            format!("insert or update on table \"{child}\" violates foreign key constraint \"{}\"", fk.pg_name),
         );
         let snap = self.snap(trx);
         let found =
@@ -765,7 +763,7 @@ impl<S: Store> PgDb<S> {
             ErrorKind::FkViolation,
             format!(
                 "update or delete on table \"{parent}\" violates foreign key constraint \"{}\" on table \"{child}\"",
-                fk.name
+                fk.pg_name
             ),
         );
         let rr = self.iso(trx) >= Isolation::RepeatableRead;
