@@ -4,12 +4,8 @@
 
 use crate::sql::{peel_lock_clause, Catalog, ColType, Column, RowLock, Table};
 
-/// The live engines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Live {
-    MariaDb,
-    Postgres,
-}
+/// The live servers: the ones the engine profiles model.
+pub use crate::engine::Server as Live;
 
 fn quote(live: Live, name: &str) -> String {
     match live {

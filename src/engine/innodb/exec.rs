@@ -9,19 +9,14 @@ use super::locking::{Got, Implicit, Purpose, RecPos, Res};
 use super::modes::{InnoLock, Span, Strength, TableMode};
 use super::optimizer::{Path, Range};
 use super::subquery::Probe;
-use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
-use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
-use crate::lock::TxnId;
+use super::{InnoDb, Running, Why};
+pub(super) use crate::engine::Step;
+use crate::engine::{err, insert_values, DbError, EngineError, ErrorKind, Parts, Serial, Undo, SETUP_TRX};
+use crate::lock::{Locks, TxnId};
 use crate::sql::{Expr, Filter, Index, Isolation, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// The result of running a statement as far as it can go.
-pub enum Step {
-    Done(Result<(), DbError>),
-    Blocked,
-}
 
 /// Work on one row: the sub-operations still to do, in InnoDB's order.
 #[derive(Debug, Clone)]
@@ -146,7 +141,7 @@ macro_rules! flow {
     };
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     fn iso(&self, trx: TxnId) -> Isolation {
         self.trxs.get(&trx).map(|t| t.iso).unwrap_or(Isolation::RepeatableRead)
     }

@@ -8,19 +8,15 @@
 //! non-key update) are on the root.
 
 use super::modes::{Hw, PgLock, RowMode};
-use super::{err, PgDb, PgRes, Running, Undo, SETUP_TRX};
-use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
-use crate::lock::{Request, TxnId};
+use super::{PgDb, PgRes, Running};
+pub(super) use crate::engine::Step;
+use crate::engine::{err, insert_values, DbError, EngineError, ErrorKind, Parts, Serial, Undo, SETUP_TRX};
+use crate::lock::{Locks, Request, TxnId};
 use crate::sql::plan::CmpOp;
 use crate::sql::{Cond, Expr, Filter, Isolation, Plan, RefAction, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
-
-pub(super) enum Step {
-    Done(Result<(), DbError>),
-    Blocked,
-}
 
 /// An RI trigger queued by a row change, fired at the end of the statement.
 #[derive(Debug, Clone)]
@@ -131,7 +127,7 @@ macro_rules! lk {
     };
 }
 
-impl<S: Store> PgDb<S> {
+impl<P: Parts> PgDb<P> {
     fn tree(table: usize) -> (u32, u32) {
         (table as u32, 0)
     }
@@ -250,38 +246,46 @@ impl<S: Store> PgDb<S> {
         let row = PgRes::Row(table as u32, root);
         let tuple = PgRes::Tuple(table as u32, root);
         let want = PgLock::Row(mode);
-        let holder = self
-            .locks
-            .queue(&row)
-            .iter()
-            .find(|e| e.granted && e.txn != trx && want.must_wait_for_row(e.mode))
-            .map(|e| e.txn);
-        let Some(holder) = holder else {
-            if !self.locks.holds(trx, &row, want) {
-                let tag = self.tag(label, purpose.to_string());
-                self.locks.add_granted(trx, &row, want, tag);
+        if !self.locks.holds(trx, &row, want) {
+            let tag = self.tag(label, purpose.to_string());
+            if let Err(holder) = self.locks.try_acquire(trx, &row, want, tag) {
+                return Ok(self.wait_for_row(s, trx, (row, tuple, want), mode, holder, tag));
             }
-            let held: Vec<PgLock> =
-                self.locks.queue(&tuple).iter().filter(|e| e.txn == trx && e.granted).map(|e| e.mode).collect();
-            for m in held {
-                let grants = self.locks.release_one(trx, &tuple, m);
-                for g in grants {
-                    if let Some(x) = self.trxs.get(&g.txn) {
-                        self.book.wakeups.push(x.session);
-                    }
+        }
+        // The tuple lock is given back once the row lock is had.
+        let held: Vec<PgLock> =
+            self.locks.queue(&tuple).iter().filter(|e| e.txn == trx && e.granted).map(|e| e.mode).collect();
+        for m in held {
+            let grants = self.locks.release_one(trx, &tuple, m);
+            for g in grants {
+                if let Some(x) = self.trxs.get(&g.txn) {
+                    self.book.wakeups.push(x.session);
                 }
             }
-            return Ok(Lk::Ok);
-        };
-        let tag = self.tag(label, purpose.to_string());
+        }
+        Ok(Lk::Ok)
+    }
+
+    /// A row lock `holder` has in a conflicting strength: take the heavyweight tuple lock (FIFO
+    /// among the row's waiters), then wait for the holder's transaction (`heap_acquire_tuplock`,
+    /// `XactLockTableWait`); the row lock is asked again when that ends.
+    fn wait_for_row(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        (row, tuple, want): (PgRes, PgRes, PgLock),
+        mode: RowMode,
+        holder: TxnId,
+        tag: u32,
+    ) -> Lk {
         let hw = PgLock::Hw(mode.tuple_lock());
         if !self.locks.holds(trx, &tuple, hw) {
             if let Request::Waiting { .. } = self.locks.request(trx, &tuple, hw, tag) {
                 self.start_wait(s, tuple, hw, tag);
-                return Ok(Lk::Blocked);
+                return Lk::Blocked;
             }
         }
-        Ok(self.wait_xact(s, trx, holder, (row, want), tag))
+        self.wait_xact(s, trx, holder, (row, want), tag)
     }
 
     /// What became of a locked version since the snapshot (`TM_Result` after the lock).
