@@ -7,7 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use fksim::conform::{Comparison, LiveDb, Timing};
-use fksim::engine::{Engine, EngineKind, EngineTask, Parts, Plain, Server};
+use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
 use fksim::explore::{explore_kind, Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
@@ -252,29 +252,36 @@ fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermS
         .collect()
 }
 
-/// `fksim run`: every permutation (or `only`), as a transcript or JSON Lines.
-struct RunAll<'a> {
-    sc: &'a Scenario,
-    common: &'a Common,
-    as_json: bool,
-    only: Option<Vec<fksim::spec::PermStep>>,
+/// Work on an engine and the store `--store` chose.
+trait StoreTask {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()>;
 }
 
-impl EngineTask for RunAll<'_> {
+/// A [`StoreTask`] on the engine `--engine` chose.
+struct OnStore<T>(StoreKind, T);
+
+impl<T: StoreTask> EngineTask for OnStore<T> {
     type Output = Result<()>;
     fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Result<()>
     where
         E::With<Tracing>: Clone,
     {
-        match self.common.store {
-            StoreKind::Memory => self.run_on::<E>(MemStore::default()),
-            StoreKind::Sled => self.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
+        match self.0 {
+            StoreKind::Memory => self.1.run_on::<E>(MemStore::default()),
+            StoreKind::Sled => self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
         }
     }
 }
 
-impl RunAll<'_> {
-    fn run_on<E: Engine>(self, store: <E::Parts as Parts>::Store) -> Result<()> {
+/// `fksim run`: every permutation (or `only`), as a transcript or JSON Lines.
+struct RunAll<'a> {
+    sc: &'a Scenario,
+    as_json: bool,
+    only: Option<Vec<fksim::spec::PermStep>>,
+}
+
+impl StoreTask for RunAll<'_> {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
         let sc = self.sc;
         let mut runner = Runner::<E>::new(sc, store)?;
         let stdout = std::io::stdout();
@@ -311,21 +318,8 @@ struct Bench<'a> {
     as_json: bool,
 }
 
-impl EngineTask for Bench<'_> {
-    type Output = Result<()>;
-    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Result<()>
-    where
-        E::With<Tracing>: Clone,
-    {
-        match self.common.store {
-            StoreKind::Memory => self.run_on::<E>(MemStore::default()),
-            StoreKind::Sled => self.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
-        }
-    }
-}
-
-impl Bench<'_> {
-    fn run_on<E: Engine>(self, store: <E::Parts as Parts>::Store) -> Result<()> {
+impl StoreTask for Bench<'_> {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
         let (sc, common) = (self.sc, self.common);
         let mut runner = Runner::<E>::new(sc, store)?;
         let perms: Vec<_> = sc.permutations().collect();
@@ -378,7 +372,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         Cmd::Run { common, json, permutation } => {
             let sc = load(&common)?;
             let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
-            common.engine.run(RunAll { sc: &sc, common: &common, as_json: json, only })?;
+            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
@@ -434,7 +428,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Bench { common, seconds, json } => {
             let sc = load(&common)?;
-            common.engine.run(Bench { sc: &sc, common: &common, seconds, as_json: json })?;
+            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, seconds, as_json: json }))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -287,7 +287,7 @@ impl AppRun {
                 }
                 _ => true,
             };
-            if w.wants.taken_by.contains("FK check") || !touches_user {
+            if w.wants.fk_check || !touches_user {
                 out.push(format!(
                     "{} waits for {} behind {:?}",
                     e.step,

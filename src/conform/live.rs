@@ -179,7 +179,7 @@ impl LiveDb {
         let mut base = Conn::open(&base_target, url)?;
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let scratch = format!("fksim_conform_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let engine = if live == Live::MariaDb { "MariaDB" } else { "PostgreSQL" };
+        let engine = live.dialect().name();
         let setup = |what: &str, e: DbError| LiveError::Setup { engine, what: what.to_string(), why: e.message };
         let drop = format!("DROP DATABASE IF EXISTS {scratch}");
         base.exec(&drop).map_err(|e| setup(&drop, e))?;
@@ -187,12 +187,8 @@ impl LiveDb {
         base.exec(&create).map_err(|e| setup(&create, e))?;
         let target = base_target.with_db(&scratch);
         let mut admin = Conn::open(&target, url)?;
-        // Nothing the admin connection does may wait forever (MariaDB's metadata locks wait a year
-        // by default; PostgreSQL has no statement limit by default).
-        let limit = match live {
-            Live::MariaDb => "SET SESSION lock_wait_timeout = 30",
-            Live::Postgres => "SET statement_timeout = '60s'",
-        };
+        // Nothing the admin connection does may wait forever.
+        let limit = live.dialect().admin_limit();
         admin.exec(limit).map_err(|e| setup(limit, e))?;
         Ok(LiveDb { live, url: url.to_string(), scratch, base, target, admin, timing })
     }
@@ -201,15 +197,12 @@ impl LiveDb {
     pub fn close(mut self) -> Result<(), LiveError> {
         drop(self.admin);
         let sql = format!("DROP DATABASE IF EXISTS {}", self.scratch);
-        let engine = if self.live == Live::MariaDb { "MariaDB" } else { "PostgreSQL" };
+        let engine = self.live.dialect().name();
         self.base.exec(&sql).map_err(|e| LiveError::Setup { engine, what: sql, why: e.message })
     }
 
     fn name(&self) -> &'static str {
-        match self.live {
-            Live::MariaDb => "MariaDB",
-            Live::Postgres => "PostgreSQL",
-        }
+        self.live.dialect().name()
     }
 
     fn admin_exec(&mut self, sql: &str) -> Result<(), LiveError> {
@@ -243,14 +236,7 @@ impl LiveDb {
 
     fn open_session(&self, results: Sender<(usize, Result<(), DbError>)>) -> Result<LiveSession, LiveError> {
         let mut conn = Conn::open(&self.target, &self.url)?;
-        let settings: &[&str] = match self.live {
-            Live::MariaDb => &["SET SESSION innodb_lock_wait_timeout = 10"],
-            // No fsync wait at COMMIT: row locks are unaffected, and a slow disk no longer makes a
-            // COMMIT look `waiting`.
-            Live::Postgres => {
-                &["SET deadlock_timeout = '100ms'", "SET lock_timeout = '10s'", "SET synchronous_commit = off"]
-            }
-        };
+        let settings = self.live.dialect().session_settings();
         for s in settings {
             conn.exec(s).map_err(|e| LiveError::Setup { engine: self.name(), what: s.to_string(), why: e.message })?;
         }
@@ -418,7 +404,7 @@ impl Stage for LiveStage<'_> {
         // an earlier one of its session (it would run later, on other rows).
         let busy = (0..i).any(|j| tracks[j].session == s && !tracks[j].finished);
         let stmts = &self.sc.sessions[s].steps[step].stmts;
-        if self.db.live == Live::MariaDb && !busy {
+        if self.db.live.dialect().explains() && !busy {
             for st in stmts.iter() {
                 if let Some(a) = self.db.explain(self.sc, st) {
                     tracks[i].access.push(a);

@@ -35,7 +35,7 @@ pub use kind::{EngineKind, EngineTask, Server};
 pub use outcome::*;
 pub use parts::{Parts, Plain};
 pub use shared::SETUP_TRX;
-pub(crate) use shared::{err, insert_values, Serial, Settings, Step, Undo};
+pub(crate) use shared::{err, insert_values, updated_row, Serial, SetErrors, Settings, Step, Undo};
 
 use crate::lock::{LockMode, Resource};
 use crate::sql::{Catalog, SchemaOptions, Statement};

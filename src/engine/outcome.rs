@@ -79,6 +79,9 @@ pub struct LockDesc {
     pub granted: bool,
     /// The step and the reason: "s1e: FK check on auth_user id=1".
     pub taken_by: Arc<str>,
+    /// Taken by a foreign-key check (a child row's of its parent, or a parent's of its children).
+    #[serde(skip)]
+    pub fk_check: bool,
 }
 
 impl fmt::Display for LockDesc {

@@ -68,6 +68,44 @@ impl Settings {
     }
 }
 
+/// What an engine says when an UPDATE's new values are refused.
+pub(crate) struct SetErrors {
+    /// `col + n` on a column that is not an integer.
+    pub arithmetic: &'static str,
+    /// NULL for a NOT NULL column (given its name).
+    pub not_null: fn(&str) -> String,
+}
+
+/// The row `old` becomes under `SET col = expr, ...`: literals coerced to the column types,
+/// CURRENT_TIMESTAMP as the statement's tick, DEFAULT as NULL, `col + n` from the old row; NOT
+/// NULL enforced with the engine's message.
+pub(crate) fn updated_row(
+    table: &Table,
+    old: &[Value],
+    set: &[(usize, Expr)],
+    tick: i64,
+    errors: &SetErrors,
+) -> Result<Vec<Value>, DbError> {
+    let mut new = old.to_vec();
+    for (c, e) in set {
+        let v = match e {
+            Expr::Lit(v) => v.clone().coerce(table.columns[*c].ty),
+            Expr::Now => Value::Time(tick),
+            Expr::Default => Value::Null,
+            Expr::ColPlus(src, n) => match &old[*src] {
+                Value::Int(i) => Value::Int(i + n),
+                v if *n == 0 => v.clone(),
+                _ => return Err(err(ErrorKind::Other, errors.arithmetic)),
+            },
+        };
+        if v.is_null() && table.columns[*c].not_null {
+            return Err(err(ErrorKind::Other, (errors.not_null)(&table.columns[*c].name)));
+        }
+        new[*c] = v;
+    }
+    Ok(new)
+}
+
 /// How an engine fills a serial column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Serial {

@@ -19,10 +19,16 @@ use std::time::Duration;
 pub struct Play<'a, E: Engine> {
     sc: &'a Scenario,
     timing: Timing,
-    driver: Driver<E>,
+    sim: Sim<E>,
     perm: Vec<Arc<PermStep>>,
     tracks: Vec<Track>,
     events: Vec<Arc<StepEvent>>,
+}
+
+/// The model's side of a permutation: the driver, its virtual clock, the longest wait chain.
+#[derive(Clone)]
+struct Sim<E> {
+    driver: Driver<E>,
     /// Virtual time, in microseconds since the permutation started.
     now: u64,
     max_chain: usize,
@@ -41,16 +47,7 @@ impl<E: Engine + Clone> Clone for Play<'_, E> {
         // A step reports at most two lines: waiting, then completed.
         let mut events = Vec::with_capacity(roomy(self.events.len()).max(2 * steps));
         events.extend(self.events.iter().cloned());
-        Play {
-            sc: self.sc,
-            timing: self.timing,
-            driver: self.driver.clone(),
-            perm,
-            tracks,
-            events,
-            now: self.now,
-            max_chain: self.max_chain,
-        }
+        Play { sc: self.sc, timing: self.timing, sim: self.sim.clone(), perm, tracks, events }
     }
 }
 
@@ -115,9 +112,7 @@ fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), R
 struct Model<'p, 'a, E> {
     sc: &'a Scenario,
     perm: &'p [Arc<PermStep>],
-    driver: &'p mut Driver<E>,
-    now: &'p mut u64,
-    max_chain: &'p mut usize,
+    sim: &'p mut Sim<E>,
 }
 
 impl<E: Engine> Stage for Model<'_, '_, E> {
@@ -126,8 +121,8 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
     fn send(&mut self, i: usize, tracks: &mut [Track]) -> Result<(), RunError> {
         let (s, step) = (tracks[i].session, tracks[i].step);
         let plan = &self.sc.sessions[s].steps[step];
-        self.driver.submit(s, Work { tag: i, stmts: plan.stmts.clone(), label: plan.name.clone() });
-        self.driver.settle(&mut record(tracks))?;
+        self.sim.driver.submit(s, Work { tag: i, stmts: plan.stmts.clone(), label: plan.name.clone() });
+        self.sim.driver.settle(&mut record(tracks))?;
         Ok(())
     }
 
@@ -138,17 +133,17 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
         span: Duration,
         done: &dyn Fn(&[Track]) -> bool,
     ) -> Result<bool, RunError> {
-        let deadline = *self.now + span.as_micros() as u64;
+        let deadline = self.sim.now + span.as_micros() as u64;
         while !done(tracks) {
-            match self.driver.next_timer() {
+            match self.sim.driver.next_timer() {
                 Some(t) if t <= deadline => {
-                    *self.now = (*self.now).max(t);
-                    self.driver.advance(*self.now, &mut record(tracks))?;
+                    self.sim.now = (self.sim.now).max(t);
+                    self.sim.driver.advance(self.sim.now, &mut record(tracks))?;
                 }
                 _ => {
                     // No timer before the deadline: time still passes for the engine.
-                    *self.now = deadline;
-                    self.driver.engine_mut().advance(*self.now)?;
+                    self.sim.now = deadline;
+                    self.sim.driver.engine_mut().advance(self.sim.now)?;
                     return Ok(done(tracks));
                 }
             }
@@ -161,9 +156,9 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
         let (wait, queued_behind) = if tracks[i].finished {
             (None, None)
         } else {
-            match self.driver.running(session) {
+            match self.sim.driver.running(session) {
                 Some(j) if j != i => (None, Some(self.perm[j].name.clone())),
-                _ => (self.driver.engine().wait_info(session).map(Box::new), None),
+                _ => (self.sim.driver.engine().wait_info(session).map(Box::new), None),
             }
         };
         StepEvent {
@@ -180,12 +175,12 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
     }
 
     fn take_deadlocks(&mut self) -> Vec<crate::engine::DeadlockInfo> {
-        self.driver.engine_mut().take_deadlocks()
+        self.sim.driver.engine_mut().take_deadlocks()
     }
 
     fn after_wait(&mut self, tracks: &[Track]) {
         if unfinished(tracks) {
-            *self.max_chain = (*self.max_chain).max(wait_chain(self.driver.engine(), self.sc));
+            self.sim.max_chain = self.sim.max_chain.max(wait_chain(self.sim.driver.engine(), self.sc));
         }
     }
 }
@@ -196,21 +191,13 @@ impl<'a, E: Engine> Play<'a, E> {
         for s in 0..sc.sessions.len() {
             run_setup(&mut db, sc, s)?;
         }
-        Ok(Play {
-            sc,
-            timing,
-            driver: Driver::new(db, sc.sessions.len()),
-            perm: Vec::new(),
-            tracks: Vec::new(),
-            events: Vec::new(),
-            now: 0,
-            max_chain: 0,
-        })
+        let sim = Sim { driver: Driver::new(db, sc.sessions.len()), now: 0, max_chain: 0 };
+        Ok(Play { sc, timing, sim, perm: Vec::new(), tracks: Vec::new(), events: Vec::new() })
     }
 
     /// The database.
     pub fn engine_mut(&mut self) -> &mut E {
-        self.driver.engine_mut()
+        self.sim.driver.engine_mut()
     }
 
     /// Is some issued step still unfinished (waiting on a lock, or queued behind one)?
@@ -228,13 +215,7 @@ impl<'a, E: Engine> Play<'a, E> {
         let i = self.perm.len();
         self.perm.push(p);
         self.tracks.push(Track { session, step, launched: true, ..Track::default() });
-        let mut stage = Model {
-            sc: self.sc,
-            perm: &self.perm,
-            driver: &mut self.driver,
-            now: &mut self.now,
-            max_chain: &mut self.max_chain,
-        };
+        let mut stage = Model { sc: self.sc, perm: &self.perm, sim: &mut self.sim };
         cadence::issue(&mut stage, self.timing, &self.perm, &mut self.tracks, &mut self.events, i)
     }
 
@@ -252,19 +233,13 @@ impl<'a, E: Engine> Play<'a, E> {
     /// teardowns, roll back what is open and count orphans.
     pub fn end(mut self) -> Result<(Ended, <E::Parts as Parts>::Store), RunError> {
         let ended = self.conclude()?;
-        Ok((ended, self.driver.into_engine().into_store()))
+        Ok((ended, self.sim.driver.into_engine().into_store()))
     }
 
     /// [`Play::end`] in place, for a caller that keeps the state (the explorer's walk, which
     /// drops it later): the lines move out, the database is left finished.
     pub fn conclude(&mut self) -> Result<Ended, RunError> {
-        let mut stage = Model {
-            sc: self.sc,
-            perm: &self.perm,
-            driver: &mut self.driver,
-            now: &mut self.now,
-            max_chain: &mut self.max_chain,
-        };
+        let mut stage = Model { sc: self.sc, perm: &self.perm, sim: &mut self.sim };
         cadence::drain(&mut stage, self.timing, &self.perm, &mut self.tracks, &mut self.events)?;
         let stranded = self.stranded();
         // The steps still blocked can never finish: cancel them, as isolationtester does after its
@@ -278,23 +253,23 @@ impl<'a, E: Engine> Play<'a, E> {
         let mut td = Teardown::new(&self.sc.spec.file);
         for s in 0..self.sc.sessions.len() {
             // A session whose step is still stuck on a lock runs no teardown.
-            if self.driver.running(s).is_none() {
+            if self.sim.driver.running(s).is_none() {
                 let name = &self.sc.sessions[s].name;
                 let stmts = &self.sc.sessions[s].teardown;
-                td.run(self.driver.engine_mut(), s, stmts, || format!("{name} teardown"), false)?;
+                td.run(self.sim.driver.engine_mut(), s, stmts, || format!("{name} teardown"), false)?;
             }
         }
         // Orphans are counted after the permutation, before the spec's teardown (which usually
         // drops the tables); that runs once every transaction is rolled back.
-        let orphans = self.driver.engine_mut().finish()?;
+        let orphans = self.sim.driver.engine_mut().finish()?;
         if !self.sc.teardown.is_empty() {
-            td.run(self.driver.engine_mut(), 0, &self.sc.teardown, || "teardown".to_string(), true)?;
+            td.run(self.sim.driver.engine_mut(), 0, &self.sc.teardown, || "teardown".to_string(), true)?;
         }
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
             events: std::mem::take(&mut self.events),
             orphans,
-            max_wait_chain: self.max_chain,
+            max_wait_chain: self.sim.max_chain,
             stranded,
         })
     }
@@ -308,8 +283,8 @@ impl<'a, E: Engine> Play<'a, E> {
             if !t.launched || t.finished {
                 continue;
             }
-            let running = self.driver.running(t.session) == Some(i);
-            if running && self.driver.engine().waits_behind(t.session).is_empty() {
+            let running = self.sim.driver.running(t.session) == Some(i);
+            if running && self.sim.driver.engine().waits_behind(t.session).is_empty() {
                 out.push(self.perm[i].name.clone());
             }
         }

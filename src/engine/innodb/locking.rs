@@ -542,6 +542,7 @@ impl<P: Parts> InnoDb<P> {
             session,
             granted,
             taken_by: why.text(|p| self.purpose_text(p)),
+            fk_check: matches!(why.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }),
         }
     }
 

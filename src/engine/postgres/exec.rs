@@ -8,9 +8,11 @@
 //! non-key update) are on the root.
 
 use super::modes::{Hw, PgLock, RowMode};
-use super::{PgDb, PgRes, Running};
+use super::{PgDb, PgRes, Purpose, Running};
 pub(super) use crate::engine::Step;
-use crate::engine::{err, insert_values, DbError, EngineError, ErrorKind, Parts, Serial, Undo, SETUP_TRX};
+use crate::engine::{
+    err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
+};
 use crate::lock::{Locks, Request, TxnId};
 use crate::sql::plan::CmpOp;
 use crate::sql::{Cond, Expr, Filter, Isolation, Plan, RefAction, Table, Value};
@@ -239,7 +241,7 @@ impl<P: Parts> PgDb<P> {
         table: usize,
         root: i64,
         mode: RowMode,
-        why: (&Arc<str>, &str),
+        why: (&Arc<str>, Purpose),
     ) -> Result<Lk, EngineError> {
         let (label, purpose) = why;
         self.release_xact_waits(trx);
@@ -247,7 +249,7 @@ impl<P: Parts> PgDb<P> {
         let tuple = PgRes::Tuple(table as u32, root);
         let want = PgLock::Row(mode);
         if !self.locks.holds(trx, &row, want) {
-            let tag = self.tag(label, purpose.to_string());
+            let tag = self.tag(label, purpose);
             if let Err(holder) = self.locks.try_acquire(trx, &row, want, tag) {
                 return Ok(self.wait_for_row(s, trx, (row, tuple, want), mode, holder, tag));
             }
@@ -399,14 +401,7 @@ impl<P: Parts> PgDb<P> {
                 self.collect(trx, *table, filter, cur)?;
                 while cur.next < cur.targets.len() {
                     let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-                    lk!(self.lock_row(
-                        s,
-                        trx,
-                        *table,
-                        root_of(&k),
-                        mode,
-                        (&label, &format!("SELECT ... {}", mode.sql()))
-                    ));
+                    lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, Purpose::LockingRead(mode))));
                     recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
                     if let Some(v) = self.version(*table, &k)? {
                         rows_out.push(v.row.to_vec());
@@ -433,7 +428,7 @@ impl<P: Parts> PgDb<P> {
                         let t = &cat.tables[*table];
                         let key_change = key_cols(t).iter().any(|&c| old.row[c] != new[c]);
                         let mode = if key_change { RowMode::Update } else { RowMode::NoKeyUpdate };
-                        lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, "UPDATE")));
+                        lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, Purpose::Statement("UPDATE"))));
                         recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", cur));
                         if let Some(e) = self.crosscheck(trx, *table, &k, cur)? {
                             return Ok(Step::Done(Err(e)));
@@ -489,7 +484,7 @@ impl<P: Parts> PgDb<P> {
     ) -> Result<Step, EngineError> {
         while cur.next < cur.targets.len() {
             let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, "DELETE")));
+            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, Purpose::Statement("DELETE"))));
             recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", cur));
             if let Some(e) = self.crosscheck(trx, table, &k, cur)? {
                 return Ok(Step::Done(Err(e)));
@@ -535,28 +530,11 @@ impl<P: Parts> PgDb<P> {
     }
 
     fn new_row(&self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
-        let t = &self.cat.tables[table];
-        let mut new = old.to_vec();
-        for (c, e) in set {
-            let v = match e {
-                Expr::Lit(v) => v.clone().coerce(t.columns[*c].ty),
-                Expr::Now => Value::Time(self.book.tick),
-                Expr::Default => Value::Null,
-                Expr::ColPlus(src, n) => match &old[*src] {
-                    Value::Int(i) => Value::Int(i + n),
-                    v if *n == 0 => v.clone(),
-                    _ => return Err(err(ErrorKind::Other, "operator does not exist for this column type")),
-                },
-            };
-            if v.is_null() && t.columns[*c].not_null {
-                return Err(err(
-                    ErrorKind::Other,
-                    format!("null value in column \"{}\" violates not-null constraint", t.columns[*c].name),
-                ));
-            }
-            new[*c] = v;
-        }
-        Ok(new)
+        const ERRORS: SetErrors = SetErrors {
+            arithmetic: "operator does not exist for this column type",
+            not_null: |c| format!("null value in column \"{c}\" violates not-null constraint"),
+        };
+        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS)
     }
 
     /// `_bt_check_unique` with a dirty snapshot: an equal key whose inserter (or deleter) is still
@@ -572,7 +550,7 @@ impl<P: Parts> PgDb<P> {
         self.release_xact_waits(trx);
         let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
         let t = self.cat.tables[table].clone();
-        for ix in t.indexes.iter().filter(|ix| ix.unique) {
+        for (ixn, ix) in t.indexes.iter().enumerate().filter(|(_, ix)| ix.unique) {
             let vals: Vec<&Value> = ix.cols.iter().map(|&c| &mine.row[c]).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
@@ -598,7 +576,7 @@ impl<P: Parts> PgDb<P> {
                     None
                 };
                 if let Some(x) = waiter {
-                    let tag = self.tag(label, format!("unique check on {}", ix.name));
+                    let tag = self.tag(label, Purpose::UniqueCheck { table, ix: ixn });
                     return Ok(self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag));
                 }
             }
@@ -713,14 +691,13 @@ impl<P: Parts> PgDb<P> {
         let found =
             self.scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?.into_iter().next();
         let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
-        let parent = self.cat.tables[fk.parent].name.clone();
         match self.lock_row(
             s,
             trx,
             fk.parent,
             root_of(&k),
             RowMode::KeyShare,
-            (label, &format!("FK check of a {child} row on {parent}")),
+            (label, Purpose::FkCheck { fk_table, parent: fk.parent }),
         )? {
             Lk::Ok => {}
             other => return Ok(other),
@@ -783,7 +760,7 @@ impl<P: Parts> PgDb<P> {
                 fk_table,
                 root_of(&k),
                 RowMode::KeyShare,
-                (label, &format!("FK check for {child} rows referencing {parent}")),
+                (label, Purpose::ParentCheck { fk_table, parent: fk.parent }),
             )? {
                 Lk::Ok => {}
                 other => return Ok(other),

@@ -16,7 +16,7 @@ use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
 use crate::store::{Row, Store, Write};
 use exec::Cursor;
 use litemap::LiteMap;
-use modes::{Hw, PgLock};
+use modes::{Hw, PgLock, RowMode};
 use std::sync::Arc;
 
 /// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, or a
@@ -63,8 +63,22 @@ struct Sess {
     settings: Settings,
 }
 
-/// Why a PostgreSQL lock was taken: the purpose is written when the lock is taken.
-type Why = super::Why<String>;
+/// Why a PostgreSQL lock was taken, formatted only when reported.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Purpose {
+    /// A statement's own row lock (`UPDATE`, `DELETE`).
+    Statement(&'static str),
+    /// `SELECT ... FOR` a strength.
+    LockingRead(RowMode),
+    /// `RI_FKey_check` of a new row of the child table `fk_table` (on its parent's row).
+    FkCheck { fk_table: usize, parent: usize },
+    /// The NO ACTION / RESTRICT check of the child table's rows referencing a parent row.
+    ParentCheck { fk_table: usize, parent: usize },
+    /// `_bt_check_unique` on an index of `table`.
+    UniqueCheck { table: usize, ix: usize },
+}
+
+type Why = super::Why<Purpose>;
 
 /// A PostgreSQL database: heap, locks, transactions, sessions.
 pub struct PgDb<P: Parts> {
@@ -162,7 +176,7 @@ impl<P: Parts> PgDb<P> {
         Ok(())
     }
 
-    fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
+    fn tag(&mut self, label: &Arc<str>, purpose: Purpose) -> u32 {
         self.whys.push(Why::new(label, purpose)) as u32
     }
 
@@ -201,7 +215,8 @@ impl<P: Parts> PgDb<P> {
         let names = &self.book.names;
         let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
         let why = self.whys.get(tag as usize);
-        let taken_by = why.map(|w| w.text(String::clone)).unwrap_or_else(|| "transaction".into());
+        let taken_by = why.map(|w| w.text(|p| self.purpose_text(p))).unwrap_or_else(|| "transaction".into());
+        let fk_check = why.is_some_and(|w| matches!(w.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }));
         let (table, key, kind) = match res {
             PgRes::Row(t, root) | PgRes::Tuple(t, root) => {
                 let table = &self.cat.tables[*t as usize];
@@ -225,7 +240,24 @@ impl<P: Parts> PgDb<P> {
             PgLock::Row(m) => m.sql(),
             PgLock::Hw(h) => h.name(),
         };
-        LockDesc { table, index: names.none.clone(), key, mode, kind, session, granted, taken_by }
+        LockDesc { table, index: names.none.clone(), key, mode, kind, session, granted, taken_by, fk_check }
+    }
+
+    fn purpose_text(&self, p: &Purpose) -> String {
+        let name = |t: usize| self.cat.tables[t].name.as_str();
+        match *p {
+            Purpose::Statement(what) => what.to_string(),
+            Purpose::LockingRead(mode) => format!("SELECT ... {}", mode.sql()),
+            Purpose::FkCheck { fk_table, parent } => {
+                format!("FK check of a {} row on {}", name(fk_table), name(parent))
+            }
+            Purpose::ParentCheck { fk_table, parent } => {
+                format!("FK check for {} rows referencing {}", name(fk_table), name(parent))
+            }
+            Purpose::UniqueCheck { table, ix } => {
+                format!("unique check on {}", self.cat.tables[table].indexes[ix].name)
+            }
+        }
     }
 
     /// The transactions a blocked session waits behind, as [`Self::waiting_desc`] lists them.
