@@ -2,11 +2,14 @@
 //! InnoDB model, FK on and off, in-memory store. `fksim bench` measures the same from the CLI.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fksim::run::{EngineKind, Runner};
+use fksim::engine::innodb::InnoDb;
+use fksim::engine::{Engine, Plain};
+use fksim::run::Runner;
 use fksim::scenario::Scenario;
 use fksim::spec::parse_spec_file;
-use fksim::sql::SchemaOptions;
 use fksim::store::MemStore;
+
+type InnoDbMem = InnoDb<Plain<MemStore>>;
 use std::path::Path;
 
 fn interleavings(c: &mut Criterion) {
@@ -14,9 +17,9 @@ fn interleavings(c: &mut Criterion) {
     let mut group = c.benchmark_group("three-by-three");
     for fk_on in [true, false] {
         let spec = parse_spec_file(&path).expect("bench spec parses");
-        let sc = Scenario::load(spec, SchemaOptions { fk_enforced: fk_on, implicit_fk_index: true }).expect("binds");
+        let sc = Scenario::load(spec, InnoDbMem::schema(fk_on)).expect("binds");
         let perms: Vec<_> = sc.permutations().collect();
-        let mut runner = Runner::new(&sc, EngineKind::Innodb, MemStore::default()).expect("setup runs");
+        let mut runner = Runner::<InnoDbMem>::new(&sc, MemStore::default()).expect("setup runs");
         group.throughput(Throughput::Elements(perms.len() as u64));
         group.sample_size(10);
         group.bench_function(if fk_on { "fk-on" } else { "fk-off" }, |b| {

@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod conform;
+pub mod drive;
 pub mod engine;
+pub mod error;
 pub mod explore;
 pub mod lock;
 pub mod report;
@@ -16,3 +18,5 @@ pub mod scenario;
 pub mod spec;
 pub mod sql;
 pub mod store;
+
+pub use error::Error;

@@ -1,24 +1,39 @@
 //! The `fksim` command line: run a spec's permutations on a model engine, or benchmark it.
 
-use anyhow::{Context, Result};
-
 /// The model allocates many small values while exploring; mimalloc makes that about twice as fast.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
-use fksim::conform::{Comparison, Live, LiveDb, LiveError, Timing};
-use fksim::explore::{explore, Space};
+use fksim::conform::{Comparison, LiveDb, Timing};
+use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
+use fksim::explore::{explore_kind, Space, Tracing};
 use fksim::report::{json, text};
-use fksim::run::{EngineKind, RunError, Runner};
+use fksim::run::Runner;
 use fksim::scenario::{LoadError, Scenario};
-use fksim::spec::{parse_spec_file, SpecError};
-use fksim::sql::SchemaOptions;
-use fksim::store::{MemStore, SledStore, Store, StoreKind};
+use fksim::spec::parse_spec_file;
+use fksim::store::{MemStore, SledStore};
+use fksim::Error;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// `--engine`: the engine names, parsed into the library's kinds.
+fn engine_arg() -> impl TypedValueParser<Value = EngineKind> {
+    let names: Vec<&'static str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+    PossibleValuesParser::new(names).map(|name| EngineKind::from_name(&name).expect("a possible value"))
+}
+
+/// `--store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    Memory,
+    Sled,
+}
 
 #[derive(Parser)]
 #[command(
@@ -37,12 +52,17 @@ enum Fk {
     Off,
 }
 
-/// `--engine` of `conform`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Which {
-    Innodb,
-    Postgres,
-    Both,
+/// The engines `--engine` of `conform` names: one, or `both`.
+#[derive(Debug, Clone)]
+struct Engines(Vec<EngineKind>);
+
+fn engines_arg() -> impl TypedValueParser<Value = Engines> {
+    let mut names: Vec<&'static str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+    names.push("both");
+    PossibleValuesParser::new(names).map(|name| match EngineKind::from_name(&name) {
+        Some(kind) => Engines(vec![kind]),
+        None => Engines(EngineKind::ALL.to_vec()),
+    })
 }
 
 /// `--fk` of `conform`.
@@ -58,7 +78,7 @@ struct Common {
     /// The isolation spec file (PostgreSQL isolationtester format).
     spec: PathBuf,
     /// The engine whose locking rules to model.
-    #[arg(long, value_enum, default_value = "innodb")]
+    #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
     engine: EngineKind,
     /// `off` strips every FOREIGN KEY / REFERENCES clause and keeps the index on the column.
     #[arg(long, value_enum, default_value = "on")]
@@ -107,8 +127,8 @@ enum Cmd {
         /// Spec files.
         #[arg(required = true)]
         specs: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value = "both")]
-        engine: Which,
+        #[arg(long, value_parser = engines_arg(), default_value = "both")]
+        engine: Engines,
         #[arg(long, value_enum, default_value = "both")]
         fk: Which2,
         /// Write the live outcomes to DIR/expected/NAME.ENGINE.fk-FK.jsonl.
@@ -127,7 +147,7 @@ enum Cmd {
     /// `fksim run` command that replays it.
     Workload {
         file: PathBuf,
-        #[arg(long, value_enum, default_value = "innodb")]
+        #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
         engine: EngineKind,
         #[arg(long, value_enum, default_value = "off")]
         fk: Fk,
@@ -159,8 +179,7 @@ fn load(common: &Common) -> Result<Scenario> {
 /// Load and bind a spec for an engine; every failure here is bad input.
 fn load_as(path: &std::path::Path, engine: EngineKind, fk_on: bool) -> Result<Scenario> {
     let spec = parse_spec_file(path)?;
-    let opts = SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb };
-    Ok(Scenario::load(spec, opts)?)
+    Ok(Scenario::load(spec, engine.schema(fk_on))?)
 }
 
 struct ConformArgs {
@@ -186,13 +205,14 @@ fn conform(a: ConformArgs) -> Result<bool> {
         }
     }
     if let Some(dir) = &a.record {
-        std::fs::create_dir_all(dir.join("expected")).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir.join("expected")).map_err(Error::io(format!("creating {}", dir.display())))?;
     }
     let mut agree = 0;
     for &engine in &a.engines {
-        let (live, url) = match engine {
-            EngineKind::Innodb => (Live::MariaDb, &a.mysql_url),
-            EngineKind::Postgres => (Live::Postgres, &a.postgres_url),
+        let live = engine.server();
+        let url = match live {
+            Server::MariaDb => &a.mysql_url,
+            Server::Postgres => &a.postgres_url,
         };
         let mut db = LiveDb::connect(live, url, a.timing)?;
         for (name, e, fk_on, sc) in cases.iter().filter(|c| c.1 == engine) {
@@ -205,7 +225,7 @@ fn conform(a: ConformArgs) -> Result<bool> {
             }
             if let Some(dir) = &a.record {
                 let path = dir.join("expected").join(cmp.file_name());
-                std::fs::write(&path, cmp.recording()).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, cmp.recording()).map_err(Error::io(format!("writing {}", path.display())))?;
             }
         }
         db.close()?;
@@ -222,7 +242,7 @@ fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermS
                 .find_step(name)
                 .map(|_| fksim::spec::PermStep { name: name.into(), markers: vec![], pos: Default::default() })
                 .ok_or_else(|| {
-                    anyhow::Error::new(LoadError {
+                    Error::Load(LoadError {
                         file: sc.spec.file.clone(),
                         pos: Default::default(),
                         what: format!("unknown step `{name}` in --permutation"),
@@ -232,82 +252,114 @@ fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermS
         .collect()
 }
 
-fn run_all<S: Store>(
-    sc: &Scenario,
-    common: &Common,
-    store: S,
-    as_json: bool,
-    only: Option<Vec<fksim::spec::PermStep>>,
-) -> Result<()> {
-    let mut runner = Runner::new(sc, common.engine, store)?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    if !as_json {
-        out.write_all(text::header(sc).as_bytes())?;
-    }
-    let perms: Box<dyn Iterator<Item = Vec<fksim::spec::PermStep>>> = match only {
-        Some(p) => Box::new(std::iter::once(p)),
-        None => sc.permutations(),
-    };
-    let total = sc.permutation_count();
-    let started = Instant::now();
-    let mut last = started;
-    for (n, perm) in perms.enumerate() {
-        let report = runner.run(&perm)?;
-        let chunk = if as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
-        out.write_all(chunk.as_bytes())?;
-        if last.elapsed() > Duration::from_secs(2) {
-            last = Instant::now();
-            eprintln!("fksim: {} of {total} permutations ({:.0?})", n + 1, started.elapsed());
-        }
-    }
-    out.flush()?;
-    Ok(())
+/// Work on an engine and the store `--store` chose.
+trait StoreTask {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()>;
 }
 
-fn bench<S: Store>(sc: &Scenario, common: &Common, store: S, seconds: f64, as_json: bool) -> Result<()> {
-    let mut runner = Runner::new(sc, common.engine, store)?;
-    let perms: Vec<_> = sc.permutations().collect();
-    let started = Instant::now();
-    let mut runs: u64 = 0;
-    let mut checksum: u64 = 0;
-    while started.elapsed().as_secs_f64() < seconds || runs == 0 {
-        for p in &perms {
-            let r = runner.run(p)?;
-            checksum = checksum.wrapping_add(r.events.len() as u64 + r.orphans as u64);
-            runs += 1;
+/// A [`StoreTask`] on the engine `--engine` chose.
+struct OnStore<T>(StoreKind, T);
+
+impl<T: StoreTask> EngineTask for OnStore<T> {
+    type Output = Result<()>;
+    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Result<()>
+    where
+        E::With<Tracing>: Clone,
+    {
+        match self.0 {
+            StoreKind::Memory => self.1.run_on::<E>(MemStore::default()),
+            StoreKind::Sled => self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
         }
     }
-    let secs = started.elapsed().as_secs_f64();
-    let rate = runs as f64 / secs;
-    if as_json {
-        println!(
-            "{}",
-            json::to_line(
-                &serde_json::json!({"spec": common.spec.display().to_string(), "permutations": perms.len(), "runs": runs, "seconds": secs, "per_second": rate.round(), "checksum": checksum})
-            )
-        );
-    } else {
-        println!(
-            "{}: {} permutations, {runs} runs in {secs:.2} s: {rate:.0} permutations/s (engine {:?}, store {:?}, fk {:?})",
-            common.spec.display(),
-            perms.len(),
-            common.engine,
-            common.store,
-            common.fk
-        );
+}
+
+/// `fksim run`: every permutation (or `only`), as a transcript or JSON Lines.
+struct RunAll<'a> {
+    sc: &'a Scenario,
+    as_json: bool,
+    only: Option<Vec<fksim::spec::PermStep>>,
+}
+
+impl StoreTask for RunAll<'_> {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
+        let sc = self.sc;
+        let mut runner = Runner::<E>::new(sc, store)?;
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        let io = || Error::io("writing the output");
+        if !self.as_json {
+            out.write_all(text::header(sc).as_bytes()).map_err(io())?;
+        }
+        let perms: Box<dyn Iterator<Item = Vec<fksim::spec::PermStep>>> = match self.only {
+            Some(p) => Box::new(std::iter::once(p)),
+            None => sc.permutations(),
+        };
+        let total = sc.permutation_count();
+        let started = Instant::now();
+        let mut last = started;
+        for (n, perm) in perms.enumerate() {
+            let report = runner.run(&perm)?;
+            let chunk = if self.as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
+            out.write_all(chunk.as_bytes()).map_err(io())?;
+            if last.elapsed() > Duration::from_secs(2) {
+                last = Instant::now();
+                eprintln!("fksim: {} of {total} permutations ({:.0?})", n + 1, started.elapsed());
+            }
+        }
+        out.flush().map_err(io())
     }
-    Ok(())
+}
+
+/// `fksim bench`: the permutations, again and again, for `seconds`.
+struct Bench<'a> {
+    sc: &'a Scenario,
+    common: &'a Common,
+    seconds: f64,
+    as_json: bool,
+}
+
+impl StoreTask for Bench<'_> {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
+        let (sc, common) = (self.sc, self.common);
+        let mut runner = Runner::<E>::new(sc, store)?;
+        let perms: Vec<_> = sc.permutations().collect();
+        let started = Instant::now();
+        let mut runs: u64 = 0;
+        let mut checksum: u64 = 0;
+        while started.elapsed().as_secs_f64() < self.seconds || runs == 0 {
+            for p in &perms {
+                let r = runner.run(p)?;
+                checksum = checksum.wrapping_add(r.events.len() as u64 + r.orphans as u64);
+                runs += 1;
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let rate = runs as f64 / secs;
+        if self.as_json {
+            println!(
+                "{}",
+                json::to_line(
+                    &serde_json::json!({"spec": common.spec.display().to_string(), "permutations": perms.len(), "runs": runs, "seconds": secs, "per_second": rate.round(), "checksum": checksum})
+                )
+            );
+        } else {
+            println!(
+                "{}: {} permutations, {runs} runs in {secs:.2} s: {rate:.0} permutations/s (engine {:?}, store {:?}, fk {:?})",
+                common.spec.display(),
+                perms.len(),
+                common.engine,
+                common.store,
+                common.fk
+            );
+        }
+        Ok(())
+    }
 }
 
 fn main_inner(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Conform { specs, engine, fk, record, mysql_url, postgres_url, wait_ms } => {
-            let engines = match engine {
-                Which::Innodb => vec![EngineKind::Innodb],
-                Which::Postgres => vec![EngineKind::Postgres],
-                Which::Both => vec![EngineKind::Innodb, EngineKind::Postgres],
-            };
+            let engines = engine.0;
             let fks = match fk {
                 Which2::On => vec![true],
                 Which2::Off => vec![false],
@@ -320,13 +372,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         Cmd::Run { common, json, permutation } => {
             let sc = load(&common)?;
             let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
-            match common.store {
-                StoreKind::Memory => run_all(&sc, &common, MemStore::default(), json, only),
-                StoreKind::Sled => {
-                    let store = SledStore::temporary().context("opening a temporary sled database")?;
-                    run_all(&sc, &common, store, json, only)
-                }
-            }?;
+            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
@@ -355,7 +401,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                     eprintln!("fksim explore: {done} interleavings ({:.0?})", started.elapsed());
                 }
             };
-            let mut summary = explore(&sc, common.engine, space, threads, &progress)?;
+            let mut summary = explore_kind(common.engine, &sc, space, threads, &progress)?;
             summary.fk = format!("{:?}", common.fk).to_lowercase();
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
@@ -372,13 +418,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             Ok(if summary.stranded > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Cmd::Workload { file, engine, fk, seed, runs, write } => {
-            let w = match fksim::app::workload::Workload::load(&file) {
-                Ok(w) => w,
-                Err(e) => {
-                    eprintln!("fksim: {e}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
+            let w = fksim::app::workload::Workload::load(&file)?;
             let seed = seed.unwrap_or_else(rand::random);
             let fk_on = fk == Fk::On;
             let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
@@ -388,41 +428,21 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Bench { common, seconds, json } => {
             let sc = load(&common)?;
-            match common.store {
-                StoreKind::Memory => bench(&sc, &common, MemStore::default(), seconds, json),
-                StoreKind::Sled => bench(&sc, &common, SledStore::temporary()?, seconds, json),
-            }?;
+            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, seconds, as_json: json }))?;
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Bad input (exit 2) versus a failure of the tool (exit 1).
-fn is_bad_input(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<SpecError>().is_some()
-        || e.downcast_ref::<LoadError>().is_some()
-        || matches!(
-            e.downcast_ref::<RunError>(),
-            Some(RunError::Setup { .. } | RunError::Teardown { .. } | RunError::Permutation { .. })
-        )
-        || matches!(e.downcast_ref::<RunError>(), Some(RunError::Engine(fksim::engine::EngineError::Unsupported(_))))
-        || e.downcast_ref::<LiveError>().is_some()
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match main_inner(cli) {
         Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("fksim: {e:#}");
-            if is_bad_input(&e) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+            eprintln!("fksim: {e}");
+            // Bad input (exit 2) versus a failure of the tool (exit 1).
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct StepPlan {
     pub name: Arc<str>,
     /// The step's SQL as written, trimmed (as isolationtester prints it).
     pub sql: String,
-    pub stmts: Vec<Arc<Statement>>,
+    pub stmts: Arc<[Arc<Statement>]>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +80,7 @@ impl Scenario {
                 steps.push(StepPlan {
                     name: Arc::from(st.name.as_str()),
                     sql: st.sql.sql.trim().to_string(),
-                    stmts: bind(&st.sql)?,
+                    stmts: bind(&st.sql)?.into(),
                 });
             }
             sessions.push(SessionPlan {
@@ -111,7 +111,11 @@ impl Scenario {
                     steps: s
                         .steps
                         .iter()
-                        .map(|st| StepPlan { name: Arc::from(&*st.name), sql: st.sql.clone(), stmts: own(&st.stmts) })
+                        .map(|st| StepPlan {
+                            name: Arc::from(&*st.name),
+                            sql: st.sql.clone(),
+                            stmts: own(&st.stmts).into(),
+                        })
                         .collect(),
                     teardown: own(&s.teardown),
                 })

@@ -3,10 +3,9 @@
 
 mod common;
 use common::*;
-use fksim::explore::{explore, Space, Summary};
-use fksim::run::{run_scenario, EngineKind};
+use fksim::explore::{explore_kind, Space, Summary};
+use fksim::run::{run_kind, EngineKind, Timing};
 use fksim::scenario::Scenario;
-use fksim::store::MemStore;
 
 /// delete-user-race with its permutation line removed: every interleaving is explored.
 fn race(engine: EngineKind, fk_on: bool) -> Scenario {
@@ -16,7 +15,7 @@ fn race(engine: EngineKind, fk_on: bool) -> Scenario {
 }
 
 fn run(sc: &Scenario, engine: EngineKind, space: Space, threads: usize) -> Summary {
-    explore(sc, engine, space, threads, &|_| {}).expect("explores")
+    explore_kind(engine, sc, space, threads, &|_| {}).expect("explores")
 }
 
 /// Replay a class's example alone and return its outcome class name.
@@ -28,7 +27,7 @@ fn replay(sc: &Scenario, engine: EngineKind, example: &str) -> (usize, bool) {
         .map(|n| fksim::spec::PermStep { name: n.into(), markers: vec![], pos: Default::default() })
         .collect();
     only.spec.permutations = vec![fksim::spec::Permutation { steps: names, pos: Default::default() }];
-    let r = run_scenario(&only, engine, MemStore::default()).expect("replays");
+    let r = run_kind(engine, &only, Timing::default()).expect("replays");
     (r[0].orphans, r[0].events.iter().any(|e| e.error.is_some()))
 }
 

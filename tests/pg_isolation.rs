@@ -5,11 +5,9 @@
 //! fksim's own `--` notes and orphan lines.
 
 use fksim::report::text;
-use fksim::run::{run_scenario, EngineKind};
+use fksim::run::{run_kind, EngineKind, Timing};
 use fksim::scenario::Scenario;
 use fksim::spec::parse_spec_file;
-use fksim::sql::SchemaOptions;
-use fksim::store::MemStore;
 use std::path::PathBuf;
 
 fn trimmed(s: &str) -> String {
@@ -32,7 +30,7 @@ fn postgres_isolation_specs_agree_with_their_expected_output() {
     let (mut same, mut refused, mut ssi, mut differ) = (Vec::new(), 0, 0, Vec::new());
     for path in specs {
         let name = path.file_stem().and_then(|s| s.to_str()).expect("name").to_string();
-        let opts = SchemaOptions { fk_enforced: true, implicit_fk_index: false };
+        let opts = EngineKind::Postgres.schema(true);
         let Ok(sc) = parse_spec_file(&path)
             .map_err(|e| e.to_string())
             .and_then(|s| Scenario::load(s, opts).map_err(|e| e.to_string()))
@@ -45,7 +43,7 @@ fn postgres_isolation_specs_agree_with_their_expected_output() {
             ssi += 1;
             continue;
         }
-        let Ok(reports) = run_scenario(&sc, EngineKind::Postgres, MemStore::default()) else {
+        let Ok(reports) = run_kind(EngineKind::Postgres, &sc, Timing::default()) else {
             refused += 1;
             continue;
         };

@@ -3,8 +3,27 @@
 
 mod common;
 use common::*;
+use fksim::engine::{Engine, EngineTask, Plain};
+use fksim::explore::Tracing;
 use fksim::run::{run_scenario, EngineKind};
+use fksim::scenario::Scenario;
 use fksim::store::{MemStore, SledStore};
+
+/// A scenario's JSON Lines on the in-memory store and on sled, with the engine chosen at run time.
+struct BothStores<'a>(&'a Scenario);
+
+impl EngineTask for BothStores<'_> {
+    type Output = (String, String);
+    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Self::Output
+    where
+        E::With<Tracing>: Clone,
+    {
+        let mem = as_json(&run_scenario::<E>(self.0, MemStore::default()).expect("memory run"));
+        let sled = SledStore::temporary().expect("sled");
+        let sled = as_json(&run_scenario::<E::With<Plain<SledStore>>>(self.0, sled).expect("sled run"));
+        (mem, sled)
+    }
+}
 
 #[test]
 fn memory_and_sled_agree_on_every_scenario() {
@@ -14,9 +33,7 @@ fn memory_and_sled_agree_on_every_scenario() {
         for engine in [EngineKind::Innodb, EngineKind::Postgres] {
             for fk_on in [true, false] {
                 let sc = load_file_for(&path, engine, fk_on);
-                let mem = as_json(&run_scenario(&sc, engine, MemStore::default()).expect("memory run"));
-                let sled =
-                    as_json(&run_scenario(&sc, engine, SledStore::temporary().expect("sled")).expect("sled run"));
+                let (mem, sled) = engine.run(BothStores(&sc));
                 assert_eq!(mem, sled, "{} {engine:?} fk_on={fk_on}: memory and sled stores differ", path.display());
             }
         }

@@ -6,11 +6,10 @@ use super::workload::Concrete;
 use super::{Action, Part, CHILD_TABLES};
 use crate::engine::{DbError, ErrorKind};
 use crate::report::text;
-use crate::run::{EngineKind, Outcome, PermutationReport, RunError, Runner};
+use crate::run::{run_kind_on, EngineKind, Outcome, PermutationReport, RunError, Timing};
 use crate::scenario::{LoadError, Scenario};
 use crate::spec::{parse_spec, SpecError};
 use crate::sql::{SchemaOptions, Value};
-use crate::store::MemStore;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
@@ -67,7 +66,7 @@ pub fn run_app(
         let text = spec_text(c, &layout, &order, tail, comment);
         let sc = Scenario::load(parse_spec("generated.spec", &text)?, opts)?;
         let perm = sc.permutations().next().ok_or(AppError::NoPermutation)?;
-        let report = Runner::new(&sc, engine, MemStore::default())?.run(&perm)?;
+        let report = run_kind_on(engine, &sc, Timing::default(), &[perm])?.pop().ok_or(AppError::NoPermutation)?;
         let times = Times::of(&report);
         // The first step (in report order) whose result changes what Django sends next, not yet
         // answered.
@@ -121,7 +120,9 @@ fn next_after(role: &Role, ev: &(Option<DbError>, usize), engine: EngineKind) ->
         // get_or_create catches an IntegrityError from its create and gets again. On
         // PostgreSQL the error has aborted the transaction (there is no savepoint yet, see
         // `Action::GetOrCreateEnrollment`), so it raises: nothing more is sent.
-        (Role::Action(_, Part::Create), Some(e)) if engine == EngineKind::Innodb && is_integrity_error(e) => Next::Same,
+        (Role::Action(_, Part::Create), Some(e)) if !engine.error_aborts_transaction() && is_integrity_error(e) => {
+            Next::Same
+        }
         // The get again found nothing: get_or_create re-raises the IntegrityError.
         (Role::Action(_, Part::GetAgain), None) if ev.1 == 0 => Next::Raise,
         (_, Some(_)) => Next::Raise,
@@ -138,7 +139,7 @@ fn is_integrity_error(e: &DbError) -> bool {
 
 /// The schema options `fksim run` binds a spec with.
 fn schema_options(engine: EngineKind, fk_on: bool) -> SchemaOptions {
-    SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb }
+    engine.schema(fk_on)
 }
 
 /// Did the application see this step raise?
@@ -286,7 +287,7 @@ impl AppRun {
                 }
                 _ => true,
             };
-            if w.wants.taken_by.contains("FK check") || !touches_user {
+            if w.wants.fk_check || !touches_user {
                 out.push(format!(
                     "{} waits for {} behind {:?}",
                     e.step,

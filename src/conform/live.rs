@@ -4,7 +4,8 @@
 
 use super::dialect::{create_schema, drop_schema, orphan_queries, translate, Live};
 use crate::engine::{Access, DbError, ErrorKind};
-use crate::run::{cancel_remaining, complete_waiting, own_event, Outcome, PermutationReport, StepEvent, Timing, Track};
+use crate::run::cadence::{self, Stage};
+use crate::run::{cancel_remaining, Outcome, PermutationReport, StepEvent, Timing, Track};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
 use crate::sql::{peel_lock_clause, Plan, Statement};
@@ -178,7 +179,7 @@ impl LiveDb {
         let mut base = Conn::open(&base_target, url)?;
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let scratch = format!("fksim_conform_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let engine = if live == Live::MariaDb { "MariaDB" } else { "PostgreSQL" };
+        let engine = live.dialect().name();
         let setup = |what: &str, e: DbError| LiveError::Setup { engine, what: what.to_string(), why: e.message };
         let drop = format!("DROP DATABASE IF EXISTS {scratch}");
         base.exec(&drop).map_err(|e| setup(&drop, e))?;
@@ -186,12 +187,8 @@ impl LiveDb {
         base.exec(&create).map_err(|e| setup(&create, e))?;
         let target = base_target.with_db(&scratch);
         let mut admin = Conn::open(&target, url)?;
-        // Nothing the admin connection does may wait forever (MariaDB's metadata locks wait a year
-        // by default; PostgreSQL has no statement limit by default).
-        let limit = match live {
-            Live::MariaDb => "SET SESSION lock_wait_timeout = 30",
-            Live::Postgres => "SET statement_timeout = '60s'",
-        };
+        // Nothing the admin connection does may wait forever.
+        let limit = live.dialect().admin_limit();
         admin.exec(limit).map_err(|e| setup(limit, e))?;
         Ok(LiveDb { live, url: url.to_string(), scratch, base, target, admin, timing })
     }
@@ -200,15 +197,12 @@ impl LiveDb {
     pub fn close(mut self) -> Result<(), LiveError> {
         drop(self.admin);
         let sql = format!("DROP DATABASE IF EXISTS {}", self.scratch);
-        let engine = if self.live == Live::MariaDb { "MariaDB" } else { "PostgreSQL" };
+        let engine = self.live.dialect().name();
         self.base.exec(&sql).map_err(|e| LiveError::Setup { engine, what: sql, why: e.message })
     }
 
     fn name(&self) -> &'static str {
-        match self.live {
-            Live::MariaDb => "MariaDB",
-            Live::Postgres => "PostgreSQL",
-        }
+        self.live.dialect().name()
     }
 
     fn admin_exec(&mut self, sql: &str) -> Result<(), LiveError> {
@@ -242,14 +236,7 @@ impl LiveDb {
 
     fn open_session(&self, results: Sender<(usize, Result<(), DbError>)>) -> Result<LiveSession, LiveError> {
         let mut conn = Conn::open(&self.target, &self.url)?;
-        let settings: &[&str] = match self.live {
-            Live::MariaDb => &["SET SESSION innodb_lock_wait_timeout = 10"],
-            // No fsync wait at COMMIT: row locks are unaffected, and a slow disk no longer makes a
-            // COMMIT look `waiting`.
-            Live::Postgres => {
-                &["SET deadlock_timeout = '100ms'", "SET lock_timeout = '10s'", "SET synchronous_commit = off"]
-            }
-        };
+        let settings = self.live.dialect().session_settings();
         for s in settings {
             conn.exec(s).map_err(|e| LiveError::Setup { engine: self.name(), what: s.to_string(), why: e.message })?;
         }
@@ -344,43 +331,15 @@ impl LiveDb {
             tracks.push(Track { session, step, ..Track::default() });
         }
         let mut events: Vec<StepEvent> = Vec::new();
-        let mut inbox: BTreeMap<usize, Result<(), DbError>> = BTreeMap::new();
+        let timing = self.timing;
+        let mut stage = LiveStage { db: self, sc, perm, sessions: &sessions, rx: &res_rx, inbox: BTreeMap::new() };
         for i in 0..perm.len() {
-            let (s, step) = (tracks[i].session, tracks[i].step);
             tracks[i].launched = true;
-            // The plan is asked for just before the step is sent, unless the step will queue behind
-            // an earlier one of its session (it would run later, on other rows).
-            let busy = (0..i).any(|j| tracks[j].session == s && !tracks[j].finished);
-            if self.live == Live::MariaDb && !busy {
-                for st in &sc.sessions[s].steps[step].stmts {
-                    if let Some(a) = self.explain(sc, st) {
-                        tracks[i].access.push(a);
-                    }
-                }
-            }
-            send(&sessions[s], Job { id: i, stmts: texts(self.live, &sc.sessions[s].steps[step].stmts) })?;
-            let finished = wait_for(&res_rx, &mut inbox, &mut tracks, i, self.timing.wait);
-            let own = own_event(perm, &mut tracks, i).unwrap_or_else(|| StepEvent {
-                access: std::mem::take(&mut tracks[i].access),
-                ..waiting_line(perm, i)
-            });
-            events.push(own);
-            for j in 0..i {
-                if tracks[j].launched && !tracks[j].reported && !tracks[j].finished {
-                    wait_for(&res_rx, &mut inbox, &mut tracks, j, self.timing.settle);
-                }
-            }
-            complete_waiting(perm, &mut tracks, |e| events.push(e), i);
-            if finished {
-                std::thread::sleep(self.timing.pause);
-            }
+            cadence::issue(&mut stage, timing, perm, &mut tracks, &mut events, i)?;
         }
-        // Give the steps still waiting a last chance, then cancel them.
-        let deadline = Instant::now() + self.timing.drain;
-        while tracks.iter().any(|t| t.launched && !t.finished) && Instant::now() < deadline {
-            drain(&res_rx, &mut inbox, &mut tracks, Duration::from_millis(50));
-        }
-        complete_waiting(perm, &mut tracks, |e| events.push(e), perm.len());
+        // Give the steps still waiting a last chance (then they are cancelled).
+        cadence::drain(&mut stage, timing, perm, &mut tracks, &mut events)?;
+        let mut inbox = std::mem::take(&mut stage.inbox);
         let stuck: Vec<usize> = (0..tracks.len()).filter(|&i| tracks[i].launched && !tracks[i].finished).collect();
         if !stuck.is_empty() {
             let cancels: Vec<Canceller> = sessions.iter().map(|s| s.cancel.clone()).collect();
@@ -426,6 +385,57 @@ fn send(s: &LiveSession, job: Job) -> Result<(), LiveError> {
     s.jobs.as_ref().and_then(|tx| tx.send(job).ok()).ok_or_else(|| LiveError::Stuck("a session".into()))
 }
 
+/// The live server as the cadence's stage: sessions on their threads, the wall clock.
+struct LiveStage<'r> {
+    db: &'r mut LiveDb,
+    sc: &'r Scenario,
+    perm: &'r [PermStep],
+    sessions: &'r [LiveSession],
+    rx: &'r Receiver<(usize, Result<(), DbError>)>,
+    inbox: BTreeMap<usize, Result<(), DbError>>,
+}
+
+impl Stage for LiveStage<'_> {
+    type Error = LiveError;
+
+    fn send(&mut self, i: usize, tracks: &mut [Track]) -> Result<(), LiveError> {
+        let (s, step) = (tracks[i].session, tracks[i].step);
+        // The plan is asked for just before the step is sent, unless the step will queue behind
+        // an earlier one of its session (it would run later, on other rows).
+        let busy = (0..i).any(|j| tracks[j].session == s && !tracks[j].finished);
+        let stmts = &self.sc.sessions[s].steps[step].stmts;
+        if self.db.live.dialect().explains() && !busy {
+            for st in stmts.iter() {
+                if let Some(a) = self.db.explain(self.sc, st) {
+                    tracks[i].access.push(a);
+                }
+            }
+        }
+        send(&self.sessions[s], Job { id: i, stmts: texts(self.db.live, stmts) })
+    }
+
+    fn pass(
+        &mut self,
+        tracks: &mut [Track],
+        span: Duration,
+        done: &dyn Fn(&[Track]) -> bool,
+    ) -> Result<bool, LiveError> {
+        let deadline = Instant::now() + span;
+        while !done(tracks) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            drain(self.rx, &mut self.inbox, tracks, left.min(Duration::from_millis(50)));
+        }
+        Ok(done(tracks))
+    }
+
+    fn waiting_line(&mut self, tracks: &mut [Track], i: usize) -> StepEvent {
+        StepEvent { access: std::mem::take(&mut tracks[i].access), ..waiting_line(self.perm, i) }
+    }
+}
+
 fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
     StepEvent {
         step: perm[i].name.clone(),
@@ -462,25 +472,6 @@ fn drain(
             t.error = r.err();
         }
     }
-}
-
-/// Wait up to `timeout` for step `i` to finish; returns whether it did.
-fn wait_for(
-    rx: &Receiver<(usize, Result<(), DbError>)>,
-    inbox: &mut BTreeMap<usize, Result<(), DbError>>,
-    tracks: &mut [Track],
-    i: usize,
-    timeout: Duration,
-) -> bool {
-    let deadline = Instant::now() + timeout;
-    while !tracks[i].finished {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        drain(rx, inbox, tracks, left.min(Duration::from_millis(50)));
-    }
-    tracks[i].finished
 }
 
 fn join_with_timeout(t: JoinHandle<()>, timeout: Duration) {

@@ -8,9 +8,8 @@ pub use crate::run::Timing;
 pub use dialect::{create_schema, translate, Live};
 pub use live::{LiveDb, LiveError};
 
-use crate::run::{EngineKind, PermutationReport, RunError, Runner};
+use crate::run::{run_kind, EngineKind, PermutationReport};
 use crate::scenario::Scenario;
-use crate::store::MemStore;
 
 /// The outcome lines compare_spec.py compares: (step, outcome, error) and orphans.
 fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
@@ -80,12 +79,7 @@ impl Comparison {
         fk_on: bool,
         db: &mut LiveDb,
     ) -> Result<Comparison, LiveError> {
-        let model = (|| -> Result<Vec<PermutationReport>, RunError> {
-            let mut runner = Runner::new(sc, engine, MemStore::default())?;
-            runner.timing = db.timing;
-            sc.permutations().map(|p| runner.run(&p)).collect()
-        })()
-        .map_err(|e| e.to_string());
+        let model = run_kind(engine, sc, db.timing).map_err(|e| e.to_string());
         let mut live = Vec::new();
         let mut noise = Vec::new();
         for (i, perm) in sc.permutations().enumerate() {

@@ -3,11 +3,15 @@
 //! The tree is cut at a fixed depth into subtrees that worker threads take in turn; each leaf
 //! keeps its lexicographic index, so the merged summary does not depend on the thread count.
 
-use super::Partial;
-use crate::run::{EngineKind, Footprint, Play, RunError, Runner};
+use super::footprint::Footprint;
+use super::traced_locks::Tracing;
+use super::traced_store::Traced;
+use super::{Partial, Reduced};
+use crate::engine::Engine;
+use crate::run::{Play, RunError, Runner};
 use crate::scenario::Scenario;
 use crate::spec::{count_interleavings, PermStep, Pos};
-use crate::store::{MemStore, Store, Traced};
+use crate::store::MemStore;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -40,10 +44,13 @@ fn subtrees(counts: &[usize], depth: usize) -> Vec<Subtree> {
     out
 }
 
+/// A step's footprint on the reduced walk's engine `R`.
+type Print<R> = Arc<Footprint<<R as Engine>::Res, <R as Engine>::Mode>>;
+
 /// A subtree of the reduced walk waiting for a worker: its state, sleep set and path.
-struct Pending<'p> {
-    play: Play<'p, Traced>,
-    sleep: Vec<(usize, Arc<Footprint>)>,
+struct Pending<'p, R: Engine> {
+    play: Play<'p, R>,
+    sleep: Vec<(usize, Print<R>)>,
     path: Vec<usize>,
 }
 
@@ -119,7 +126,7 @@ impl<'s> Walk<'s> {
         }
     }
 
-    fn leaf<S: Store>(&mut self, play: &mut Play<'_, S>, part: &mut Partial) -> Result<(), RunError> {
+    fn leaf<E: Engine>(&mut self, play: &mut Play<'_, E>, part: &mut Partial) -> Result<(), RunError> {
         let ended = play.conclude()?;
         let index = if self.ranked { rank(&self.counts, &self.path) } else { self.index };
         part.add(self.sc, index, &ended);
@@ -139,12 +146,12 @@ impl<'s> Walk<'s> {
     /// With `cut`, the walk stops at that depth and hands each subtree (a copy of its state, its
     /// sleep set) to `cut`'s list, for the worker threads. As in [`Walk::visit`], the last child
     /// of a node continues in the node's own state.
-    fn visit_reduced<'p>(
+    fn visit_reduced<'p, R: Engine<Parts = Tracing> + Clone>(
         &mut self,
-        play: &mut Play<'p, Traced>,
-        sleep: Vec<(usize, Arc<Footprint>)>,
+        play: &mut Play<'p, R>,
+        sleep: Vec<(usize, Print<R>)>,
         part: &mut Partial,
-        cut: &mut Option<(usize, Vec<Pending<'p>>)>,
+        cut: &mut Option<(usize, Vec<Pending<'p, R>>)>,
     ) -> Result<(), RunError> {
         let remaining = self.remaining();
         if remaining.is_empty() {
@@ -158,7 +165,7 @@ impl<'s> Walk<'s> {
         }
         let choices: Vec<usize> = remaining.into_iter().filter(|s| !sleep.iter().any(|(z, _)| z == s)).collect();
         let calm = !play.blocked();
-        let mut done: Vec<(usize, Arc<Footprint>)> = Vec::new();
+        let mut done: Vec<(usize, Print<R>)> = Vec::new();
         for (k, &s) in choices.iter().enumerate() {
             let mut copy = (k + 1 < choices.len()).then(|| play.clone());
             let child = copy.as_mut().unwrap_or(&mut *play);
@@ -182,7 +189,7 @@ impl<'s> Walk<'s> {
 
     /// The full walk. The last child of a node continues in the node's own state; the others
     /// start from a copy.
-    fn visit(&mut self, play: &mut Play<'_, MemStore>, part: &mut Partial) -> Result<(), RunError> {
+    fn visit<F: Engine + Clone>(&mut self, play: &mut Play<'_, F>, part: &mut Partial) -> Result<(), RunError> {
         // The sessions with steps left, without collecting them: this runs at every node.
         let open = |w: &Self, s: usize| w.taken[s] < w.counts[s];
         let Some(last) = (0..self.counts.len()).rev().find(|&s| open(self, s)) else {
@@ -218,15 +225,17 @@ fn session_steps(sc: &Scenario) -> Vec<Vec<Arc<PermStep>>> {
 
 /// Run every interleaving of the scenario's sessions (with `reduce`, one of each class of
 /// interleavings that differ only in the order of commuting steps); one partial summary per thread.
-pub(super) fn explore_all(
+pub(super) fn explore_all<E: Engine<Parts = crate::engine::Plain<MemStore>> + Clone>(
     sc: &Scenario,
-    engine: EngineKind,
     threads: usize,
     reduce: bool,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<Partial>, RunError> {
+) -> Result<Vec<Partial>, RunError>
+where
+    Reduced<E>: Clone,
+{
     if reduce {
-        return explore_reduced(sc, engine, threads, progress);
+        return explore_reduced::<Reduced<E>>(sc, threads, progress);
     }
     let counts = sc.spec.step_counts();
     let trees = subtrees(&counts, split_depth(&counts, threads));
@@ -241,7 +250,7 @@ pub(super) fn explore_all(
                     let own = sc.detached();
                     let sc = &own;
                     let steps = &session_steps(sc);
-                    let runner = Runner::new(sc, engine, MemStore::default())?;
+                    let runner = Runner::<E>::new(sc, MemStore::default())?;
                     while let Some(tree) = trees.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let mut walk = Walk::new(sc, steps, false, done, progress);
                         walk.index = tree.first_index;
@@ -263,16 +272,15 @@ pub(super) fn explore_all(
 
 /// The reduced walk: its top levels run on this thread (sleep sets depend on the order siblings
 /// are explored in), and the subtrees below the cut go to the workers with their sleep sets.
-fn explore_reduced(
+fn explore_reduced<R: Engine<Parts = Tracing> + Clone>(
     sc: &Scenario,
-    engine: EngineKind,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Partial>, RunError> {
     let counts = sc.spec.step_counts();
     let steps = session_steps(sc);
     let done = AtomicU64::new(0);
-    let runner = Runner::new(sc, engine, Traced::default())?;
+    let runner = Runner::<R>::new(sc, Traced::default())?;
     let walk = |path: Vec<usize>| {
         let mut walk = Walk::new(sc, &steps, true, &done, progress);
         for s in path {

@@ -7,8 +7,16 @@
 //! reduction, is in `dfs.rs`.
 
 mod dfs;
+mod footprint;
+mod traced_locks;
+mod traced_store;
 
-use crate::run::{error_kinds, Ended, EngineKind, PermutationReport, RunError, Runner, StepEvent};
+pub use footprint::Footprint;
+pub use traced_locks::{TracedLocks, Tracing};
+pub use traced_store::{touches_conflict, Touch, Traced};
+
+use crate::engine::{Engine, Plain};
+use crate::run::{error_kinds, Ended, PermutationReport, RunError, Runner, StepEvent};
 use crate::scenario::Scenario;
 use crate::spec::{PermStep, Pos};
 use crate::sql::Plan;
@@ -212,14 +220,41 @@ fn sample(counts: &[usize], seed: u64, i: u64) -> Vec<usize> {
     seq
 }
 
-/// Explore `space` with `threads` workers; `progress(done)` is called now and then.
-pub fn explore(
+/// [`explore`] on the engine `kind` names.
+pub fn explore_kind(
+    kind: crate::engine::EngineKind,
     sc: &Scenario,
-    engine: EngineKind,
     space: Space,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
+    struct Task<'a>(&'a Scenario, Space, usize, &'a (dyn Fn(u64) + Sync));
+    impl crate::engine::EngineTask for Task<'_> {
+        type Output = Result<Summary, RunError>;
+        fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Self::Output
+        where
+            E::With<Tracing>: Clone,
+        {
+            explore::<E>(self.0, self.1, self.2, self.3)
+        }
+    }
+    kind.run(Task(sc, space, threads, progress))
+}
+
+/// Engine `E` over traced parts: what the reduced walk runs.
+pub(crate) type Reduced<E> = <E as Engine>::With<Tracing>;
+
+/// Explore `space` on engine `E` (in memory; the full walk and samples run it, the reduced walk
+/// runs it over traced parts) with `threads` workers; `progress(done)` is called now and then.
+pub fn explore<E: Engine<Parts = Plain<MemStore>> + Clone>(
+    sc: &Scenario,
+    space: Space,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, RunError>
+where
+    Reduced<E>: Clone,
+{
     let counts = sc.spec.step_counts();
     let total = crate::spec::count_interleavings(&counts);
     let (n, seed) = match space {
@@ -235,10 +270,9 @@ pub fn explore(
             .collect()
     };
     let results: Vec<Result<Partial, RunError>> = match seed {
-        None => dfs::explore_all(sc, engine, threads, matches!(space, Space::Reduced), progress)?
-            .into_iter()
-            .map(Ok)
-            .collect(),
+        None => {
+            dfs::explore_all::<E>(sc, threads, matches!(space, Space::Reduced), progress)?.into_iter().map(Ok).collect()
+        }
         Some(seed) => crossbeam_utils::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
@@ -246,7 +280,7 @@ pub fn explore(
                     scope.spawn(move |_| -> Result<Partial, RunError> {
                         let mut part = Partial::default();
                         let own = sc.detached();
-                        let runner = Runner::new(&own, engine, MemStore::default())?;
+                        let runner = Runner::<E>::new(&own, MemStore::default())?;
                         for i in (t as u64..n).step_by(threads) {
                             let mut play = runner.play(MemStore::default())?;
                             for p in to_perm(&sample(counts, seed, i)) {
@@ -272,7 +306,7 @@ pub fn explore(
     let mut classes: Vec<(String, Seen)> = all.classes.into_iter().collect();
     classes.sort_by_key(|(_, (_, first, _))| *first);
     Ok(Summary {
-        engine: engine.name().to_string(),
+        engine: E::KIND.name().to_string(),
         fk: String::new(),
         space: total.to_string(),
         explored: all.explored,

@@ -1,8 +1,8 @@
 //! The lock table: a pure state machine of lock queues, with modes and conflicts supplied by an engine.
 //!
 //! No threads, no clock, no I/O: `request` answers granted or waiting (and behind whom), `release_all`
-//! answers which waiting requests are granted now. Every driver (the step runner, the explorer, the
-//! property tests) shares this one core.
+//! answers which waiting requests are granted now. Engines call it through the [`Locks`] trait, so
+//! a driver that must watch what a step touches (the explorer) wraps it without changing it.
 
 mod graph;
 #[cfg(test)]
@@ -21,12 +21,19 @@ pub type TxnId = u32;
 ///
 /// `must_wait` is asymmetric on purpose: InnoDB's gap rules (a gap lock never waits, an
 /// insert-intention lock waits for gap locks but not the other way round) depend on which side asks.
-pub trait LockMode: Copy + Eq + Debug {
+pub trait LockMode: Copy + Eq + Debug + 'static {
     /// Must a request for `self` wait for `other`, a lock that another transaction holds or is
     /// already waiting for on the same resource?
     fn must_wait_for(self, other: Self) -> bool;
     /// Does a granted lock `self` of a transaction already give it what a new request `req` asks for?
     fn covers(self, req: Self) -> bool;
+    /// How a queue is served to a new request of this mode: behind every conflicting entry,
+    /// granted or waiting (FIFO, the default: InnoDB's `lock_rec_other_has_conflicting`,
+    /// PostgreSQL's heavyweight locks), or only behind conflicting holders (PostgreSQL's row
+    /// locks, which a tuple lock queues instead).
+    fn waits_behind_waiters(self) -> bool {
+        true
+    }
 }
 
 /// One lock or lock request in a resource's queue.
@@ -68,41 +75,87 @@ pub struct LockTable<R: Ord + Clone, M: LockMode> {
     touched: LiteMap<TxnId, Vec<R>>,
     /// The one request each transaction waits for, if any.
     waiting: LiteMap<TxnId, R>,
-    /// While tracing: every (resource, mode) requested, checked, granted or released, in order.
-    /// The explorer compares two steps' traces to tell whether they commute.
-    trace: Option<Vec<(R, M)>>,
 }
 
 impl<R: Ord + Clone, M: LockMode> Default for LockTable<R, M> {
     fn default() -> Self {
-        LockTable { queues: BTreeMap::new(), touched: LiteMap::new(), waiting: LiteMap::new(), trace: None }
+        LockTable { queues: BTreeMap::new(), touched: LiteMap::new(), waiting: LiteMap::new() }
     }
 }
 
-impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
+/// A lockable resource: ordered (the table keeps queues sorted), cloned into grants and waits.
+pub trait Resource: Ord + Clone + Debug + 'static {}
+impl<T: Ord + Clone + Debug + 'static> Resource for T {}
+
+/// What an engine asks of a lock table. [`LockTable`] is the pure implementation; a driver that
+/// must see what each step touches wraps it (the explorer's `TracedLocks`) behind the same calls.
+pub trait Locks<R: Resource, M: LockMode>: Clone + Default + Send {
+    /// Ask for `mode` on `res` for `txn`: granted, or queued behind the conflicting entries
+    /// (FIFO: `M::waits_behind_waiters` says whether waiting entries count). A transaction that
+    /// is already waiting may not ask again.
+    fn request(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) -> Request;
+    /// Take `mode` on `res` if no holder of another transaction conflicts, without queueing;
+    /// otherwise the first such holder (PostgreSQL's row locks: `heap_lock_tuple` checks the
+    /// tuple's lockers, and waits elsewhere).
+    fn try_acquire(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) -> Result<(), TxnId>;
+    /// Add a granted lock without any conflict check (InnoDB's `lock_rec_add_to_queue`).
+    fn add_granted(&mut self, txn: TxnId, res: &R, mode: M, tag: u32);
+    /// Release every lock and request of `txn`; returns what is granted now.
+    fn release_all(&mut self, txn: TxnId) -> Vec<Grant<R>>;
+    /// Withdraw the request `txn` waits for; returns what is granted now.
+    fn cancel_wait(&mut self, txn: TxnId) -> Vec<Grant<R>>;
+    /// Move every entry on `from` to `to` as `convert` says, then drop `from`'s queue.
+    fn move_queue(&mut self, from: &R, to: &R, convert: &mut dyn FnMut(&Entry<M>) -> Option<M>) -> Vec<Grant<R>>;
+    /// Release one granted lock of `txn` on `res` with exactly `mode`; returns what is granted now.
+    fn release_one(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<Grant<R>>;
+    /// Other transactions' locks (granted or waiting) that a request would have to wait for.
+    fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId>;
+    /// The resource and entry `txn` waits for, if it waits.
+    fn waiting_for(&self, txn: TxnId) -> Option<(&R, &Entry<M>)>;
+    /// The entries that block `txn`'s waiting request, in queue order.
+    fn blockers(&self, txn: TxnId) -> impl Iterator<Item = &Entry<M>> + '_;
+    /// Granted entries of other transactions on `res` that `mode` must wait for.
+    fn holders_blocking(&self, txn: TxnId, res: &R, mode: M) -> impl Iterator<Item = &Entry<M>> + '_;
+    /// All entries on a resource, in queue order.
+    fn queue(&self, res: &R) -> &[Entry<M>];
+    /// Does `txn` hold a granted lock on `res` covering `mode`?
+    fn holds(&self, txn: TxnId, res: &R, mode: M) -> bool;
+    /// Every (resource, entry) of `txn`, in the order the resources were first touched.
+    fn locks_of(&self, txn: TxnId) -> impl Iterator<Item = (&R, &Entry<M>)> + '_;
+    /// Transactions waiting now, in id order.
+    fn waiters(&self) -> impl Iterator<Item = TxnId> + '_;
+    /// The wait-for graph: each waiting transaction and the transactions it waits behind.
+    fn wait_for_graph(&self) -> WaitForGraph {
+        self.waiters()
+            .map(|t| {
+                let mut b: Vec<TxnId> = self.blockers(t).map(|e| e.txn).collect();
+                b.dedup();
+                (t, b)
+            })
+            .collect()
+    }
+}
+
+impl<R: Resource, M: LockMode> LockTable<R, M> {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Start recording the resources and modes every operation touches.
-    pub fn start_trace(&mut self) {
-        self.trace = Some(Vec::new());
+    fn regrant(&mut self, res: &R, grants: &mut Vec<Grant<R>>) {
+        let Some(queue) = self.queues.get_mut(res) else {
+            return;
+        };
+        grant_waiters(res, queue, &mut self.waiting, grants);
     }
 
-    /// Stop recording; returns what was touched since [`LockTable::start_trace`].
-    pub fn take_trace(&mut self) -> Vec<(R, M)> {
-        self.trace.take().unwrap_or_default()
+    /// Is the table empty (no locks, no waits)?
+    pub fn is_empty(&self) -> bool {
+        self.queues.values().all(Vec::is_empty)
     }
+}
 
-    fn note(&mut self, res: &R, mode: M) {
-        if let Some(t) = &mut self.trace {
-            t.push((res.clone(), mode));
-        }
-    }
-
-    /// Ask for `mode` on `res` for `txn`. A transaction that is already waiting may not ask again.
-    pub fn request(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) -> Request {
-        self.note(res, mode);
+impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
+    fn request(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) -> Request {
         debug_assert!(!self.waiting.contains_key(&txn), "txn {txn} requests while waiting");
         let queue = self.queues.entry(res.clone()).or_default();
         if queue.iter().any(|e| e.txn == txn && e.granted && e.mode.covers(mode)) {
@@ -123,10 +176,15 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         }
     }
 
-    /// Add a granted lock without any conflict check (InnoDB's `lock_rec_add_to_queue`, used when an
-    /// implicit lock is made explicit or locks are inherited by a neighbouring gap).
-    pub fn add_granted(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) {
-        self.note(res, mode);
+    fn try_acquire(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) -> Result<(), TxnId> {
+        if let Some(holder) = self.holders_blocking(txn, res, mode).next() {
+            return Err(holder.txn);
+        }
+        self.add_granted(txn, res, mode, tag);
+        Ok(())
+    }
+
+    fn add_granted(&mut self, txn: TxnId, res: &R, mode: M, tag: u32) {
         let queue = self.queues.entry(res.clone()).or_default();
         if queue.iter().any(|e| e.txn == txn && e.granted && e.mode.covers(mode)) {
             return;
@@ -137,9 +195,8 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         queue.push(Entry { txn, mode, granted: true, tag });
     }
 
-    /// Release every lock and request of `txn` (commit or rollback); returns what is granted now.
     /// Resources are released newest first, as InnoDB's `lock_release` walks `trx_locks` backwards.
-    pub fn release_all(&mut self, txn: TxnId) -> Vec<Grant<R>> {
+    fn release_all(&mut self, txn: TxnId) -> Vec<Grant<R>> {
         self.waiting.remove(&txn);
         let resources = self.touched.remove(&txn).unwrap_or_default();
         let mut grants = Vec::new();
@@ -147,17 +204,13 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
             let Some(queue) = self.queues.get_mut(res) else {
                 continue;
             };
-            if let Some(t) = &mut self.trace {
-                t.extend(queue.iter().filter(|e| e.txn == txn).map(|e| (res.clone(), e.mode)));
-            }
             queue.retain(|e| e.txn != txn);
             grant_waiters(res, queue, &mut self.waiting, &mut grants);
         }
         grants
     }
 
-    /// Withdraw the request `txn` waits for (deadlock victim, timeout); returns what is granted now.
-    pub fn cancel_wait(&mut self, txn: TxnId) -> Vec<Grant<R>> {
+    fn cancel_wait(&mut self, txn: TxnId) -> Vec<Grant<R>> {
         let mut grants = Vec::new();
         if let Some(res) = self.waiting.remove(&txn) {
             if let Some(queue) = self.queues.get_mut(&res) {
@@ -173,16 +226,12 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         grants
     }
 
-    /// Move every entry on `from` to `to` as the engine's `convert` says (or drop it with `None`),
-    /// then remove `from`'s queue. Used when a record disappears and its locks pass to a gap.
-    pub fn move_queue(&mut self, from: &R, to: &R, mut convert: impl FnMut(&Entry<M>) -> Option<M>) -> Vec<Grant<R>> {
+    /// Used when a record disappears and its locks pass to a gap.
+    fn move_queue(&mut self, from: &R, to: &R, convert: &mut dyn FnMut(&Entry<M>) -> Option<M>) -> Vec<Grant<R>> {
         let mut grants = Vec::new();
         let Some(old) = self.queues.remove(from) else {
             return grants;
         };
-        if let Some(t) = &mut self.trace {
-            t.extend(old.iter().map(|e| (from.clone(), e.mode)));
-        }
         for e in &old {
             if !e.granted {
                 // A waiter on a vanished record stops waiting; the engine retries its operation.
@@ -203,10 +252,8 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         grants
     }
 
-    /// Release one granted lock of `txn` on `res` with exactly `mode` (InnoDB's `lock_rec_unlock`
-    /// of a non-matching row under READ COMMITTED); returns what is granted now.
-    pub fn release_one(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<Grant<R>> {
-        self.note(res, mode);
+    /// (InnoDB's `lock_rec_unlock` of a non-matching row under READ COMMITTED.)
+    fn release_one(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<Grant<R>> {
         let mut grants = Vec::new();
         if let Some(queue) = self.queues.get_mut(res) {
             if let Some(i) = queue.iter().position(|e| e.txn == txn && e.granted && e.mode == mode) {
@@ -222,46 +269,35 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
         grants
     }
 
-    /// Other transactions' locks (granted or waiting) that a request would have to wait for.
-    pub fn conflicting(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId> {
-        self.note(res, mode);
+    fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId> {
         conflicts(self.queue(res), txn, mode)
     }
 
-    fn regrant(&mut self, res: &R, grants: &mut Vec<Grant<R>>) {
-        let Some(queue) = self.queues.get_mut(res) else {
-            return;
-        };
-        grant_waiters(res, queue, &mut self.waiting, grants);
-    }
-
-    /// The resource and entry `txn` waits for, if it waits.
-    pub fn waiting_for(&self, txn: TxnId) -> Option<(&R, &Entry<M>)> {
+    fn waiting_for(&self, txn: TxnId) -> Option<(&R, &Entry<M>)> {
         let res = self.waiting.get(&txn)?;
         let entry = self.queues.get(res)?.iter().find(|e| e.txn == txn && !e.granted)?;
         Some((res, entry))
     }
 
-    /// The entries that block `txn`'s waiting request: conflicting locks of other transactions ahead
-    /// of it in the queue, in queue order.
-    pub fn blockers(&self, txn: TxnId) -> impl Iterator<Item = &Entry<M>> + '_ {
+    fn blockers(&self, txn: TxnId) -> impl Iterator<Item = &Entry<M>> + '_ {
         let queue = self.waiting.get(&txn).map_or(&[][..], |res| self.queue(res));
         let pos = queue.iter().position(|e| e.txn == txn && !e.granted);
         pos.into_iter().flat_map(move |p| blocking(&queue[..p], txn, queue[p].mode))
     }
 
-    /// All entries on a resource, in queue order.
-    pub fn queue(&self, res: &R) -> &[Entry<M>] {
+    fn holders_blocking(&self, txn: TxnId, res: &R, mode: M) -> impl Iterator<Item = &Entry<M>> + '_ {
+        self.queue(res).iter().filter(move |e| e.granted && e.txn != txn && mode.must_wait_for(e.mode))
+    }
+
+    fn queue(&self, res: &R) -> &[Entry<M>] {
         self.queues.get(res).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Does `txn` hold a granted lock on `res` covering `mode`?
-    pub fn holds(&self, txn: TxnId, res: &R, mode: M) -> bool {
+    fn holds(&self, txn: TxnId, res: &R, mode: M) -> bool {
         self.queue(res).iter().any(|e| e.txn == txn && e.granted && e.mode.covers(mode))
     }
 
-    /// Every (resource, entry) of `txn`, in the order the resources were first touched.
-    pub fn locks_of(&self, txn: TxnId) -> impl Iterator<Item = (&R, &Entry<M>)> + '_ {
+    fn locks_of(&self, txn: TxnId) -> impl Iterator<Item = (&R, &Entry<M>)> + '_ {
         self.touched
             .get(&txn)
             .into_iter()
@@ -269,25 +305,8 @@ impl<R: Ord + Clone + Debug, M: LockMode> LockTable<R, M> {
             .flat_map(move |r| self.queue(r).iter().filter(move |e| e.txn == txn).map(move |e| (r, e)))
     }
 
-    /// Transactions waiting now, in id order.
-    pub fn waiters(&self) -> impl Iterator<Item = TxnId> + '_ {
+    fn waiters(&self) -> impl Iterator<Item = TxnId> + '_ {
         self.waiting.keys().copied()
-    }
-
-    /// The wait-for graph: each waiting transaction and the transactions it waits behind.
-    pub fn wait_for_graph(&self) -> WaitForGraph {
-        self.waiters()
-            .map(|t| {
-                let mut b: Vec<TxnId> = self.blockers(t).map(|e| e.txn).collect();
-                b.dedup();
-                (t, b)
-            })
-            .collect()
-    }
-
-    /// Is the table empty (no locks, no waits)?
-    pub fn is_empty(&self) -> bool {
-        self.queues.values().all(Vec::is_empty)
     }
 }
 
@@ -312,9 +331,11 @@ fn grant_waiters<R: Clone + Ord, M: LockMode>(
     }
 }
 
-/// Other transactions' entries in `queue` that a request of `txn` for `mode` must wait for.
+/// Other transactions' entries in `queue` that a request of `txn` for `mode` must wait for: every
+/// conflicting one, or only the granted ones if the mode does not wait behind waiters.
 fn blocking<M: LockMode>(queue: &[Entry<M>], txn: TxnId, mode: M) -> impl Iterator<Item = &Entry<M>> {
-    queue.iter().filter(move |e| e.txn != txn && mode.must_wait_for(e.mode))
+    let waiters_too = mode.waits_behind_waiters();
+    queue.iter().filter(move |e| e.txn != txn && (e.granted || waiters_too) && mode.must_wait_for(e.mode))
 }
 
 /// The transactions of [`blocking`]'s entries, each once, in queue order.

@@ -93,7 +93,7 @@ fn move_queue_wakes_waiters_and_converts_granted() {
     let mut t: LockTable<u8, Rw> = LockTable::new();
     t.request(1, &0, Rw::W, 7);
     t.request(2, &0, Rw::R, 0);
-    let g = t.move_queue(&0, &1, |_| Some(Rw::R));
+    let g = t.move_queue(&0, &1, &mut |_| Some(Rw::R));
     assert_eq!(g, vec![Grant { txn: 2, resource: 0 }]);
     assert!(t.holds(1, &1, Rw::R));
     assert_eq!(t.queue(&1)[0].tag, 7);

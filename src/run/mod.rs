@@ -2,28 +2,21 @@
 //! reports, as isolationtester does, which steps finished at once, which waited, and when each
 //! waiting step completed.
 
-mod footprint;
+pub(crate) mod cadence;
 mod play;
-mod session;
 mod steps;
 mod teardown;
 
-pub use footprint::Footprint;
+pub use crate::engine::EngineKind;
 pub use play::{Ended, Play};
 
 pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
 
-use crate::engine::innodb::InnoDb;
-use crate::engine::postgres::PgDb;
-use crate::engine::{Access, DbError, DeadlockInfo, Engine, EngineError, Poll, Rows, WaitInfo};
-use crate::engine::{SessionId, Snapshot};
+use crate::engine::{Access, DbError, DeadlockInfo, Engine, EngineError, Parts, Plain, Poll, Rows, Snapshot, WaitInfo};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
-use crate::sql::{Catalog, Statement};
-use crate::store::{MemStore, Store};
+use crate::store::MemStore;
 use serde::Serialize;
-use session::Sessions;
-use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,137 +77,38 @@ pub enum RunError {
     Permutation { file: String, line: usize, what: String },
 }
 
-/// The engine profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EngineKind {
-    Innodb,
-    Postgres,
-}
-
-impl EngineKind {
-    /// The name used on the command line and in file names: `innodb`, `postgres`.
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Innodb => "innodb",
-            EngineKind::Postgres => "postgres",
-        }
-    }
-}
-
-/// A database of either engine, over the same store type.
-#[derive(Clone)]
-enum Db<S: Store> {
-    Inno(InnoDb<S>),
-    Pg(PgDb<S>),
-}
-
-macro_rules! both {
-    ($db:expr, $x:ident => $e:expr) => {
-        match $db {
-            Db::Inno($x) => $e,
-            Db::Pg($x) => $e,
-        }
-    };
-}
-
-impl<S: Store> Engine for Db<S> {
-    fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
-        both!(self, d => d.start(s, stmt, label))
-    }
-    fn poll(&mut self, s: SessionId) -> Result<Poll, EngineError> {
-        both!(self, d => d.poll(s))
-    }
-    fn take_wakeups(&mut self) -> Vec<SessionId> {
-        both!(self, d => d.take_wakeups())
-    }
-    fn take_deadlocks(&mut self) -> Vec<DeadlockInfo> {
-        both!(self, d => d.take_deadlocks())
-    }
-    fn take_access(&mut self, s: SessionId) -> Option<Access> {
-        both!(self, d => d.take_access(s))
-    }
-    fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {
-        both!(self, d => d.wait_info(s))
-    }
-    fn waits_behind(&self, s: SessionId) -> Vec<SessionId> {
-        both!(self, d => d.waits_behind(s))
-    }
-    fn next_timer(&self) -> Option<u64> {
-        both!(self, d => d.next_timer())
-    }
-    fn advance(&mut self, now: u64) -> Result<(), EngineError> {
-        both!(self, d => d.advance(now))
-    }
-    fn finish(&mut self) -> Result<usize, EngineError> {
-        both!(self, d => d.finish())
-    }
-    fn catalog(&self) -> &Catalog {
-        both!(self, d => d.catalog())
-    }
-}
-
-impl<S: Store> Db<S> {
-    fn new(
-        engine: EngineKind,
-        cat: Arc<Catalog>,
-        store: S,
-        snap: &Snapshot,
-        names: Vec<String>,
-    ) -> Result<Self, EngineError> {
-        Ok(match engine {
-            EngineKind::Innodb => Db::Inno(InnoDb::from_snapshot(cat, store, snap, names)?),
-            EngineKind::Postgres => Db::Pg(PgDb::from_snapshot(cat, store, snap, names)?),
-        })
-    }
-
-    fn into_store(self) -> S {
-        both!(self, d => d.into_store())
-    }
-}
-
-/// Runs a scenario's permutations on one engine and store, from the state its setup leaves.
-pub struct Runner<'a, S: Store> {
+/// Runs a scenario's permutations on engine `E`, from the state its setup leaves.
+pub struct Runner<'a, E: Engine> {
     scenario: &'a Scenario,
-    engine: EngineKind,
     /// The step cadence of the recording procedure, in virtual time.
     pub timing: Timing,
     snapshot: Snapshot,
-    store: Option<S>,
+    store: Option<<E::Parts as Parts>::Store>,
 }
 
-impl<'a, S: Store> Runner<'a, S> {
-    /// Run the scenario's setup once and keep its result for every permutation.
-    pub fn new(scenario: &'a Scenario, engine: EngineKind, store: S) -> Result<Self, RunError> {
+impl<'a, E: Engine> Runner<'a, E> {
+    /// Run the scenario's setup once (in memory) and keep its result for every permutation, each
+    /// of which runs on `store`.
+    pub fn new(scenario: &'a Scenario, store: <E::Parts as Parts>::Store) -> Result<Self, RunError> {
         let cat = scenario.catalog.clone();
-        let names = vec!["setup".to_string()];
-        let mut db = match engine {
-            EngineKind::Innodb => Db::Inno(InnoDb::empty(cat, MemStore::default(), names)),
-            EngineKind::Postgres => Db::Pg(PgDb::empty(cat, MemStore::default(), names)),
-        };
+        let mut db = E::With::<Plain<MemStore>>::empty(cat, MemStore::default(), vec!["setup".to_string()]);
+        let label: Arc<str> = Arc::from("setup");
         for st in &scenario.setup {
-            match db.start(0, st.clone(), &Arc::from("setup"))? {
+            let fail = |message| RunError::Setup { file: scenario.spec.file.clone(), line: st.pos.line, message };
+            match db.start(0, st.clone(), &label)? {
                 Poll::Done(Ok(_)) => {}
-                Poll::Done(Err(e)) => {
-                    return Err(RunError::Setup {
-                        file: scenario.spec.file.clone(),
-                        line: st.pos.line,
-                        message: e.message,
-                    });
-                }
-                Poll::Blocked => unreachable!("a single session cannot wait on itself"),
+                Poll::Done(Err(e)) => return Err(fail(e.message)),
+                Poll::Blocked => return Err(fail("blocked on a lock".into())),
             }
         }
-        let snapshot = match &db {
-            Db::Inno(d) => d.snapshot()?,
-            Db::Pg(d) => d.snapshot()?,
-        };
-        Ok(Runner { scenario, engine, timing: Timing::default(), snapshot, store: Some(store) })
+        let snapshot = db.snapshot()?;
+        Ok(Runner { scenario, timing: Timing::default(), snapshot, store: Some(store) })
     }
 
     /// Start a permutation from the setup state on `store`.
-    pub fn play(&self, store: S) -> Result<Play<'a, S>, RunError> {
+    pub fn play(&self, store: <E::Parts as Parts>::Store) -> Result<Play<'a, E>, RunError> {
         let names = self.scenario.session_names();
-        let db = Db::new(self.engine, self.scenario.catalog.clone(), store, &self.snapshot, names)?;
+        let db = E::from_snapshot(self.scenario.catalog.clone(), store, &self.snapshot, names)?;
         Play::new(self.scenario, db, self.timing)
     }
 
@@ -262,17 +156,6 @@ fn wait_chain<E: Engine>(db: &E, sc: &Scenario) -> usize {
     (0..n).map(|s| longest(s, &edges, &mut vec![false; n])).max().unwrap_or(0)
 }
 
-/// Deadlocks found while time passed belong to the last line reported.
-fn attach_deadlocks<E: Engine>(db: &mut E, events: &mut [Arc<StepEvent>]) {
-    let found = db.take_deadlocks();
-    if found.is_empty() {
-        return;
-    }
-    if let Some(last) = events.last_mut() {
-        Arc::make_mut(last).deadlocks.extend(found);
-    }
-}
-
 /// The steps' cadence, as in the recordings (`../shared/conformance/README.md`): a step still
 /// running `wait` after it was sent counts as waiting; the next step follows `pause` after a step
 /// that finished; each earlier waiting step gets `settle` to report completion; at the end, steps
@@ -297,76 +180,48 @@ impl Default for Timing {
     }
 }
 
-/// Virtual time, in microseconds since the permutation started.
-#[derive(Debug, Clone)]
-struct Clock {
-    now: u64,
+/// Every permutation of `sc` on the engine `kind` names, in memory, with the cadence `timing`.
+pub fn run_kind(kind: EngineKind, sc: &Scenario, timing: Timing) -> Result<Vec<PermutationReport>, RunError> {
+    kind.run(RunPerms { sc, timing, only: None })
 }
 
-impl Clock {
-    /// Let up to `span` pass, firing the engine's timers in order, until `done` holds; returns
-    /// whether it holds.
-    fn run_until<E: Engine>(
-        &mut self,
-        db: &mut E,
-        sessions: &mut Sessions,
-        tracks: &mut [Track],
-        span: Duration,
-        done: impl Fn(&[Track]) -> bool,
-    ) -> Result<bool, RunError> {
-        let deadline = self.now + span.as_micros() as u64;
-        if done(tracks) {
-            return Ok(true);
+/// The permutations `perms` of `sc` on the engine `kind` names, as [`run_kind`] runs them.
+pub fn run_kind_on(
+    kind: EngineKind,
+    sc: &Scenario,
+    timing: Timing,
+    perms: &[Vec<PermStep>],
+) -> Result<Vec<PermutationReport>, RunError> {
+    kind.run(RunPerms { sc, timing, only: Some(perms) })
+}
+
+/// Permutations of a scenario to run with an engine chosen at run time.
+struct RunPerms<'a> {
+    sc: &'a Scenario,
+    timing: Timing,
+    only: Option<&'a [Vec<PermStep>]>,
+}
+
+impl crate::engine::EngineTask for RunPerms<'_> {
+    type Output = Result<Vec<PermutationReport>, RunError>;
+    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Self::Output
+    where
+        E::With<crate::explore::Tracing>: Clone,
+    {
+        let mut runner = Runner::<E>::new(self.sc, MemStore::default())?;
+        runner.timing = self.timing;
+        match self.only {
+            Some(perms) => perms.iter().map(|p| runner.run(p)).collect(),
+            None => self.sc.permutations().map(|p| runner.run(&p)).collect(),
         }
-        while !done(tracks) {
-            match db.next_timer() {
-                Some(t) if t <= deadline => {
-                    self.now = self.now.max(t);
-                    db.advance(self.now)?;
-                    sessions.settle(db, tracks)?;
-                }
-                _ => {
-                    // No timer before the deadline: time still passes for the engine.
-                    self.now = deadline;
-                    db.advance(self.now)?;
-                    return Ok(done(tracks));
-                }
-            }
-        }
-        Ok(true)
     }
 }
 
-fn waiting_event<E: Engine, P: Borrow<PermStep>>(
-    db: &E,
-    sessions: &Sessions,
-    perm: &[P],
-    tracks: &[Track],
-    i: usize,
-) -> StepEvent {
-    let (wait, queued_behind) = if tracks[i].finished {
-        (None, None)
-    } else {
-        match sessions.active_of(tracks[i].session) {
-            Some(j) if j != i => (None, Some(perm[j].borrow().name.clone())),
-            _ => (db.wait_info(tracks[i].session).map(Box::new), None),
-        }
-    };
-    StepEvent {
-        step: perm[i].borrow().name.clone(),
-        outcome: Outcome::Waiting,
-        error: None,
-        rows: Vec::new(),
-        wait,
-        queued_behind,
-        deadlocks: Vec::new(),
-        note: None,
-        access: Vec::new(),
-    }
-}
-
-/// Run every permutation of a scenario (the spec's, or every interleaving) on one engine and store.
-pub fn run_scenario<S: Store>(sc: &Scenario, engine: EngineKind, store: S) -> Result<Vec<PermutationReport>, RunError> {
-    let mut runner = Runner::new(sc, engine, store)?;
+/// Run every permutation of a scenario (the spec's, or every interleaving) on engine `E`.
+pub fn run_scenario<E: Engine>(
+    sc: &Scenario,
+    store: <E::Parts as Parts>::Store,
+) -> Result<Vec<PermutationReport>, RunError> {
+    let mut runner = Runner::<E>::new(sc, store)?;
     sc.permutations().map(|p| runner.run(&p)).collect()
 }

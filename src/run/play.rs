@@ -1,35 +1,42 @@
-//! One permutation played a step at a time. The state between steps is plain data that can be
-//! cloned, so the explorer runs a shared prefix once for every interleaving that starts with it.
+//! One permutation played a step at a time on the model, in virtual time. The state between steps
+//! is plain data that can be cloned, so the explorer runs a shared prefix once for every
+//! interleaving that starts with it.
 
-use super::session::Sessions;
-use super::teardown::{Dialect, Teardown};
-use super::{
-    attach_deadlocks, cancel_remaining, complete_waiting, own_event, wait_chain, waiting_event, Clock, Db,
-    PermutationReport, RunError, StepEvent, Timing, Track,
-};
-use crate::engine::Engine;
+use super::cadence::{self, unfinished, Stage};
+use super::teardown::Teardown;
+use super::{cancel_remaining, wait_chain, PermutationReport, RunError, StepEvent, Timing, Track};
+use crate::drive::{Driver, Event, Work};
+use crate::engine::{Engine, Parts, Poll, SessionId};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
-use crate::store::{Store, Traced};
+use crate::sql::Statement;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// A permutation in progress: the database, the sessions, the reported lines and the virtual
-/// clock. Steps and lines are shared between copies, so a copy costs little more than the database.
-pub struct Play<'a, S: Store> {
+/// A permutation in progress: the database and its sessions' work, the reported lines and the
+/// virtual clock. Steps and lines are shared between copies, so a copy costs little more than
+/// the database.
+pub struct Play<'a, E: Engine> {
     sc: &'a Scenario,
     timing: Timing,
-    db: Db<S>,
-    sessions: Sessions<'a>,
+    sim: Sim<E>,
     perm: Vec<Arc<PermStep>>,
     tracks: Vec<Track>,
     events: Vec<Arc<StepEvent>>,
-    clock: Clock,
+}
+
+/// The model's side of a permutation: the driver, its virtual clock, the longest wait chain.
+#[derive(Clone)]
+struct Sim<E> {
+    driver: Driver<E>,
+    /// Virtual time, in microseconds since the permutation started.
+    now: u64,
     max_chain: usize,
 }
 
 /// A copy has room for the whole permutation, so the steps still to come do not grow its lists
 /// again (a derived copy would have exactly the room it uses).
-impl<S: Store + Clone> Clone for Play<'_, S> {
+impl<E: Engine + Clone> Clone for Play<'_, E> {
     fn clone(&self) -> Self {
         let steps: usize = self.sc.spec.sessions.iter().map(|s| s.steps.len()).sum();
         let roomy = |len: usize| len.max(steps);
@@ -40,17 +47,7 @@ impl<S: Store + Clone> Clone for Play<'_, S> {
         // A step reports at most two lines: waiting, then completed.
         let mut events = Vec::with_capacity(roomy(self.events.len()).max(2 * steps));
         events.extend(self.events.iter().cloned());
-        Play {
-            sc: self.sc,
-            timing: self.timing,
-            db: self.db.clone(),
-            sessions: self.sessions.clone(),
-            perm,
-            tracks,
-            events,
-            clock: self.clock.clone(),
-            max_chain: self.max_chain,
-        }
+        Play { sc: self.sc, timing: self.timing, sim: self.sim.clone(), perm, tracks, events }
     }
 }
 
@@ -81,29 +78,126 @@ impl Ended {
     }
 }
 
-/// Is some issued step still unfinished?
-fn unfinished(tracks: &[Track]) -> bool {
-    tracks.iter().any(|t| t.launched && !t.finished)
+/// Record what the driver reports in the permutation's tracks (a unit's tag is its step's index).
+fn record(tracks: &mut [Track]) -> impl FnMut(Event) + '_ {
+    move |ev| match ev {
+        Event::Access(i, a) => tracks[i].access.push(a),
+        Event::Rows(i, r) => tracks[i].rows.push(r),
+        Event::Finished(i, e) => {
+            tracks[i].finished = true;
+            tracks[i].error = e.cloned();
+        }
+    }
 }
 
-impl<'a, S: Store> Play<'a, S> {
-    /// Start a permutation on `db` (the setup state): run every session's setup block.
-    pub(super) fn new(sc: &'a Scenario, mut db: Db<S>, timing: Timing) -> Result<Self, RunError> {
-        let sessions = Sessions::new(sc);
-        for s in 0..sc.sessions.len() {
-            sessions.run_setup(&mut db, s)?;
+/// Run a session's setup block; a failure is a setup failure.
+fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), RunError> {
+    let stmts: &[Arc<Statement>] = &sc.sessions[s].setup;
+    if stmts.is_empty() {
+        return Ok(());
+    }
+    let label: Arc<str> = Arc::from(format!("{} setup", sc.sessions[s].name));
+    for st in stmts {
+        let fail = |message: String| RunError::Setup { file: sc.spec.file.clone(), line: st.pos.line, message };
+        match db.start(s, st.clone(), &label)? {
+            Poll::Done(Ok(_)) => {}
+            Poll::Done(Err(e)) => return Err(fail(e.message)),
+            Poll::Blocked => return Err(fail("session setup blocked on a lock".into())),
         }
-        Ok(Play {
-            sc,
-            timing,
-            db,
-            sessions,
-            perm: Vec::new(),
-            tracks: Vec::new(),
-            events: Vec::new(),
-            clock: Clock { now: 0 },
-            max_chain: 0,
-        })
+    }
+    Ok(())
+}
+
+/// The model as the cadence's stage: the driver in virtual time.
+struct Model<'p, 'a, E> {
+    sc: &'a Scenario,
+    perm: &'p [Arc<PermStep>],
+    sim: &'p mut Sim<E>,
+}
+
+impl<E: Engine> Stage for Model<'_, '_, E> {
+    type Error = RunError;
+
+    fn send(&mut self, i: usize, tracks: &mut [Track]) -> Result<(), RunError> {
+        let (s, step) = (tracks[i].session, tracks[i].step);
+        let plan = &self.sc.sessions[s].steps[step];
+        self.sim.driver.submit(s, Work { tag: i, stmts: plan.stmts.clone(), label: plan.name.clone() });
+        self.sim.driver.settle(&mut record(tracks))?;
+        Ok(())
+    }
+
+    /// Let up to `span` pass, firing the engine's timers in order, until `done` holds.
+    fn pass(
+        &mut self,
+        tracks: &mut [Track],
+        span: Duration,
+        done: &dyn Fn(&[Track]) -> bool,
+    ) -> Result<bool, RunError> {
+        let deadline = self.sim.now + span.as_micros() as u64;
+        while !done(tracks) {
+            match self.sim.driver.next_timer() {
+                Some(t) if t <= deadline => {
+                    self.sim.now = (self.sim.now).max(t);
+                    self.sim.driver.advance(self.sim.now, &mut record(tracks))?;
+                }
+                _ => {
+                    // No timer before the deadline: time still passes for the engine.
+                    self.sim.now = deadline;
+                    self.sim.driver.engine_mut().advance(self.sim.now)?;
+                    return Ok(done(tracks));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn waiting_line(&mut self, tracks: &mut [Track], i: usize) -> StepEvent {
+        let session = tracks[i].session;
+        let (wait, queued_behind) = if tracks[i].finished {
+            (None, None)
+        } else {
+            match self.sim.driver.running(session) {
+                Some(j) if j != i => (None, Some(self.perm[j].name.clone())),
+                _ => (self.sim.driver.engine().wait_info(session).map(Box::new), None),
+            }
+        };
+        StepEvent {
+            step: self.perm[i].name.clone(),
+            outcome: super::Outcome::Waiting,
+            error: None,
+            rows: Vec::new(),
+            wait,
+            queued_behind,
+            deadlocks: Vec::new(),
+            note: None,
+            access: std::mem::take(&mut tracks[i].access),
+        }
+    }
+
+    fn take_deadlocks(&mut self) -> Vec<crate::engine::DeadlockInfo> {
+        self.sim.driver.engine_mut().take_deadlocks()
+    }
+
+    fn after_wait(&mut self, tracks: &[Track]) {
+        if unfinished(tracks) {
+            self.sim.max_chain = self.sim.max_chain.max(wait_chain(self.sim.driver.engine(), self.sc));
+        }
+    }
+}
+
+impl<'a, E: Engine> Play<'a, E> {
+    /// Start a permutation on `db` (the setup state): run every session's setup block.
+    pub(super) fn new(sc: &'a Scenario, mut db: E, timing: Timing) -> Result<Self, RunError> {
+        for s in 0..sc.sessions.len() {
+            run_setup(&mut db, sc, s)?;
+        }
+        let sim = Sim { driver: Driver::new(db, sc.sessions.len()), now: 0, max_chain: 0 };
+        Ok(Play { sc, timing, sim, perm: Vec::new(), tracks: Vec::new(), events: Vec::new() })
+    }
+
+    /// The database.
+    pub fn engine_mut(&mut self) -> &mut E {
+        self.sim.driver.engine_mut()
     }
 
     /// Is some issued step still unfinished (waiting on a lock, or queued behind one)?
@@ -111,14 +205,7 @@ impl<'a, S: Store> Play<'a, S> {
         unfinished(&self.tracks)
     }
 
-    /// Report the steps that completed, among the first `upto`.
-    fn complete(&mut self, upto: usize) {
-        let events = &mut self.events;
-        complete_waiting(&self.perm, &mut self.tracks, |e| events.push(Arc::new(e)), upto);
-    }
-
-    /// Issue the next step, as isolationtester does: send it, give it `wait` to finish (it is
-    /// `waiting` if not), give each earlier waiting step `settle`, report what completed.
+    /// Issue the next step, as isolationtester does (see [`cadence::issue`]).
     pub fn step(&mut self, p: Arc<PermStep>) -> Result<(), RunError> {
         let (session, step) = self.sc.spec.find_step(&p.name).ok_or_else(|| RunError::Permutation {
             file: self.sc.spec.file.clone(),
@@ -128,37 +215,8 @@ impl<'a, S: Store> Play<'a, S> {
         let i = self.perm.len();
         self.perm.push(p);
         self.tracks.push(Track { session, step, launched: true, ..Track::default() });
-        let (db, sessions, tracks, clock, timing) =
-            (&mut self.db, &mut self.sessions, &mut self.tracks, &mut self.clock, self.timing);
-        sessions.issue(i, session, step);
-        sessions.settle(db, tracks)?;
-        // A step still running `wait` after it was sent counts as waiting; timers (lock wait
-        // timeouts, PostgreSQL's deadlock check) may end it meanwhile.
-        let finished = clock.run_until(db, sessions, tracks, timing.wait, |t| t[i].finished)?;
-        let deadlocks = db.take_deadlocks();
-        if unfinished(tracks) {
-            self.max_chain = self.max_chain.max(wait_chain(db, self.sc));
-        }
-        let own = match own_event(&self.perm, tracks, i) {
-            Some(e) => e,
-            None => StepEvent {
-                access: std::mem::take(&mut tracks[i].access),
-                ..waiting_event(db, sessions, &self.perm, tracks, i)
-            },
-        };
-        self.events.push(Arc::new(StepEvent { deadlocks, ..own }));
-        // Each earlier waiting step is given `settle` to report completion.
-        for j in 0..i {
-            if tracks[j].launched && !tracks[j].reported && !tracks[j].finished {
-                clock.run_until(db, sessions, tracks, timing.settle, |t| t[j].finished)?;
-            }
-        }
-        self.complete(i);
-        attach_deadlocks(&mut self.db, &mut self.events);
-        if finished {
-            self.clock.run_until(&mut self.db, &mut self.sessions, &mut self.tracks, self.timing.pause, |_| false)?;
-        }
-        Ok(())
+        let mut stage = Model { sc: self.sc, perm: &self.perm, sim: &mut self.sim };
+        cadence::issue(&mut stage, self.timing, &self.perm, &mut self.tracks, &mut self.events, i)
     }
 
     /// The number of lines reported so far.
@@ -173,19 +231,16 @@ impl<'a, S: Store> Play<'a, S> {
 
     /// End the permutation: give waiting steps `drain`, cancel what still waits, run the session
     /// teardowns, roll back what is open and count orphans.
-    pub fn end(mut self) -> Result<(Ended, S), RunError> {
+    pub fn end(mut self) -> Result<(Ended, <E::Parts as Parts>::Store), RunError> {
         let ended = self.conclude()?;
-        Ok((ended, self.db.into_store()))
+        Ok((ended, self.sim.driver.into_engine().into_store()))
     }
 
     /// [`Play::end`] in place, for a caller that keeps the state (the explorer's walk, which
     /// drops it later): the lines move out, the database is left finished.
     pub fn conclude(&mut self) -> Result<Ended, RunError> {
-        let (db, sessions, tracks, clock, timing) =
-            (&mut self.db, &mut self.sessions, &mut self.tracks, &mut self.clock, self.timing);
-        clock.run_until(db, sessions, tracks, timing.drain, |t| !unfinished(t))?;
-        self.complete(self.perm.len());
-        attach_deadlocks(&mut self.db, &mut self.events);
+        let mut stage = Model { sc: self.sc, perm: &self.perm, sim: &mut self.sim };
+        cadence::drain(&mut stage, self.timing, &self.perm, &mut self.tracks, &mut self.events)?;
         let stranded = self.stranded();
         // The steps still blocked can never finish: cancel them, as isolationtester does after its
         // wait limit, then run the session teardowns and roll back what is left open.
@@ -195,25 +250,26 @@ impl<'a, S: Store> Play<'a, S> {
             e.note = Some("MODEL DEFECT: left unfinished although its session was not blocked on a lock".into());
         }
         self.events.extend(cancelled.into_iter().map(Arc::new));
-        let dialect = match self.db {
-            Db::Inno(_) => Dialect::MariaDb,
-            Db::Pg(_) => Dialect::Postgres,
-        };
-        let mut td = Teardown::new(dialect, &self.sc.spec.file);
+        let mut td = Teardown::new(&self.sc.spec.file);
         for s in 0..self.sc.sessions.len() {
-            self.sessions.run_teardown(&mut self.db, &mut td, s)?;
+            // A session whose step is still stuck on a lock runs no teardown.
+            if self.sim.driver.running(s).is_none() {
+                let name = &self.sc.sessions[s].name;
+                let stmts = &self.sc.sessions[s].teardown;
+                td.run(self.sim.driver.engine_mut(), s, stmts, || format!("{name} teardown"), false)?;
+            }
         }
         // Orphans are counted after the permutation, before the spec's teardown (which usually
         // drops the tables); that runs once every transaction is rolled back.
-        let orphans = self.db.finish()?;
+        let orphans = self.sim.driver.engine_mut().finish()?;
         if !self.sc.teardown.is_empty() {
-            td.run(&mut self.db, 0, &self.sc.teardown, || "teardown".to_string(), true)?;
+            td.run(self.sim.driver.engine_mut(), 0, &self.sc.teardown, || "teardown".to_string(), true)?;
         }
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
             events: std::mem::take(&mut self.events),
             orphans,
-            max_wait_chain: self.max_chain,
+            max_wait_chain: self.sim.max_chain,
             stranded,
         })
     }
@@ -227,8 +283,8 @@ impl<'a, S: Store> Play<'a, S> {
             if !t.launched || t.finished {
                 continue;
             }
-            let running = self.sessions.active_of(t.session) == Some(i);
-            if running && self.db.waits_behind(t.session).is_empty() {
+            let running = self.sim.driver.running(t.session) == Some(i);
+            if running && self.sim.driver.engine().waits_behind(t.session).is_empty() {
                 out.push(self.perm[i].name.clone());
             }
         }
@@ -236,18 +292,8 @@ impl<'a, S: Store> Play<'a, S> {
     }
 
     /// End the permutation and report it; returns the store for the next run.
-    pub fn finish(self) -> Result<(PermutationReport, S), RunError> {
+    pub fn finish(self) -> Result<(PermutationReport, <E::Parts as Parts>::Store), RunError> {
         let (ended, store) = self.end()?;
         Ok((ended.into_report(), store))
-    }
-}
-
-impl Play<'_, Traced> {
-    /// Issue the next step and return what it touched.
-    pub fn step_traced(&mut self, p: Arc<PermStep>) -> Result<super::Footprint, RunError> {
-        let before = super::Footprint::start(&mut self.db);
-        let r = self.step(p);
-        let fp = super::Footprint::take(&mut self.db, before);
-        r.map(|_| fp)
     }
 }

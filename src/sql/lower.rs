@@ -19,7 +19,27 @@ pub struct SchemaOptions {
     pub implicit_fk_index: bool,
 }
 
-type R<T> = Result<T, String>;
+/// Why a statement cannot be bound; its text is the message `file:line:col:` leads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LowerError {
+    /// Outside the SQL subset.
+    #[error("{0}")]
+    Unsupported(String),
+    /// SQL the engines have but the model does not.
+    #[error("{0} are not modelled")]
+    NotModelled(&'static str),
+    #[error("table `{0}` does not exist")]
+    NoSuchTable(String),
+    #[error("column `{column}` does not exist in table `{table}`")]
+    NoSuchColumn { column: String, table: String },
+    #[error("{0} already exists")]
+    Exists(String),
+    /// Well-formed, but not a valid schema or statement.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+type R<T> = Result<T, LowerError>;
 
 fn ident_name(name: &ObjectName) -> String {
     name.0.last().map(|p| p.to_string().trim_matches('"').trim_matches('`').to_string()).unwrap_or_default()
@@ -31,11 +51,11 @@ fn unquote(id: &ast::Ident) -> String {
 
 fn table_of(catalog: &Catalog, name: &ObjectName) -> R<TableId> {
     let n = ident_name(name);
-    catalog.table_id(&n).ok_or_else(|| format!("table `{n}` does not exist"))
+    catalog.table_id(&n).ok_or(LowerError::NoSuchTable(n))
 }
 
 fn column_of(table: &Table, name: &str) -> R<usize> {
-    table.col(name).ok_or_else(|| format!("column `{name}` does not exist in table `{}`", table.name))
+    table.col(name).ok_or_else(|| LowerError::NoSuchColumn { column: name.to_string(), table: table.name.clone() })
 }
 
 /// A column's type, whether it is serial, and how MariaDB stores it (utf8mb4 text; the storage
@@ -64,7 +84,7 @@ fn col_type(dt: &DataType) -> R<(ColType, bool, Width)> {
         "TIMESTAMP" | "TIMESTAMPTZ" => (ColType::Timestamp, false, int(4)),
         "DATETIME" => (ColType::Timestamp, false, int(5)),
         "DATE" => (ColType::Timestamp, false, int(3)),
-        _ => return Err(format!("unsupported column type `{text}`")),
+        _ => return Err(LowerError::Unsupported(format!("unsupported column type `{text}`"))),
     })
 }
 
@@ -74,7 +94,7 @@ fn ref_action(a: &Option<ReferentialAction>) -> R<RefAction> {
         Some(ReferentialAction::Restrict) => RefAction::Restrict,
         Some(ReferentialAction::Cascade) => RefAction::Cascade,
         Some(ReferentialAction::SetNull) => RefAction::SetNull,
-        Some(other) => return Err(format!("unsupported referential action `{other}`")),
+        Some(other) => return Err(LowerError::Unsupported(format!("unsupported referential action `{other}`"))),
     })
 }
 
@@ -94,13 +114,13 @@ struct PendingFk {
 fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOptions) -> R<()> {
     let name = ident_name(&ct.name);
     if ct.partition_by.is_some() || ct.partition_of.is_some() {
-        return Err("partitioned tables (PARTITION BY / PARTITION OF) are not modelled".into());
+        return Err(LowerError::NotModelled("partitioned tables (PARTITION BY / PARTITION OF)"));
     }
     if ct.query.is_some() || ct.like.is_some() || ct.inherits.is_some() {
-        return Err("CREATE TABLE ... AS / LIKE / INHERITS is not supported".into());
+        return Err(LowerError::Unsupported("CREATE TABLE ... AS / LIKE / INHERITS is not supported".into()));
     }
     if catalog.table_id(&name).is_some() {
-        return Err(format!("table `{name}` already exists"));
+        return Err(LowerError::Exists(format!("table `{name}`")));
     }
     let mut table = Table { name: name.clone(), columns: Vec::new(), indexes: Vec::new(), fks: Vec::new() };
     let mut pk: Option<Vec<String>> = None;
@@ -124,7 +144,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 }
                 ColumnOption::Unique(_) => uniques.push((None, o.name.as_ref().map(unquote), vec![cname.clone()])),
                 ColumnOption::ForeignKey(fk) if fk.characteristics.is_some() => {
-                    return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
+                    return Err(LowerError::NotModelled("DEFERRABLE / INITIALLY DEFERRED foreign keys"))
                 }
                 ColumnOption::ForeignKey(fk) => fks.push(PendingFk {
                     name: o.name.as_ref().map(unquote),
@@ -149,7 +169,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                         });
                         continue;
                     }
-                    return Err(format!("unsupported column option `{text}`"));
+                    return Err(LowerError::Unsupported(format!("unsupported column option `{text}`")));
                 }
             }
         }
@@ -169,7 +189,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 uniques.push((uname.clone(), uname, u.columns.iter().map(|c| c.column.expr.to_string()).collect()))
             }
             TableConstraint::ForeignKey(fk) if fk.characteristics.is_some() => {
-                return Err("DEFERRABLE / INITIALLY DEFERRED foreign keys are not modelled".into())
+                return Err(LowerError::NotModelled("DEFERRABLE / INITIALLY DEFERRED foreign keys"))
             }
             TableConstraint::ForeignKey(fk) => fks.push(PendingFk {
                 name: fk.name.as_ref().map(unquote),
@@ -192,7 +212,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                     implicit: false,
                 });
             }
-            other => return Err(format!("unsupported table constraint `{other}`")),
+            other => return Err(LowerError::Unsupported(format!("unsupported table constraint `{other}`"))),
         }
     }
     // The clustered index: the primary key, or InnoDB's hidden row id.
@@ -251,7 +271,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
         let parent = if parent_name.eq_ignore_ascii_case(&name) { Some(id) } else { catalog.table_id(&parent_name) };
         let Some(parent) = parent else {
             catalog.tables.pop();
-            return Err(format!("referenced table `{parent_name}` does not exist"));
+            return Err(LowerError::Invalid(format!("referenced table `{parent_name}` does not exist")));
         };
         let child = &catalog.tables[id];
         let cols = fk.cols.iter().map(|c| column_of(child, c)).collect::<R<Vec<_>>>()?;
@@ -262,10 +282,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             fk.parent_cols.iter().map(|c| column_of(ptable, c)).collect::<R<Vec<_>>>()?
         };
         if parent_cols.len() != cols.len() {
-            return Err("foreign key column counts differ".into());
+            return Err(LowerError::Invalid("foreign key column counts differ".into()));
         }
         if !ptable.indexes.iter().any(|ix| ix.unique && ix.cols == parent_cols) {
-            return Err(format!("no unique index on the referenced columns of `{}`", ptable.name));
+            return Err(LowerError::Invalid(format!("no unique index on the referenced columns of `{}`", ptable.name)));
         }
         let given = fk.name.clone();
         let pg_name = fk.name.clone().unwrap_or_else(|| {
@@ -280,9 +300,9 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             // NULL column (`dict_foreign_find_index` with `check_null`, dict0dict.cc: "one of the ON ... SET NULL columns is declared NOT NULL"); PostgreSQL
             // accepts it and fails the delete at run time with a NOT NULL error.
             catalog.tables.pop();
-            return Err(format!(
+            return Err(LowerError::Invalid(format!(
                 "Can't create table `{name}` (errno: 150 \"Foreign key constraint is incorrectly formed\"): SET NULL on a NOT NULL column"
-            ));
+            )));
         }
         let child = &mut catalog.tables[id];
         let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
@@ -322,7 +342,7 @@ fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
     let cols = index_cols(table, &ci.columns)?;
     let name = ci.name.as_ref().map(ident_name).unwrap_or_else(|| table.columns[cols[0]].name.clone());
     if table.indexes.iter().any(|ix| ix.name.eq_ignore_ascii_case(&name)) {
-        return Err(format!("index `{name}` already exists on `{}`", table.name));
+        return Err(LowerError::Invalid(format!("index `{name}` already exists on `{}`", table.name)));
     }
     let table = &mut catalog.tables[t];
     table.indexes.push(Index {
@@ -359,20 +379,21 @@ fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
 fn literal(e: &ast::Expr) -> R<Value> {
     match e {
         ast::Expr::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => {
-                n.parse::<i64>().map(Value::Int).map_err(|_| format!("unsupported number `{n}`"))
-            }
+            ast::Value::Number(n, _) => n
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| LowerError::Unsupported(format!("unsupported number `{n}`"))),
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(Value::Str(s.as_str().into())),
             ast::Value::Boolean(b) => Ok(Value::Bool(*b)),
             ast::Value::Null => Ok(Value::Null),
-            other => Err(format!("unsupported literal `{other}`")),
+            other => Err(LowerError::Unsupported(format!("unsupported literal `{other}`"))),
         },
         ast::Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match literal(expr)? {
             Value::Int(i) => Ok(Value::Int(-i)),
-            _ => Err(format!("unsupported literal `{e}`")),
+            _ => Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
         },
         ast::Expr::Nested(inner) => literal(inner),
-        _ => Err(format!("unsupported expression `{e}` (only literals here)")),
+        _ => Err(LowerError::Unsupported(format!("unsupported expression `{e}` (only literals here)"))),
     }
 }
 
@@ -392,10 +413,10 @@ fn expr(table: &Table, e: &ast::Expr) -> R<Expr> {
         ast::Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
             let col = match &**left {
                 ast::Expr::Identifier(id) => column_of(table, &id.value)?,
-                _ => return Err(format!("unsupported expression `{e}`")),
+                _ => return Err(LowerError::Unsupported(format!("unsupported expression `{e}`"))),
             };
             let Value::Int(n) = literal(right)? else {
-                return Err(format!("unsupported expression `{e}`"));
+                return Err(LowerError::Unsupported(format!("unsupported expression `{e}`")));
             };
             Ok(Expr::ColPlus(col, if *op == BinaryOperator::Minus { -n } else { n }))
         }
@@ -436,38 +457,44 @@ enum Subqueries<'a> {
 fn not_in_select(catalog: &Catalog, col: usize, q: &ast::Query) -> R<Cond> {
     let shape = "expected `col NOT IN (SELECT column FROM table)`";
     let SetExpr::Select(s) = &*q.body else {
-        return Err(format!("unsupported subquery `{q}` ({shape})"));
+        return Err(LowerError::Unsupported(format!("unsupported subquery `{q}` ({shape})")));
     };
     if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() || !q.locks.is_empty()
     {
-        return Err(format!("WITH, ORDER BY, LIMIT, FETCH and locking clauses are not supported in a subquery: `{q}`"));
+        return Err(LowerError::Unsupported(format!(
+            "WITH, ORDER BY, LIMIT, FETCH and locking clauses are not supported in a subquery: `{q}`"
+        )));
     }
     if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
-        return Err(format!("DISTINCT, GROUP BY and HAVING are not supported in a subquery: `{q}`"));
+        return Err(LowerError::Unsupported(format!(
+            "DISTINCT, GROUP BY and HAVING are not supported in a subquery: `{q}`"
+        )));
     }
     if s.selection.is_some() {
-        return Err(format!("a WHERE inside the subquery is not supported (correlated or filtered): `{q}`"));
+        return Err(LowerError::Unsupported(format!(
+            "a WHERE inside the subquery is not supported (correlated or filtered): `{q}`"
+        )));
     }
     let table = single_table(catalog, &s.from)?;
     let t = &catalog.tables[table];
     let pcol = match s.projection.as_slice() {
-        [SelectItem::UnnamedExpr(e)] => {
-            column_ref(t, e).unwrap_or_else(|| Err(format!("the subquery must select one column, not `{e}`")))?
-        }
-        _ => return Err(format!("the subquery must select exactly one column: `{q}`")),
+        [SelectItem::UnnamedExpr(e)] => column_ref(t, e).unwrap_or_else(|| {
+            Err(LowerError::Unsupported(format!("the subquery must select one column, not `{e}`")))
+        })?,
+        _ => return Err(LowerError::Invalid(format!("the subquery must select exactly one column: `{q}`"))),
     };
     if !t.indexes.iter().any(|ix| ix.cols.first() == Some(&pcol)) {
-        return Err(format!(
+        return Err(LowerError::Unsupported(format!(
             "the subquery column `{}.{}` must lead an index (the engines look each value up in it)",
             t.name, t.columns[pcol].name
-        ));
+        )));
     }
     Ok(Cond::NotInSelect { col, table, pcol })
 }
 
 fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
     let unsupported = || {
-        format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))")
+        LowerError::Unsupported(format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))"))
     };
     match e {
         ast::Expr::Nested(inner) => conds(sub, table, inner, out),
@@ -503,10 +530,12 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
         ast::Expr::InSubquery { expr, subquery, negated } => {
             let col = column_ref(table, expr).ok_or_else(unsupported)??;
             match (sub, negated) {
-                (_, false) => Err(format!("`{e}`: only NOT IN (SELECT ...) is supported, not IN (SELECT ...)")),
-                (Subqueries::Denied(kind), true) => {
-                    Err(format!("`{e}`: NOT IN (SELECT ...) is supported in DELETE only, not in {kind}"))
-                }
+                (_, false) => Err(LowerError::Unsupported(format!(
+                    "`{e}`: only NOT IN (SELECT ...) is supported, not IN (SELECT ...)"
+                ))),
+                (Subqueries::Denied(kind), true) => Err(LowerError::Unsupported(format!(
+                    "`{e}`: NOT IN (SELECT ...) is supported in DELETE only, not in {kind}"
+                ))),
                 (Subqueries::Allowed(catalog), true) => {
                     out.push(not_in_select(catalog, col, subquery)?);
                     Ok(())
@@ -540,9 +569,9 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
     match from {
         [twj] if twj.joins.is_empty() => match &twj.relation {
             TableFactor::Table { name, .. } => table_of(catalog, name),
-            other => Err(format!("unsupported FROM item `{other}`")),
+            other => Err(LowerError::Unsupported(format!("unsupported FROM item `{other}`"))),
         },
-        _ => Err("only single-table statements are supported (no joins)".into()),
+        _ => Err(LowerError::Unsupported("only single-table statements are supported (no joins)".into())),
     }
 }
 
@@ -556,7 +585,7 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
                     TransactionIsolationLevel::ReadCommitted => Isolation::ReadCommitted,
                     TransactionIsolationLevel::RepeatableRead => Isolation::RepeatableRead,
                     TransactionIsolationLevel::Serializable => Isolation::Serializable,
-                    other => return Err(format!("unsupported isolation level `{other}`")),
+                    other => return Err(LowerError::Unsupported(format!("unsupported isolation level `{other}`"))),
                 })
             }
             TransactionMode::AccessMode(_) => {}
@@ -567,16 +596,16 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
 
 fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
     let SetExpr::Select(s) = &*q.body else {
-        return Err("unsupported query form".into());
+        return Err(LowerError::Unsupported("unsupported query form".into()));
     };
     if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
-        return Err("WITH, ORDER BY, LIMIT and FETCH are not supported".into());
+        return Err(LowerError::Unsupported("WITH, ORDER BY, LIMIT and FETCH are not supported".into()));
     }
     if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
-        return Err("DISTINCT, GROUP BY and HAVING are not supported".into());
+        return Err(LowerError::Unsupported("DISTINCT, GROUP BY and HAVING are not supported".into()));
     }
     if q.locks.iter().any(|l| l.nonblock.is_some() || l.of.is_some()) {
-        return Err("NOWAIT, SKIP LOCKED and FOR ... OF are not supported".into());
+        return Err(LowerError::Unsupported("NOWAIT, SKIP LOCKED and FOR ... OF are not supported".into()));
     }
     let table = single_table(catalog, &s.from)?;
     let t = &catalog.tables[table];
@@ -586,7 +615,7 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
             ast::LockType::Update => RowLock::Update,
             ast::LockType::Share => RowLock::Share,
         }),
-        _ => return Err("unsupported locking clause".into()),
+        _ => return Err(LowerError::Unsupported("unsupported locking clause".into())),
     };
     let proj = match s.projection.as_slice() {
         [SelectItem::Wildcard(_)] => Projection::Star,
@@ -596,10 +625,9 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
             items
                 .iter()
                 .map(|i| match i {
-                    SelectItem::UnnamedExpr(e) => {
-                        column_ref(t, e).unwrap_or_else(|| Err(format!("unsupported select item `{e}`")))
-                    }
-                    other => Err(format!("unsupported select item `{other}`")),
+                    SelectItem::UnnamedExpr(e) => column_ref(t, e)
+                        .unwrap_or_else(|| Err(LowerError::Unsupported(format!("unsupported select item `{e}`")))),
+                    other => Err(LowerError::Unsupported(format!("unsupported select item `{other}`"))),
                 })
                 .collect::<R<Vec<_>>>()?,
         ),
@@ -617,7 +645,7 @@ pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
 /// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.
 pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str, opts: SchemaOptions) -> R<Plan> {
     if lock.is_some() && !matches!(ast, Ast::Query(_)) {
-        return Err("a locking clause belongs on a SELECT".into());
+        return Err(LowerError::Unsupported("a locking clause belongs on a SELECT".into()));
     }
     match ast {
         Ast::CreateTable(ct) => create_table(catalog, ct, opts).map(|_| Plan::Ddl),
@@ -633,18 +661,20 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
         }
         Ast::Insert(ins) => {
             let TableObject::TableName(name) = &ins.table else {
-                return Err("unsupported INSERT target".into());
+                return Err(LowerError::Unsupported("unsupported INSERT target".into()));
             };
             let table = table_of(catalog, name)?;
             let t = &catalog.tables[table];
             if ins.on.is_some() || ins.returning.is_some() {
-                return Err("ON CONFLICT / ON DUPLICATE KEY / RETURNING are not supported".into());
+                return Err(LowerError::Unsupported(
+                    "ON CONFLICT / ON DUPLICATE KEY / RETURNING are not supported".into(),
+                ));
             }
             let Some(src) = &ins.source else {
-                return Err("INSERT needs VALUES".into());
+                return Err(LowerError::Unsupported("INSERT needs VALUES".into()));
             };
             let SetExpr::Values(values) = &*src.body else {
-                return Err("only INSERT ... VALUES is supported".into());
+                return Err(LowerError::Unsupported("only INSERT ... VALUES is supported".into()));
             };
             let visible: Vec<usize> = t.visible_columns().map(|(i, _)| i).collect();
             let targets: Vec<usize> = if ins.columns.is_empty() {
@@ -656,7 +686,11 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
             for row in &values.rows {
                 // Fewer values than columns fill the rest with defaults (PostgreSQL's rule).
                 if row.len() > targets.len() || (row.len() < targets.len() && !ins.columns.is_empty()) {
-                    return Err(format!("INSERT has {} values for {} columns", row.len(), targets.len()));
+                    return Err(LowerError::Invalid(format!(
+                        "INSERT has {} values for {} columns",
+                        row.len(),
+                        targets.len()
+                    )));
                 }
                 let mut full = vec![Expr::Default; t.columns.len()];
                 for (&c, e) in targets.iter().zip(row.iter()) {
@@ -670,12 +704,12 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];
             if up.from.is_some() || up.returning.is_some() {
-                return Err("UPDATE ... FROM / RETURNING is not supported".into());
+                return Err(LowerError::Unsupported("UPDATE ... FROM / RETURNING is not supported".into()));
             }
             let mut set = Vec::new();
             for a in &up.assignments {
                 let ast::AssignmentTarget::ColumnName(c) = &a.target else {
-                    return Err("unsupported SET target".into());
+                    return Err(LowerError::Unsupported("unsupported SET target".into()));
                 };
                 set.push((column_of(t, &ident_name(c))?, expr(t, &a.value)?));
             }
@@ -686,7 +720,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
                 FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
             };
             if !del.tables.is_empty() || del.using.is_some() || del.returning.is_some() {
-                return Err("multi-table DELETE / USING / RETURNING are not supported".into());
+                return Err(LowerError::Unsupported("multi-table DELETE / USING / RETURNING are not supported".into()));
             }
             let table = single_table(catalog, from)?;
             let sub = Subqueries::Allowed(catalog);
@@ -697,7 +731,8 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
         Ast::Commit { chain: false, .. } => Ok(Plan::Commit),
         Ast::Rollback { chain: false, savepoint: None } => Ok(Plan::Rollback),
         Ast::Set(ast::Set::SetTransaction { modes, .. }) => {
-            let level = isolation(modes)?.ok_or("SET TRANSACTION without an isolation level")?;
+            let level = isolation(modes)?
+                .ok_or_else(|| LowerError::Unsupported("SET TRANSACTION without an isolation level".into()))?;
             let session = text.to_ascii_uppercase().split_whitespace().nth(1) == Some("SESSION");
             Ok(Plan::SetIsolation { level, next_only: !session })
         }
@@ -711,7 +746,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
                     "READ-COMMITTED" => Isolation::ReadCommitted,
                     "REPEATABLE-READ" => Isolation::RepeatableRead,
                     "SERIALIZABLE" => Isolation::Serializable,
-                    _ => return Err(format!("unknown isolation level `{value}`")),
+                    _ => return Err(LowerError::Invalid(format!("unknown isolation level `{value}`"))),
                 };
                 return Ok(Plan::SetIsolation { level, next_only: false });
             }
@@ -721,7 +756,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
         other => {
             let kind = other.to_string();
             let head: String = kind.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-            Err(format!("unsupported statement ({head} ...)"))
+            Err(LowerError::Unsupported(format!("unsupported statement ({head} ...)")))
         }
     }
 }

@@ -42,7 +42,7 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
     let [ast] = asts.as_slice() else {
         return Err(fail("expected one statement".into()));
     };
-    let plan = lower::lower(catalog, ast, lock, &text, opts).map_err(fail)?;
+    let plan = lower::lower(catalog, ast, lock, &text, opts).map_err(|e| fail(e.to_string()))?;
     let drop = lower::drop_tables(catalog, ast);
     Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop })
 }

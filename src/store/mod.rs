@@ -6,11 +6,9 @@
 mod keycodec;
 mod memory;
 mod sled_store;
-mod traced;
 
 pub use memory::MemStore;
 pub use sled_store::SledStore;
-pub use traced::{touches_conflict, Touch, Traced};
 
 use crate::lock::TxnId;
 use crate::sql::{Filter, Value};
@@ -144,9 +142,6 @@ pub trait Store {
         })?;
         Ok(out)
     }
-    /// Note that `key`'s visibility changed without a write (a commit): stores that trace
-    /// accesses record it as a write.
-    fn touched(&self, _tree: TreeId, _key: &[Value]) {}
     /// Visit every record of a tree in key order, without copying what is not needed.
     fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {
         for (k, r) in self.scan(tree)? {
@@ -156,13 +151,6 @@ pub trait Store {
     }
     /// Replace the whole contents with `snapshot` (the state after a spec's setup).
     fn load(&mut self, snapshot: &MemStore) -> Result<(), StoreError>;
-}
-
-/// Which store a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StoreKind {
-    Memory,
-    Sled,
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! Helpers shared by the behaviour tests.
 #![allow(dead_code)]
 
+use fksim::engine::innodb::InnoDb;
+use fksim::engine::Plain;
 use fksim::report::json;
-use fksim::run::{run_scenario, EngineKind, PermutationReport};
+use fksim::run::{run_kind, run_scenario, EngineKind, PermutationReport, Timing};
 use fksim::scenario::Scenario;
 use fksim::spec::parse_spec;
-use fksim::sql::SchemaOptions;
-use fksim::store::{MemStore, SledStore};
+use fksim::store::SledStore;
 use std::path::{Path, PathBuf};
 
 pub fn repo() -> PathBuf {
@@ -31,8 +32,7 @@ pub fn load_text(name: &str, text: &str, fk_on: bool) -> Scenario {
 /// Bind a spec as `fksim` does for `engine` (InnoDB creates an index for an FK that has none).
 pub fn load_text_for(name: &str, text: &str, engine: EngineKind, fk_on: bool) -> Scenario {
     let spec = parse_spec(name, text).unwrap_or_else(|e| panic!("{e}"));
-    let opts = SchemaOptions { fk_enforced: fk_on, implicit_fk_index: engine == EngineKind::Innodb };
-    Scenario::load(spec, opts).unwrap_or_else(|e| panic!("{e}"))
+    Scenario::load(spec, engine.schema(fk_on)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn load_file_for(path: &Path, engine: EngineKind, fk_on: bool) -> Scenario {
@@ -41,7 +41,7 @@ pub fn load_file_for(path: &Path, engine: EngineKind, fk_on: bool) -> Scenario {
 }
 
 pub fn run_on(sc: &Scenario, engine: EngineKind) -> Vec<PermutationReport> {
-    run_scenario(sc, engine, MemStore::default()).unwrap_or_else(|e| panic!("{e}"))
+    run_kind(engine, sc, Timing::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn load_file(path: &Path, fk_on: bool) -> Scenario {
@@ -50,11 +50,11 @@ pub fn load_file(path: &Path, fk_on: bool) -> Scenario {
 }
 
 pub fn run_mem(sc: &Scenario) -> Vec<PermutationReport> {
-    run_scenario(sc, EngineKind::Innodb, MemStore::default()).unwrap_or_else(|e| panic!("{e}"))
+    run_on(sc, EngineKind::Innodb)
 }
 
 pub fn run_sled(sc: &Scenario) -> Vec<PermutationReport> {
-    run_scenario(sc, EngineKind::Innodb, SledStore::temporary().expect("temporary sled"))
+    run_scenario::<InnoDb<Plain<SledStore>>>(sc, SledStore::temporary().expect("temporary sled"))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

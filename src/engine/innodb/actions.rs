@@ -20,7 +20,7 @@ use super::exec::{FkScan, Flow, RowWork, Step};
 use super::locking::{Got, Implicit, Purpose, RecPos};
 use super::modes::{InnoLock, Span, Strength, TableMode};
 use super::{InnoDb, Why};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Parts};
 use crate::lock::TxnId;
 use crate::sql::{Expr, RefAction, Value};
 use crate::store::{Key, Store};
@@ -34,7 +34,7 @@ pub(crate) struct Action {
     child: Option<RowWork>,
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     /// Carry out foreign key `fk` of `fk_table`'s CASCADE or SET NULL for every child row that
     /// references `vals`, the parent row's old key in `w`.
     pub(super) fn parent_action(

@@ -9,19 +9,16 @@ use super::locking::{Got, Implicit, Purpose, RecPos, Res};
 use super::modes::{InnoLock, Span, Strength, TableMode};
 use super::optimizer::{Path, Range};
 use super::subquery::Probe;
-use super::{err, InnoDb, Running, Undo, Why, SETUP_TRX};
-use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
-use crate::lock::TxnId;
+use super::{InnoDb, Running, Why};
+pub(super) use crate::engine::Step;
+use crate::engine::{
+    err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
+};
+use crate::lock::{Locks, TxnId};
 use crate::sql::{Expr, Filter, Index, Isolation, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// The result of running a statement as far as it can go.
-pub enum Step {
-    Done(Result<(), DbError>),
-    Blocked,
-}
 
 /// Work on one row: the sub-operations still to do, in InnoDB's order.
 #[derive(Debug, Clone)]
@@ -146,7 +143,7 @@ macro_rules! flow {
     };
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     fn iso(&self, trx: TxnId) -> Isolation {
         self.trxs.get(&trx).map(|t| t.iso).unwrap_or(Isolation::RepeatableRead)
     }
@@ -487,24 +484,12 @@ impl<S: Store> InnoDb<S> {
     /// place (or delete-mark and insert when the key changes), then every secondary index whose
     /// columns changed: delete-mark the old entry, check children if referenced, insert the new one.
     pub(super) fn update_work(&self, table: usize, row: Row, set: &[(usize, Expr)]) -> Result<RowWork, DbError> {
+        const ERRORS: SetErrors = SetErrors {
+            arithmetic: "arithmetic on a non-integer column",
+            not_null: |c| format!("Column '{c}' cannot be null"),
+        };
         let t = &self.cat.tables[table];
-        let mut new = row.to_vec();
-        for (c, e) in set {
-            let v = match e {
-                Expr::Lit(v) => v.clone().coerce(t.columns[*c].ty),
-                Expr::Now => Value::Time(self.book.tick),
-                Expr::Default => Value::Null,
-                Expr::ColPlus(src, n) => match &row[*src] {
-                    Value::Int(i) => Value::Int(i + n),
-                    v if *n == 0 => v.clone(),
-                    _ => return Err(err(ErrorKind::Other, "arithmetic on a non-integer column")),
-                },
-            };
-            if v.is_null() && t.columns[*c].not_null {
-                return Err(err(ErrorKind::Other, format!("Column '{}' cannot be null", t.columns[*c].name)));
-            }
-            new[*c] = v;
-        }
+        let new = updated_row(t, &row, set, self.book.tick, &ERRORS)?;
         let changed = |cols: &[usize]| cols.iter().any(|&c| row[c] != new[c]);
         let pk_changed = changed(t.pk());
         let parent_checks = |ix: usize| -> Vec<Op> {

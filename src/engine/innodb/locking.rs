@@ -5,8 +5,8 @@
 use super::modes::{InnoLock, Span, Strength, TableMode};
 use super::{InnoDb, Why};
 
-use crate::engine::{DbError, DeadlockInfo, EngineError, ErrorKind, LockDesc, SessionId, WaitInfo};
-use crate::lock::{Grant, Request, TxnId};
+use crate::engine::{DbError, DeadlockInfo, EngineError, ErrorKind, LockDesc, Parts, SessionId, WaitInfo};
+use crate::lock::{Grant, Locks, Request, TxnId};
 use crate::sql::value::{show_assignments, show_literal};
 use crate::store::{Key, Store, TreeId};
 use std::ops::Bound;
@@ -87,7 +87,7 @@ pub enum Got {
     Deadlock(DbError),
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     pub(super) fn tag(&mut self, label: &Arc<str>, purpose: Purpose) -> u32 {
         self.tag_why(Why::new(label, purpose))
     }
@@ -460,7 +460,7 @@ impl<S: Store> InnoDb<S> {
                 adds.push((e.txn, InnoLock::Rec(strength, Span::Gap), e.tag));
             }
         }
-        let grants = self.locks.move_queue(&from, &to, |_| None);
+        let grants = self.locks.move_queue(&from, &to, &mut |_| None);
         for (txn, mode, tag) in adds {
             self.add_granted(txn, &to, mode, tag);
         }
@@ -542,6 +542,7 @@ impl<S: Store> InnoDb<S> {
             session,
             granted,
             taken_by: why.text(|p| self.purpose_text(p)),
+            fk_check: matches!(why.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }),
         }
     }
 

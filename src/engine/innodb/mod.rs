@@ -12,30 +12,18 @@ pub mod modes;
 mod subquery;
 
 use super::{
-    count_orphans, Access, Book, Chain, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, Poll, SessionId,
-    Snapshot, WaitInfo,
+    count_orphans, err, Access, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
+    EngineKind, ErrorKind, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
 };
-use crate::lock::{LockTable, TxnId};
-use crate::sql::{Catalog, Isolation, Plan, Statement, Value};
-use crate::store::{Key, MemStore, Record, Row, Store, TreeId, Write};
+use crate::lock::{Locks, TxnId};
+use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
+use crate::store::{Key, Row, Store, TreeId, Write};
 use exec::Cursor;
 use litemap::LiteMap;
 use locking::{Page, Purpose};
 use modes::InnoLock;
 use optimizer::Chooser;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// The transaction id of the rows a spec's setup wrote (committed before everything else).
-pub const SETUP_TRX: TxnId = 0;
-
-/// One change to undo: the record as it was before (None: the record did not exist).
-#[derive(Debug, Clone)]
-struct Undo {
-    tree: TreeId,
-    key: Key,
-    prev: Option<Record>,
-}
 
 #[derive(Debug, Clone)]
 struct Trx {
@@ -83,11 +71,11 @@ struct Sess {
     killed: Option<DbError>,
     /// When the current lock wait began (virtual µs).
     wait_since: Option<u64>,
-    vars: BTreeMap<String, String>,
+    settings: Settings,
     /// The access path the last statement started chose, until the runner takes it.
     access: Option<Access>,
-    /// The lock wait timeout `vars` set, in µs (see [`lock_wait_setting`]); kept, since the
-    /// virtual clock asks for it at every step.
+    /// The lock wait timeout the settings give, in µs (see [`lock_wait_setting`]); kept, since
+    /// the virtual clock asks for it at every step.
     lock_wait_us: Option<u64>,
 }
 
@@ -95,11 +83,10 @@ struct Sess {
 type Why = super::Why<Purpose>;
 
 /// An InnoDB database: schema, rows, lock table, transactions and sessions.
-#[derive(Clone)]
-pub struct InnoDb<S: Store> {
+pub struct InnoDb<P: Parts> {
     cat: Arc<Catalog>,
-    store: S,
-    locks: LockTable<Res, InnoLock>,
+    store: P::Store,
+    locks: P::Locks<Res, InnoLock>,
     /// Open transactions, few at a time: a sorted vector copies and searches faster than a tree.
     trxs: LiteMap<TxnId, Trx>,
     sessions: Vec<Sess>,
@@ -111,77 +98,25 @@ pub struct InnoDb<S: Store> {
     book: Book,
 }
 
-fn err(kind: ErrorKind, message: impl Into<String>) -> DbError {
-    DbError { kind, message: message.into() }
+impl<P: Parts> Clone for InnoDb<P>
+where
+    P::Store: Clone,
+{
+    fn clone(&self) -> Self {
+        InnoDb {
+            cat: self.cat.clone(),
+            store: self.store.clone(),
+            locks: self.locks.clone(),
+            trxs: self.trxs.clone(),
+            sessions: self.sessions.clone(),
+            whys: self.whys.clone(),
+            to_check: self.to_check.clone(),
+            book: self.book.clone(),
+        }
+    }
 }
 
-impl<S: Store> InnoDb<S> {
-    /// A database with the catalog's tables, empty, whose store is `store`.
-    pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
-        let sessions = vec![Sess::default(); session_names.len()];
-        let book = Book::new(session_names, &cat, SETUP_TRX + 1);
-        InnoDb {
-            cat,
-            store,
-            locks: LockTable::new(),
-            trxs: LiteMap::new(),
-            sessions,
-            whys: Chain::new(),
-            to_check: Vec::new(),
-            book,
-        }
-    }
-
-    /// A database started from a setup snapshot.
-    pub fn from_snapshot(
-        cat: Arc<Catalog>,
-        mut store: S,
-        snap: &Snapshot,
-        names: Vec<String>,
-    ) -> Result<Self, EngineError> {
-        store.load(&snap.store)?;
-        let mut db = Self::empty(cat, store, names);
-        db.book.serials = snap.serials.clone();
-        Ok(db)
-    }
-
-    /// Capture the committed state (call with no transaction open).
-    pub fn snapshot(&self) -> Result<Snapshot, EngineError> {
-        let mut store = MemStore::default();
-        let mut batch = Vec::new();
-        for (t, table) in self.cat.tables.iter().enumerate() {
-            for ix in 0..table.indexes.len() {
-                let tree = (t as u32, ix as u32);
-                for (k, r) in self.store.scan(tree)? {
-                    // Everything is committed now: keep only the newest version, owned by setup.
-                    batch.push(Write::Put(tree, k, r.current_only(|v| v.trx = SETUP_TRX)));
-                }
-            }
-        }
-        store.apply(batch)?;
-        Ok(Snapshot { store, serials: self.book.serials.clone(), next_id: 0 })
-    }
-
-    /// Give the store back (to reuse it for the next permutation).
-    pub fn into_store(self) -> S {
-        self.store
-    }
-
-    /// The store and the lock table, for tracing what a step touches.
-    pub(crate) fn parts_mut(&mut self) -> (&mut S, &mut LockTable<Res, InnoLock>) {
-        (&mut self.store, &mut self.locks)
-    }
-
-    /// Commits, lasting snapshots and serial counters so far.
-    pub(crate) fn globals(&self) -> (u64, u64, Vec<i64>) {
-        (self.book.commit_seq, self.book.views, self.book.serials.clone())
-    }
-
-    /// Read views closed and purge checks so far (see [`Book::view_ends`]).
-    pub(crate) fn view_events(&self) -> (u64, u64) {
-        (self.book.view_ends, self.book.purge_checks)
-    }
-
+impl<P: Parts> InnoDb<P> {
     fn is_active(&self, trx: TxnId) -> bool {
         self.trxs.contains_key(&trx)
     }
@@ -216,7 +151,7 @@ impl<S: Store> InnoDb<S> {
         };
         // What the transaction wrote becomes visible to every later read.
         for u in &t.undo {
-            self.store.touched(u.tree, &u.key);
+            P::committed(&self.store, u.tree, &u.key);
         }
         self.book.commit_seq += 1;
         self.book.commits.insert(trx, self.book.commit_seq);
@@ -375,8 +310,8 @@ impl<S: Store> InnoDb<S> {
             }
             Plan::SetVar { name, value } => {
                 let sess = &mut self.sessions[s];
-                sess.vars.insert(name.clone(), value.clone());
-                sess.lock_wait_us = lock_wait_setting(&sess.vars);
+                sess.settings.set(name, value);
+                sess.lock_wait_us = lock_wait_setting(&sess.settings);
             }
             _ => {}
         }
@@ -394,7 +329,90 @@ impl<S: Store> InnoDb<S> {
     }
 }
 
-impl<S: Store> Engine for InnoDb<S> {
+impl<P: Parts> Engine for InnoDb<P> {
+    type Parts = P;
+    type With<Q: Parts> = InnoDb<Q>;
+    type Res = Res;
+    type Mode = InnoLock;
+    const KIND: EngineKind = EngineKind::Innodb;
+    const ERROR_ABORTS_TRANSACTION: bool = false;
+    const TRACES_ROWS: bool = false;
+    /// MariaDB drops the listed tables one after the other (checked live).
+    const DROPS_TOGETHER: bool = false;
+
+    /// InnoDB creates an index for a foreign key that has none, and its DDL refuses SET NULL on a
+    /// NOT NULL column.
+    fn schema(fk_enforced: bool) -> SchemaOptions {
+        SchemaOptions { fk_enforced, implicit_fk_index: true }
+    }
+
+    /// MariaDB names a table with its database; the README's set-up uses `test`. Each message
+    /// was checked live.
+    fn ddl_refusal(refusal: &DdlRefusal) -> String {
+        let qualified = |name: &str| format!("test.{name}");
+        match refusal {
+            // ER_NO_SUCH_TABLE (1146).
+            DdlRefusal::NoSuchTable(name) => format!("Table '{}' doesn't exist", qualified(name)),
+            // ER_BAD_TABLE_ERROR (1051), every missing table listed.
+            DdlRefusal::UnknownTables(names) => {
+                let names: Vec<String> = names.iter().map(|n| qualified(n)).collect();
+                format!("Unknown table '{}'", names.join(","))
+            }
+            // With foreign_key_checks on, a referenced table cannot be dropped (the MariaDB
+            // manual, "Foreign Keys"): ER_ROW_IS_REFERENCED (1451).
+            DdlRefusal::Referenced(_) => "Cannot delete or update a parent row: a foreign key constraint fails".into(),
+        }
+    }
+
+    fn empty(cat: Arc<Catalog>, store: P::Store, session_names: Vec<String>) -> Self {
+        let sessions = vec![Sess::default(); session_names.len()];
+        let book = Book::new(session_names, &cat, SETUP_TRX + 1);
+        InnoDb {
+            cat,
+            store,
+            locks: Default::default(),
+            trxs: LiteMap::new(),
+            sessions,
+            whys: Chain::new(),
+            to_check: Vec::new(),
+            book,
+        }
+    }
+
+    fn resume(&mut self, snap: &Snapshot) {
+        self.book.serials = snap.serials.clone();
+    }
+
+    /// Every index tree, each record's newest version owned by the setup transaction.
+    fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        let trees = self
+            .cat
+            .tables
+            .iter()
+            .enumerate()
+            .flat_map(|(t, table)| (0..table.indexes.len()).map(move |ix| (t as u32, ix as u32)));
+        Snapshot::of_trees(&self.store, trees, |_| true, self.book.serials.clone(), 0)
+    }
+
+    fn into_store(self) -> P::Store {
+        self.store
+    }
+
+    fn parts_mut(&mut self) -> (&mut P::Store, &mut P::Locks<Res, InnoLock>) {
+        (&mut self.store, &mut self.locks)
+    }
+
+    fn counters(&self) -> Counters {
+        Counters {
+            commits: self.book.commit_seq,
+            lasting_views: self.book.views,
+            view_ends: self.book.view_ends,
+            purge_checks: self.book.purge_checks,
+            serials: self.book.serials.clone(),
+            next_root: 0,
+        }
+    }
+
     fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
         self.book.tick += 1;
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
@@ -508,21 +526,19 @@ impl<S: Store> Engine for InnoDb<S> {
     }
 }
 
-/// The lock wait timeout session variables set, in µs: `innodb_lock_wait_timeout` (s) or
-/// PostgreSQL's `lock_timeout` (ms) as the conformance runs translate it.
-fn lock_wait_setting(vars: &BTreeMap<String, String>) -> Option<u64> {
-    if let Some(v) = vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok()) {
+/// The lock wait timeout the session set, in µs: `innodb_lock_wait_timeout` (s), or PostgreSQL's
+/// `lock_timeout` (ms) rounded up to whole seconds, as the conformance runs translate it.
+fn lock_wait_setting(settings: &Settings) -> Option<u64> {
+    if let Some(v) = settings.lock_wait_s() {
         return Some((v * 1e6) as u64);
     }
-    if let Some(ms) = vars.get("lock_timeout").and_then(|v| crate::sql::duration_ms(v)) {
-        if ms > 0.0 {
-            return Some(((ms / 1000.0).ceil().max(1.0) * 1e6) as u64);
-        }
+    match settings.lock_timeout_ms() {
+        Some(ms) if ms > 0.0 => Some(((ms / 1000.0).ceil().max(1.0) * 1e6) as u64),
+        _ => None,
     }
-    None
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     /// When session `s`'s lock wait times out: [`lock_wait_setting`], or 10 s by default, the
     /// setting of the conformance recordings.
     fn timeout_at(&self, s: SessionId) -> Option<u64> {

@@ -25,7 +25,7 @@
 //! primary key (`extended_keys`). The figures were checked against MariaDB 10.11's optimizer trace.
 
 use super::InnoDb;
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Parts};
 use crate::sql::plan::{CmpOp, Cond};
 use crate::sql::{Column, Filter, Projection, Table, Value};
 use crate::store::Store;
@@ -199,7 +199,7 @@ enum Count {
     Purged,
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     /// The path MariaDB takes for a statement on `table` with `filter`.
     pub(super) fn access_path(&self, table: usize, filter: &Filter, chooser: Chooser) -> Result<Path, EngineError> {
         let t = &self.cat.tables[table];

@@ -28,7 +28,7 @@ use super::exec::Step;
 use super::locking::{Got, Implicit, Purpose, RecPos};
 use super::modes::{InnoLock, Span, Strength, TableMode};
 use super::{InnoDb, Why};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Parts};
 use crate::lock::TxnId;
 use crate::sql::Value;
 use crate::store::{Key, Store};
@@ -46,7 +46,7 @@ pub(super) enum Probe {
     Stop(Step),
 }
 
-impl<S: Store> InnoDb<S> {
+impl<P: Parts> InnoDb<P> {
     /// The index the lookup uses: a unique index on exactly `pcol` (`unique_subquery`), else the
     /// first index it leads (`index_subquery`). Lowering made sure there is one.
     fn subquery_index(&self, table: usize, pcol: usize) -> (usize, bool) {

@@ -13,13 +13,13 @@
 
 use super::exec::{Cursor, Lk, Step};
 use super::PgDb;
-use crate::engine::{DbError, EngineError, ErrorKind};
+use crate::engine::{DbError, EngineError, ErrorKind, Parts};
 use crate::lock::TxnId;
 use crate::sql::{Expr, Isolation, Plan, RefAction, Value};
-use crate::store::{Key, Store};
+use crate::store::Key;
 use std::sync::Arc;
 
-impl<S: Store> PgDb<S> {
+impl<P: Parts> PgDb<P> {
     /// Run (or resume) the action of foreign key `fk` (child table, index) for the parent's old
     /// key and its new one (an UPDATE) or None (a DELETE).
     pub(super) fn ri_action(

@@ -8,19 +8,17 @@
 //! non-key update) are on the root.
 
 use super::modes::{Hw, PgLock, RowMode};
-use super::{err, PgDb, PgRes, Running, Undo, SETUP_TRX};
-use crate::engine::{insert_values, DbError, EngineError, ErrorKind, Serial};
-use crate::lock::{Request, TxnId};
+use super::{PgDb, PgRes, Purpose, Running};
+pub(super) use crate::engine::Step;
+use crate::engine::{
+    err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
+};
+use crate::lock::{Locks, Request, TxnId};
 use crate::sql::plan::CmpOp;
 use crate::sql::{Cond, Expr, Filter, Isolation, Plan, RefAction, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
-
-pub(super) enum Step {
-    Done(Result<(), DbError>),
-    Blocked,
-}
 
 /// An RI trigger queued by a row change, fired at the end of the statement.
 #[derive(Debug, Clone)]
@@ -131,7 +129,7 @@ macro_rules! lk {
     };
 }
 
-impl<S: Store> PgDb<S> {
+impl<P: Parts> PgDb<P> {
     fn tree(table: usize) -> (u32, u32) {
         (table as u32, 0)
     }
@@ -243,45 +241,53 @@ impl<S: Store> PgDb<S> {
         table: usize,
         root: i64,
         mode: RowMode,
-        why: (&Arc<str>, &str),
+        why: (&Arc<str>, Purpose),
     ) -> Result<Lk, EngineError> {
         let (label, purpose) = why;
         self.release_xact_waits(trx);
         let row = PgRes::Row(table as u32, root);
         let tuple = PgRes::Tuple(table as u32, root);
         let want = PgLock::Row(mode);
-        let holder = self
-            .locks
-            .queue(&row)
-            .iter()
-            .find(|e| e.granted && e.txn != trx && want.must_wait_for_row(e.mode))
-            .map(|e| e.txn);
-        let Some(holder) = holder else {
-            if !self.locks.holds(trx, &row, want) {
-                let tag = self.tag(label, purpose.to_string());
-                self.locks.add_granted(trx, &row, want, tag);
+        if !self.locks.holds(trx, &row, want) {
+            let tag = self.tag(label, purpose);
+            if let Err(holder) = self.locks.try_acquire(trx, &row, want, tag) {
+                return Ok(self.wait_for_row(s, trx, (row, tuple, want), mode, holder, tag));
             }
-            let held: Vec<PgLock> =
-                self.locks.queue(&tuple).iter().filter(|e| e.txn == trx && e.granted).map(|e| e.mode).collect();
-            for m in held {
-                let grants = self.locks.release_one(trx, &tuple, m);
-                for g in grants {
-                    if let Some(x) = self.trxs.get(&g.txn) {
-                        self.book.wakeups.push(x.session);
-                    }
+        }
+        // The tuple lock is given back once the row lock is had.
+        let held: Vec<PgLock> =
+            self.locks.queue(&tuple).iter().filter(|e| e.txn == trx && e.granted).map(|e| e.mode).collect();
+        for m in held {
+            let grants = self.locks.release_one(trx, &tuple, m);
+            for g in grants {
+                if let Some(x) = self.trxs.get(&g.txn) {
+                    self.book.wakeups.push(x.session);
                 }
             }
-            return Ok(Lk::Ok);
-        };
-        let tag = self.tag(label, purpose.to_string());
+        }
+        Ok(Lk::Ok)
+    }
+
+    /// A row lock `holder` has in a conflicting strength: take the heavyweight tuple lock (FIFO
+    /// among the row's waiters), then wait for the holder's transaction (`heap_acquire_tuplock`,
+    /// `XactLockTableWait`); the row lock is asked again when that ends.
+    fn wait_for_row(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        (row, tuple, want): (PgRes, PgRes, PgLock),
+        mode: RowMode,
+        holder: TxnId,
+        tag: u32,
+    ) -> Lk {
         let hw = PgLock::Hw(mode.tuple_lock());
         if !self.locks.holds(trx, &tuple, hw) {
             if let Request::Waiting { .. } = self.locks.request(trx, &tuple, hw, tag) {
                 self.start_wait(s, tuple, hw, tag);
-                return Ok(Lk::Blocked);
+                return Lk::Blocked;
             }
         }
-        Ok(self.wait_xact(s, trx, holder, (row, want), tag))
+        self.wait_xact(s, trx, holder, (row, want), tag)
     }
 
     /// What became of a locked version since the snapshot (`TM_Result` after the lock).
@@ -395,14 +401,7 @@ impl<S: Store> PgDb<S> {
                 self.collect(trx, *table, filter, cur)?;
                 while cur.next < cur.targets.len() {
                     let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-                    lk!(self.lock_row(
-                        s,
-                        trx,
-                        *table,
-                        root_of(&k),
-                        mode,
-                        (&label, &format!("SELECT ... {}", mode.sql()))
-                    ));
+                    lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, Purpose::LockingRead(mode))));
                     recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
                     if let Some(v) = self.version(*table, &k)? {
                         rows_out.push(v.row.to_vec());
@@ -429,7 +428,7 @@ impl<S: Store> PgDb<S> {
                         let t = &cat.tables[*table];
                         let key_change = key_cols(t).iter().any(|&c| old.row[c] != new[c]);
                         let mode = if key_change { RowMode::Update } else { RowMode::NoKeyUpdate };
-                        lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, "UPDATE")));
+                        lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, Purpose::Statement("UPDATE"))));
                         recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", cur));
                         if let Some(e) = self.crosscheck(trx, *table, &k, cur)? {
                             return Ok(Step::Done(Err(e)));
@@ -485,7 +484,7 @@ impl<S: Store> PgDb<S> {
     ) -> Result<Step, EngineError> {
         while cur.next < cur.targets.len() {
             let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, "DELETE")));
+            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, Purpose::Statement("DELETE"))));
             recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", cur));
             if let Some(e) = self.crosscheck(trx, table, &k, cur)? {
                 return Ok(Step::Done(Err(e)));
@@ -531,28 +530,11 @@ impl<S: Store> PgDb<S> {
     }
 
     fn new_row(&self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
-        let t = &self.cat.tables[table];
-        let mut new = old.to_vec();
-        for (c, e) in set {
-            let v = match e {
-                Expr::Lit(v) => v.clone().coerce(t.columns[*c].ty),
-                Expr::Now => Value::Time(self.book.tick),
-                Expr::Default => Value::Null,
-                Expr::ColPlus(src, n) => match &old[*src] {
-                    Value::Int(i) => Value::Int(i + n),
-                    v if *n == 0 => v.clone(),
-                    _ => return Err(err(ErrorKind::Other, "operator does not exist for this column type")),
-                },
-            };
-            if v.is_null() && t.columns[*c].not_null {
-                return Err(err(
-                    ErrorKind::Other,
-                    format!("null value in column \"{}\" violates not-null constraint", t.columns[*c].name),
-                ));
-            }
-            new[*c] = v;
-        }
-        Ok(new)
+        const ERRORS: SetErrors = SetErrors {
+            arithmetic: "operator does not exist for this column type",
+            not_null: |c| format!("null value in column \"{c}\" violates not-null constraint"),
+        };
+        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS)
     }
 
     /// `_bt_check_unique` with a dirty snapshot: an equal key whose inserter (or deleter) is still
@@ -568,7 +550,7 @@ impl<S: Store> PgDb<S> {
         self.release_xact_waits(trx);
         let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
         let t = self.cat.tables[table].clone();
-        for ix in t.indexes.iter().filter(|ix| ix.unique) {
+        for (ixn, ix) in t.indexes.iter().enumerate().filter(|(_, ix)| ix.unique) {
             let vals: Vec<&Value> = ix.cols.iter().map(|&c| &mine.row[c]).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
@@ -594,7 +576,7 @@ impl<S: Store> PgDb<S> {
                     None
                 };
                 if let Some(x) = waiter {
-                    let tag = self.tag(label, format!("unique check on {}", ix.name));
+                    let tag = self.tag(label, Purpose::UniqueCheck { table, ix: ixn });
                     return Ok(self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag));
                 }
             }
@@ -709,14 +691,13 @@ impl<S: Store> PgDb<S> {
         let found =
             self.scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?.into_iter().next();
         let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
-        let parent = self.cat.tables[fk.parent].name.clone();
         match self.lock_row(
             s,
             trx,
             fk.parent,
             root_of(&k),
             RowMode::KeyShare,
-            (label, &format!("FK check of a {child} row on {parent}")),
+            (label, Purpose::FkCheck { fk_table, parent: fk.parent }),
         )? {
             Lk::Ok => {}
             other => return Ok(other),
@@ -779,7 +760,7 @@ impl<S: Store> PgDb<S> {
                 fk_table,
                 root_of(&k),
                 RowMode::KeyShare,
-                (label, &format!("FK check for {child} rows referencing {parent}")),
+                (label, Purpose::ParentCheck { fk_table, parent: fk.parent }),
             )? {
                 Lk::Ok => {}
                 other => return Ok(other),

@@ -8,19 +8,16 @@ mod exec;
 pub mod modes;
 
 use super::{
-    count_orphans, Book, Chain, DbError, DeadlockInfo, Engine, EngineError, ErrorKind, LockDesc, Poll, SessionId,
-    Snapshot, WaitInfo,
+    count_orphans, err, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError, EngineKind,
+    ErrorKind, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
 };
-use crate::lock::{find_cycle, LockTable, TxnId};
-use crate::sql::{duration_ms, Catalog, Isolation, Plan, Statement, Value};
-use crate::store::{Key, MemStore, Record, Row, Store, TreeId, Write};
+use crate::lock::{find_cycle, Locks, TxnId};
+use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
+use crate::store::{Row, Store, Write};
 use exec::Cursor;
 use litemap::LiteMap;
-use modes::{Hw, PgLock};
-use std::collections::BTreeMap;
+use modes::{Hw, PgLock, RowMode};
 use std::sync::Arc;
-
-const SETUP_TRX: TxnId = 0;
 
 /// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, or a
 /// transaction.
@@ -29,13 +26,6 @@ pub enum PgRes {
     Row(u32, i64),
     Tuple(u32, i64),
     Xact(TxnId),
-}
-
-#[derive(Debug, Clone)]
-struct Undo {
-    tree: TreeId,
-    key: Key,
-    prev: Option<Record>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,18 +60,31 @@ struct Sess {
     wait_since: Option<u64>,
     deadlock_checked: bool,
     killed: Option<DbError>,
-    vars: BTreeMap<String, String>,
+    settings: Settings,
 }
 
-/// Why a PostgreSQL lock was taken: the purpose is written when the lock is taken.
-type Why = super::Why<String>;
+/// Why a PostgreSQL lock was taken, formatted only when reported.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Purpose {
+    /// A statement's own row lock (`UPDATE`, `DELETE`).
+    Statement(&'static str),
+    /// `SELECT ... FOR` a strength.
+    LockingRead(RowMode),
+    /// `RI_FKey_check` of a new row of the child table `fk_table` (on its parent's row).
+    FkCheck { fk_table: usize, parent: usize },
+    /// The NO ACTION / RESTRICT check of the child table's rows referencing a parent row.
+    ParentCheck { fk_table: usize, parent: usize },
+    /// `_bt_check_unique` on an index of `table`.
+    UniqueCheck { table: usize, ix: usize },
+}
+
+type Why = super::Why<Purpose>;
 
 /// A PostgreSQL database: heap, locks, transactions, sessions.
-#[derive(Clone)]
-pub struct PgDb<S: Store> {
+pub struct PgDb<P: Parts> {
     cat: Arc<Catalog>,
-    store: S,
-    locks: LockTable<PgRes, PgLock>,
+    store: P::Store,
+    locks: P::Locks<PgRes, PgLock>,
     /// Open transactions, few at a time: a sorted vector copies and searches faster than a tree.
     trxs: LiteMap<TxnId, Trx>,
     sessions: Vec<Sess>,
@@ -92,74 +95,25 @@ pub struct PgDb<S: Store> {
     book: Book,
 }
 
-fn err(kind: ErrorKind, message: impl Into<String>) -> DbError {
-    DbError { kind, message: message.into() }
+impl<P: Parts> Clone for PgDb<P>
+where
+    P::Store: Clone,
+{
+    fn clone(&self) -> Self {
+        PgDb {
+            cat: self.cat.clone(),
+            store: self.store.clone(),
+            locks: self.locks.clone(),
+            trxs: self.trxs.clone(),
+            sessions: self.sessions.clone(),
+            next_ctid: self.next_ctid,
+            whys: self.whys.clone(),
+            book: self.book.clone(),
+        }
+    }
 }
 
-impl<S: Store> PgDb<S> {
-    pub fn empty(cat: Arc<Catalog>, store: S, session_names: Vec<String>) -> Self {
-        let book = Book::new(session_names, &cat, SETUP_TRX + 1);
-        PgDb {
-            sessions: vec![Sess::default(); book.names.sessions.len()],
-            cat,
-            store,
-            locks: LockTable::new(),
-            trxs: LiteMap::new(),
-            next_ctid: 1,
-            whys: Chain::new(),
-            book,
-        }
-    }
-
-    pub fn from_snapshot(
-        cat: Arc<Catalog>,
-        mut store: S,
-        snap: &Snapshot,
-        names: Vec<String>,
-    ) -> Result<Self, EngineError> {
-        store.load(&snap.store)?;
-        let mut db = Self::empty(cat, store, names);
-        db.book.serials = snap.serials.clone();
-        db.next_ctid = snap.next_id;
-        Ok(db)
-    }
-
-    /// The committed state, every tuple owned by the setup transaction.
-    pub fn snapshot(&self) -> Result<Snapshot, EngineError> {
-        let mut store = MemStore::default();
-        let mut batch = Vec::new();
-        for t in 0..self.cat.tables.len() {
-            let tree = (t as u32, 0);
-            for (k, r) in self.store.scan(tree)? {
-                if r.versions[0].xmax != 0 {
-                    continue;
-                }
-                batch.push(Write::Put(tree, k, r.current_only(|v| v.trx = SETUP_TRX)));
-            }
-        }
-        store.apply(batch)?;
-        Ok(Snapshot { store, serials: self.book.serials.clone(), next_id: self.next_ctid })
-    }
-
-    pub fn into_store(self) -> S {
-        self.store
-    }
-
-    /// The store and the lock table, for tracing what a step touches.
-    pub(crate) fn parts_mut(&mut self) -> (&mut S, &mut LockTable<PgRes, PgLock>) {
-        (&mut self.store, &mut self.locks)
-    }
-
-    /// Commits, lasting snapshots and serial counters so far.
-    pub(crate) fn globals(&self) -> (u64, u64, Vec<i64>) {
-        (self.book.commit_seq, self.book.views, self.book.serials.clone())
-    }
-
-    /// The next heap tuple root (a counter every INSERT draws from).
-    pub(crate) fn next_root(&self) -> i64 {
-        self.next_ctid
-    }
-
+impl<P: Parts> PgDb<P> {
     fn is_active(&self, t: TxnId) -> bool {
         self.trxs.contains_key(&t)
     }
@@ -192,7 +146,7 @@ impl<S: Store> PgDb<S> {
         if commit {
             // What the transaction wrote becomes visible to every later snapshot.
             for u in &t.undo {
-                self.store.touched(u.tree, &u.key);
+                P::committed(&self.store, u.tree, &u.key);
             }
             self.book.commit_seq += 1;
             self.book.commits.insert(trx, self.book.commit_seq);
@@ -222,28 +176,23 @@ impl<S: Store> PgDb<S> {
         Ok(())
     }
 
-    fn tag(&mut self, label: &Arc<str>, purpose: String) -> u32 {
+    fn tag(&mut self, label: &Arc<str>, purpose: Purpose) -> u32 {
         self.whys.push(Why::new(label, purpose)) as u32
-    }
-
-    fn var_ms(&self, s: SessionId, name: &str) -> Option<f64> {
-        self.sessions[s].vars.get(name).and_then(|v| duration_ms(v))
     }
 
     /// `deadlock_timeout` in µs: the spec's setting, or 100 ms as in the conformance recordings.
     fn deadlock_timeout(&self, s: SessionId) -> u64 {
-        (self.var_ms(s, "deadlock_timeout").unwrap_or(100.0) * 1000.0) as u64
+        (self.sessions[s].settings.deadlock_timeout_ms().unwrap_or(100.0) * 1000.0) as u64
     }
 
     /// `lock_timeout` in µs (0: none): the spec's setting (`innodb_lock_wait_timeout` in seconds is
     /// read as the conformance runs translate it), or 10 s as in the recordings.
     fn lock_timeout(&self, s: SessionId) -> u64 {
-        if let Some(ms) = self.var_ms(s, "lock_timeout") {
+        let settings = &self.sessions[s].settings;
+        if let Some(ms) = settings.lock_timeout_ms() {
             return (ms * 1000.0) as u64;
         }
-        if let Some(secs) =
-            self.sessions[s].vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok())
-        {
+        if let Some(secs) = settings.lock_wait_s() {
             return (secs * 1e6) as u64;
         }
         10_000_000
@@ -266,7 +215,8 @@ impl<S: Store> PgDb<S> {
         let names = &self.book.names;
         let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
         let why = self.whys.get(tag as usize);
-        let taken_by = why.map(|w| w.text(String::clone)).unwrap_or_else(|| "transaction".into());
+        let taken_by = why.map(|w| w.text(|p| self.purpose_text(p))).unwrap_or_else(|| "transaction".into());
+        let fk_check = why.is_some_and(|w| matches!(w.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }));
         let (table, key, kind) = match res {
             PgRes::Row(t, root) | PgRes::Tuple(t, root) => {
                 let table = &self.cat.tables[*t as usize];
@@ -290,7 +240,24 @@ impl<S: Store> PgDb<S> {
             PgLock::Row(m) => m.sql(),
             PgLock::Hw(h) => h.name(),
         };
-        LockDesc { table, index: names.none.clone(), key, mode, kind, session, granted, taken_by }
+        LockDesc { table, index: names.none.clone(), key, mode, kind, session, granted, taken_by, fk_check }
+    }
+
+    fn purpose_text(&self, p: &Purpose) -> String {
+        let name = |t: usize| self.cat.tables[t].name.as_str();
+        match *p {
+            Purpose::Statement(what) => what.to_string(),
+            Purpose::LockingRead(mode) => format!("SELECT ... {}", mode.sql()),
+            Purpose::FkCheck { fk_table, parent } => {
+                format!("FK check of a {} row on {}", name(fk_table), name(parent))
+            }
+            Purpose::ParentCheck { fk_table, parent } => {
+                format!("FK check for {} rows referencing {}", name(fk_table), name(parent))
+            }
+            Purpose::UniqueCheck { table, ix } => {
+                format!("unique check on {}", self.cat.tables[table].indexes[ix].name)
+            }
+        }
     }
 
     /// The transactions a blocked session waits behind, as [`Self::waiting_desc`] lists them.
@@ -298,34 +265,30 @@ impl<S: Store> PgDb<S> {
         let (Some((res, mode, _)), Some(trx)) = (self.sessions[s].waiting, self.sessions[s].trx) else {
             return Vec::new();
         };
-        match res {
-            PgRes::Row(..) => self
-                .locks
-                .queue(&res)
-                .iter()
-                .filter(|e| e.granted && e.txn != trx && mode.must_wait_for_row(e.mode))
-                .map(|e| e.txn)
-                .collect(),
-            _ => self.locks.blockers(trx).map(|e| e.txn).collect(),
-        }
+        self.blocking(trx, &res, mode).map(|e| e.txn).collect()
     }
 
     fn waiting_desc(&self, s: SessionId) -> Option<WaitInfo> {
         let (res, mode, tag) = self.sessions[s].waiting?;
         let trx = self.sessions[s].trx?;
         let wants = self.describe(trx, &res, mode, tag, false);
-        let behind = match res {
-            // A row-lock wait: behind the conflicting holders of the row.
-            PgRes::Row(..) => self
-                .locks
-                .queue(&res)
-                .iter()
-                .filter(|e| e.granted && e.txn != trx && mode.must_wait_for_row(e.mode))
-                .map(|e| self.describe(e.txn, &res, e.mode, e.tag, true))
-                .collect(),
-            _ => self.locks.blockers(trx).map(|e| self.describe(e.txn, &res, e.mode, e.tag, e.granted)).collect(),
-        };
+        let behind =
+            self.blocking(trx, &res, mode).map(|e| self.describe(e.txn, &res, e.mode, e.tag, e.granted)).collect();
         Some(WaitInfo { wants, behind })
+    }
+
+    /// The entries a session's wait is behind: a row lock's conflicting holders (the row lock is
+    /// not queued: its waiters queue on the tuple lock), or the queue ahead of a heavyweight lock.
+    fn blocking<'a>(
+        &'a self,
+        trx: TxnId,
+        res: &'a PgRes,
+        mode: PgLock,
+    ) -> Box<dyn Iterator<Item = &'a crate::lock::Entry<PgLock>> + 'a> {
+        match res {
+            PgRes::Row(..) => Box::new(self.locks.holders_blocking(trx, res, mode)),
+            _ => Box::new(self.locks.blockers(trx)),
+        }
     }
 
     /// The deadlock check a waiter runs once, `deadlock_timeout` after its wait began
@@ -446,7 +409,7 @@ impl<S: Store> PgDb<S> {
                 }
             }
             Plan::SetVar { name, value } => {
-                self.sessions[s].vars.insert(name.clone(), value.clone());
+                self.sessions[s].settings.set(name, value);
             }
             _ => {}
         }
@@ -468,14 +431,77 @@ pub fn aborted_error() -> DbError {
     err(ErrorKind::Other, "current transaction is aborted, commands ignored until end of transaction block")
 }
 
-impl PgLock {
-    /// Row-lock conflicts only (a row wait is judged against the row's holders).
-    fn must_wait_for_row(self, other: PgLock) -> bool {
-        matches!((self, other), (PgLock::Row(_), PgLock::Row(_))) && crate::lock::LockMode::must_wait_for(self, other)
-    }
-}
+impl<P: Parts> Engine for PgDb<P> {
+    type Parts = P;
+    type With<Q: Parts> = PgDb<Q>;
+    type Res = PgRes;
+    type Mode = PgLock;
+    const KIND: EngineKind = EngineKind::Postgres;
+    const ERROR_ABORTS_TRANSACTION: bool = true;
+    const TRACES_ROWS: bool = true;
+    /// PostgreSQL drops the listed tables together (checked live).
+    const DROPS_TOGETHER: bool = true;
 
-impl<S: Store> Engine for PgDb<S> {
+    /// PostgreSQL makes no index for a foreign key.
+    fn schema(fk_enforced: bool) -> SchemaOptions {
+        SchemaOptions { fk_enforced, implicit_fk_index: false }
+    }
+
+    fn ddl_refusal(refusal: &DdlRefusal) -> String {
+        match refusal {
+            // parserOpenTable, src/backend/parser/parse_relation.c.
+            DdlRefusal::NoSuchTable(name) => format!("relation \"{name}\" does not exist"),
+            // DropErrorMsgNonExistent, src/backend/commands/tablecmds.c.
+            DdlRefusal::UnknownTables(names) => format!("table \"{}\" does not exist", names[0]),
+            // reportDependentObjects, src/backend/catalog/dependency.c (without CASCADE).
+            DdlRefusal::Referenced(name) => format!("cannot drop table {name} because other objects depend on it"),
+        }
+    }
+
+    fn empty(cat: Arc<Catalog>, store: P::Store, session_names: Vec<String>) -> Self {
+        let book = Book::new(session_names, &cat, SETUP_TRX + 1);
+        PgDb {
+            sessions: vec![Sess::default(); book.names.sessions.len()],
+            cat,
+            store,
+            locks: Default::default(),
+            trxs: LiteMap::new(),
+            next_ctid: 1,
+            whys: Chain::new(),
+            book,
+        }
+    }
+
+    fn resume(&mut self, snap: &Snapshot) {
+        self.book.serials = snap.serials.clone();
+        self.next_ctid = snap.next_id;
+    }
+
+    /// The heap's live tuples, each owned by the setup transaction.
+    fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        let trees = (0..self.cat.tables.len()).map(|t| (t as u32, 0));
+        Snapshot::of_trees(&self.store, trees, |r| r.versions[0].xmax == 0, self.book.serials.clone(), self.next_ctid)
+    }
+
+    fn into_store(self) -> P::Store {
+        self.store
+    }
+
+    fn parts_mut(&mut self) -> (&mut P::Store, &mut P::Locks<PgRes, PgLock>) {
+        (&mut self.store, &mut self.locks)
+    }
+
+    fn counters(&self) -> Counters {
+        Counters {
+            commits: self.book.commit_seq,
+            lasting_views: self.book.views,
+            view_ends: 0,
+            purge_checks: 0,
+            serials: self.book.serials.clone(),
+            next_root: self.next_ctid,
+        }
+    }
+
     fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
         self.book.tick += 1;
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {

@@ -111,6 +111,13 @@ impl LockMode for PgLock {
             _ => false,
         }
     }
+
+    /// A row lock is judged against the row's holders only: a request that conflicts with no
+    /// holder is had at once, even while others wait (`heap_lock_tuple`); the waiters queue on the
+    /// heavyweight tuple lock instead (`heap_acquire_tuplock`), which is FIFO.
+    fn waits_behind_waiters(self) -> bool {
+        matches!(self, PgLock::Hw(_))
+    }
 }
 
 #[cfg(test)]

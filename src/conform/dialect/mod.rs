@@ -1,49 +1,70 @@
 //! What the live servers are sent: the schema written out from the model's catalog (so the live
 //! tables are exactly the tables the model runs, FK stripped or not), and each statement
-//! translated where MariaDB's and PostgreSQL's dialects differ.
+//! translated where MariaDB's and PostgreSQL's dialects differ. What differs is a [`Dialect`],
+//! one file per server; this file writes everything from those differences.
 
-use crate::sql::{peel_lock_clause, Catalog, ColType, Column, RowLock, Table};
+mod mariadb;
+mod postgres;
 
-/// The live engines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Live {
-    MariaDb,
-    Postgres,
+use crate::sql::{peel_lock_clause, Catalog, Column, ForeignKey, Index, RowLock, Table};
+
+/// The live servers: the ones the engine profiles model.
+pub use crate::engine::Server as Live;
+
+/// How one server's SQL and session set-up differ.
+pub trait Dialect: Sync {
+    /// The server's name in messages.
+    fn name(&self) -> &'static str;
+    /// An identifier, quoted.
+    fn quote(&self, name: &str) -> String;
+    /// A column's type as declared (its width decides MariaDB's key lengths, and so its choice
+    /// of index), in the server's words.
+    fn col_type(&self, c: &Column) -> String;
+    /// The name clause of the primary key (empty, or `CONSTRAINT name `).
+    fn primary_key_name(&self, pk: &Index) -> String;
+    /// The name the server knows an index or its constraint by.
+    fn index_name<'a>(&self, ix: &'a Index) -> &'a str;
+    /// The name the server knows a foreign key by.
+    fn fk_name<'a>(&self, fk: &'a ForeignKey) -> &'a str;
+    /// What follows `DROP TABLE IF EXISTS t`.
+    fn drop_suffix(&self) -> &'static str;
+    /// A `SET name = value` of the spec in this server's terms, if it differs (`sql` is the
+    /// statement, `words` its upper-cased words); an empty list drops it.
+    fn translate_set(&self, name: &str, value: Option<&str>, words: &[&str], sql: &str) -> Option<Vec<String>>;
+    /// `BEGIN ISOLATION LEVEL ...` in this server's terms, if it differs.
+    fn begin_isolation(&self, _sql: &str) -> Option<Vec<String>> {
+        None
+    }
+    /// A locking clause.
+    fn lock_clause(&self, lock: RowLock) -> &'static str;
+    /// What each session's connection runs first (the recordings' timeouts).
+    fn session_settings(&self) -> &'static [&'static str];
+    /// What bounds the admin connection's waits.
+    fn admin_limit(&self) -> &'static str;
+    /// Does `conform` compare each statement's access path with this server's EXPLAIN?
+    fn explains(&self) -> bool;
+}
+
+impl Live {
+    /// The server's dialect.
+    pub fn dialect(self) -> &'static dyn Dialect {
+        match self {
+            Live::MariaDb => &mariadb::MariaDb,
+            Live::Postgres => &postgres::Postgres,
+        }
+    }
 }
 
 fn quote(live: Live, name: &str) -> String {
-    match live {
-        Live::MariaDb => format!("`{name}`"),
-        Live::Postgres => format!("\"{name}\""),
-    }
-}
-
-/// The column's type as declared (its width decides MariaDB's key lengths, and so its choice of
-/// index), in the live engine's words.
-fn col_type(live: Live, c: &Column) -> String {
-    let int = match c.width.bytes {
-        8 => "BIGINT",
-        2 => "SMALLINT",
-        _ => "INT",
-    };
-    match (live, c.ty, c.serial) {
-        (Live::Postgres, ColType::Int, true) if c.width.bytes == 8 => "BIGSERIAL".into(),
-        (Live::Postgres, ColType::Int, true) => "SERIAL".into(),
-        (Live::MariaDb, ColType::Int, true) => format!("{int} AUTO_INCREMENT"),
-        (_, ColType::Int, false) => int.into(),
-        (_, ColType::Text, _) => match c.width.chars {
-            Some(n) => format!("VARCHAR({n})"),
-            None => "TEXT".into(),
-        },
-        (_, ColType::Bool, _) => "BOOLEAN".into(),
-        // MariaDB gives a bare TIMESTAMP column an automatic default; NULL DEFAULT NULL avoids it.
-        (Live::MariaDb, ColType::Timestamp, _) => "TIMESTAMP NULL DEFAULT NULL".into(),
-        (Live::Postgres, ColType::Timestamp, _) => "TIMESTAMP NULL".into(),
-    }
+    live.dialect().quote(name)
 }
 
 fn cols(live: Live, t: &Table, cs: &[usize]) -> String {
     cs.iter().map(|&c| quote(live, &t.columns[c].name)).collect::<Vec<_>>().join(", ")
+}
+
+fn seconds_of(value: &str) -> Option<f64> {
+    crate::sql::duration_ms(value).map(|ms| ms / 1000.0)
 }
 
 /// CREATE TABLE and CREATE INDEX statements for every table, in creation order. Foreign keys are
@@ -56,25 +77,19 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
             .visible_columns()
             .map(|(_, c)| {
                 let null = if c.not_null { " NOT NULL" } else { "" };
-                format!("{} {}{null}", quote(live, &c.name), col_type(live, c))
+                format!("{} {}{null}", quote(live, &c.name), live.dialect().col_type(c))
             })
             .collect();
         // Constraint names as the model gives them (PostgreSQL's index names are per schema,
         // MariaDB's per table), so that the servers' messages name what the model's name.
         let pk = &t.indexes[0];
         if !t.columns[pk.cols[0]].hidden {
-            let name = match live {
-                Live::MariaDb => String::new(),
-                Live::Postgres => format!("CONSTRAINT {} ", quote(live, &pk.pg_name)),
-            };
+            let name = live.dialect().primary_key_name(pk);
             parts.push(format!("{name}PRIMARY KEY ({})", cols(live, t, &pk.cols)));
         }
         let mut after = Vec::new();
         for ix in &t.indexes[1..] {
-            let name = match live {
-                Live::MariaDb => &ix.name,
-                Live::Postgres => &ix.pg_name,
-            };
+            let name = live.dialect().index_name(ix);
             if ix.unique {
                 parts.push(format!("CONSTRAINT {} UNIQUE ({})", quote(live, name), cols(live, t, &ix.cols)));
             } else {
@@ -94,10 +109,7 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
                     action.push_str(&format!(" ON {event} {words}"));
                 }
             }
-            let name = match live {
-                Live::MariaDb => &fk.name,
-                Live::Postgres => &fk.pg_name,
-            };
+            let name = live.dialect().fk_name(fk);
             parts.push(format!(
                 "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){action}",
                 quote(live, name),
@@ -114,7 +126,7 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
 
 /// DROP TABLE for every table, children first.
 pub fn drop_schema(live: Live, cat: &Catalog) -> Vec<String> {
-    let cascade = if live == Live::Postgres { " CASCADE" } else { "" };
+    let cascade = live.dialect().drop_suffix();
     cat.tables.iter().rev().map(|t| format!("DROP TABLE IF EXISTS {}{cascade}", quote(live, &t.name))).collect()
 }
 
@@ -146,10 +158,6 @@ pub fn orphan_queries(live: Live, cat: &Catalog) -> Vec<String> {
     out
 }
 
-fn seconds_of(value: &str) -> Option<f64> {
-    crate::sql::duration_ms(value).map(|ms| ms / 1000.0)
-}
-
 /// Translate one statement of a spec for a live engine; `None` when the statement has no meaning
 /// there (PostgreSQL's deadlock_timeout on MariaDB). May expand to several statements.
 pub fn translate(live: Live, sql: &str) -> Vec<String> {
@@ -162,39 +170,17 @@ pub fn translate(live: Live, sql: &str) -> Vec<String> {
             .split_once('=')
             .map(|(_, v)| v)
             .or_else(|| sql.to_ascii_lowercase().find(" to ").map(|i| &sql[i + 4..]));
-        match (live, name.as_str()) {
-            (Live::MariaDb, "deadlock_timeout") => return vec![],
-            (Live::MariaDb, "lock_timeout") => {
-                // PostgreSQL's lock_timeout (ms, 0 = none) as InnoDB's lock wait timeout (s).
-                let secs = value.and_then(seconds_of).unwrap_or(0.0);
-                let secs = if secs <= 0.0 { 1_073_741_824.0 } else { secs.ceil().max(1.0) };
-                return vec![format!("SET SESSION innodb_lock_wait_timeout = {secs}")];
-            }
-            (Live::Postgres, "innodb_lock_wait_timeout") => {
-                let secs = value.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(50.0);
-                return vec![format!("SET lock_timeout = '{}ms'", (secs * 1000.0) as i64)];
-            }
-            (Live::Postgres, "transaction") if words.get(1) == Some(&"SESSION") => {
-                let rest = &sql[upper.find("TRANSACTION").map(|i| i + "TRANSACTION".len()).unwrap_or(0)..];
-                return vec![format!("SET SESSION CHARACTERISTICS AS TRANSACTION{rest}")];
-            }
-            _ => {}
+        if let Some(out) = live.dialect().translate_set(&name, value, &words, sql) {
+            return out;
         }
     }
-    if live == Live::MariaDb && words.first() == Some(&"BEGIN") && upper.contains("ISOLATION LEVEL") {
-        let level = &sql[upper.find("ISOLATION LEVEL").unwrap_or(0)..];
-        return vec![format!("SET TRANSACTION {level}"), "BEGIN".into()];
+    if words.first() == Some(&"BEGIN") && upper.contains("ISOLATION LEVEL") {
+        if let Some(out) = live.dialect().begin_isolation(sql) {
+            return out;
+        }
     }
     if let Ok((body, Some(lock))) = peel_lock_clause(sql) {
-        let clause = match (live, lock) {
-            (Live::MariaDb, RowLock::Update | RowLock::NoKeyUpdate) => "FOR UPDATE",
-            (Live::MariaDb, RowLock::Share | RowLock::KeyShare) => "LOCK IN SHARE MODE",
-            (Live::Postgres, RowLock::Update) => "FOR UPDATE",
-            (Live::Postgres, RowLock::NoKeyUpdate) => "FOR NO KEY UPDATE",
-            (Live::Postgres, RowLock::Share) => "FOR SHARE",
-            (Live::Postgres, RowLock::KeyShare) => "FOR KEY SHARE",
-        };
-        return vec![format!("{body} {clause}")];
+        return vec![format!("{body} {}", live.dialect().lock_clause(lock))];
     }
     vec![sql.to_string()]
 }

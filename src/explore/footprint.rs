@@ -2,24 +2,21 @@
 //! counters (commits, lasting snapshots, serials). Two steps of different sessions whose
 //! footprints do not conflict commute: the explorer runs only one of their two orders.
 
-use super::Db;
-use crate::engine::innodb::{modes::InnoLock, Res};
-use crate::engine::postgres::{modes::PgLock, PgRes};
+use super::traced_locks::Tracing;
+use super::traced_store::{touches_conflict, Touch};
+use crate::engine::{Counters, Engine};
 use crate::lock::LockMode;
-use crate::store::{touches_conflict, Touch, Traced, TreeId};
+use crate::run::{Play, RunError};
+use crate::spec::PermStep;
+use crate::store::TreeId;
+use std::sync::Arc;
 
-/// The lock resources and modes a step requested, checked, was granted or released.
+/// Everything one step touched, on an engine of resources `R` and modes `M`.
 #[derive(Debug, Clone)]
-enum LockTrace {
-    Inno(Vec<(Res, InnoLock)>),
-    Pg(Vec<(PgRes, PgLock)>),
-}
-
-/// Everything one step touched.
-#[derive(Debug, Clone)]
-pub struct Footprint {
+pub struct Footprint<R, M> {
     store: Vec<Touch>,
-    locks: LockTrace,
+    /// The lock resources and modes the step requested, checked, was granted or released.
+    locks: Vec<(R, M)>,
     /// The step took a snapshot that outlives it (reads every transaction's commit state).
     reads_commits: bool,
     /// The step committed or rolled back a transaction.
@@ -33,10 +30,6 @@ pub struct Footprint {
     /// The step committed delete-marks, purged only if no read view was open (InnoDB).
     checks_views: bool,
 }
-
-/// Counters read before and after a step: commits, lasting snapshots, serials, and PostgreSQL's
-/// next heap tuple root.
-pub(super) struct Globals((u64, u64, Vec<i64>), i64, (u64, u64));
 
 fn locks_conflict<R: Eq, M: LockMode>(a: &[(R, M)], b: &[(R, M)]) -> bool {
     a.iter().any(|(ra, ma)| b.iter().any(|(rb, mb)| ra == rb && (ma.must_wait_for(*mb) || mb.must_wait_for(*ma))))
@@ -56,50 +49,38 @@ fn writes_a_common_tree(a: &[Touch], b: &[Touch]) -> bool {
     written(a).iter().any(|t| wb.contains(t))
 }
 
-impl Footprint {
-    /// Start tracing a step on `db`; returns the counters to compare with afterwards.
-    pub(super) fn start(db: &mut Db<Traced>) -> Globals {
-        match db {
-            Db::Inno(d) => {
-                let (store, locks) = d.parts_mut();
-                // InnoDB reads no predicates: its writes need not log their rows.
-                store.start_trace(false);
-                locks.start_trace();
-                Globals(d.globals(), 0, d.view_events())
-            }
-            Db::Pg(d) => {
-                let (store, locks) = d.parts_mut();
-                store.start_trace(true);
-                locks.start_trace();
-                Globals(d.globals(), d.next_root(), (0, 0))
-            }
-        }
-    }
-
-    /// Stop tracing and collect what the step touched.
-    pub(super) fn take(db: &mut Db<Traced>, before: Globals) -> Footprint {
-        let (after, root, views, store, locks) = match db {
-            Db::Inno(d) => {
-                let (g, views) = (d.globals(), d.view_events());
-                let (store, locks) = d.parts_mut();
-                (g, 0, views, store.take_trace(), LockTrace::Inno(locks.take_trace()))
-            }
-            Db::Pg(d) => {
-                let (g, root) = (d.globals(), d.next_root());
-                let (store, locks) = d.parts_mut();
-                (g, root, (0, 0), store.take_trace(), LockTrace::Pg(locks.take_trace()))
-            }
+impl<'a, E: Engine<Parts = Tracing>> Play<'a, E> {
+    /// Issue the next step and return what it touched.
+    pub fn step_traced(&mut self, p: Arc<PermStep>) -> Result<Footprint<E::Res, E::Mode>, RunError> {
+        let before = {
+            let db = self.engine_mut();
+            let (store, locks) = db.parts_mut();
+            // An engine that reads no predicates needs no rows in its writes' log.
+            store.start_trace(E::TRACES_ROWS);
+            locks.start_trace();
+            db.counters()
         };
-        let Globals((c0, v0, s0), root0, (e0, p0)) = before;
+        let r = self.step(p);
+        let db = self.engine_mut();
+        let after = db.counters();
+        let (store, locks) = db.parts_mut();
+        let fp = Footprint::between(&before, &after, store.take_trace(), locks.take_trace());
+        r.map(|_| fp)
+    }
+}
+
+impl<R: Eq, M: LockMode> Footprint<R, M> {
+    /// What a step touched, from its traces and the counters before and after it.
+    fn between(before: &Counters, after: &Counters, store: Vec<Touch>, locks: Vec<(R, M)>) -> Self {
         Footprint {
             store,
             locks,
-            reads_commits: after.1 != v0,
-            writes_commits: after.0 != c0,
-            draws_serial: after.2 != s0,
-            draws_root: root != root0,
-            ends_view: views.0 != e0,
-            checks_views: views.1 != p0,
+            reads_commits: after.lasting_views != before.lasting_views,
+            writes_commits: after.commits != before.commits,
+            draws_serial: after.serials != before.serials,
+            draws_root: after.next_root != before.next_root,
+            ends_view: after.view_ends != before.view_ends,
+            checks_views: after.purge_checks != before.purge_checks,
         }
     }
 
@@ -113,7 +94,7 @@ impl Footprint {
     /// a snapshot (`commit <= snapshot`) or asks whether there is one; a snapshot is the sequence
     /// at the step that took it, never between two adjacent commits, so every snapshot, older or
     /// newer, gets the same answers in both orders, and what each commit made visible is in its
-    /// footprint ([`Store::touched`](crate::store::Store::touched)): two PostgreSQL commits commute
+    /// footprint ([`Traced::committed`](super::traced_store::Traced::committed)): two PostgreSQL commits commute
     /// unless something else of theirs conflicts. InnoDB compares commit numbers with read views
     /// the same way, so two InnoDB commits commute too, with one more dependence: a commit with
     /// delete-marked records purges them only if no transaction has an open read view, so it
@@ -135,18 +116,13 @@ impl Footprint {
     /// table the exchange reverses the order of the new tuples, which a later scan can show (the
     /// lock order of a multi-row UPDATE decides whether it deadlocks), so two root-drawing steps
     /// that both write into one tree are dependent.
-    pub fn independent(&self, other: &Footprint) -> bool {
+    pub fn independent(&self, other: &Footprint<R, M>) -> bool {
         let globals = (self.writes_commits && other.reads_commits)
             || (other.writes_commits && self.reads_commits)
             || (self.checks_views && other.ends_view)
             || (other.checks_views && self.ends_view)
             || (self.draws_serial && other.draws_serial)
             || (self.draws_root && other.draws_root && writes_a_common_tree(&self.store, &other.store));
-        let locks = match (&self.locks, &other.locks) {
-            (LockTrace::Inno(a), LockTrace::Inno(b)) => locks_conflict(a, b),
-            (LockTrace::Pg(a), LockTrace::Pg(b)) => locks_conflict(a, b),
-            _ => true,
-        };
-        !globals && !locks && !touches_conflict(&self.store, &other.store)
+        !globals && !locks_conflict(&self.locks, &other.locks) && !touches_conflict(&self.store, &other.store)
     }
 }

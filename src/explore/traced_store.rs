@@ -1,9 +1,9 @@
 //! A store that can record which keys, ranges and predicates a step read and which records it
 //! wrote, for the explorer's independence check (two steps commute when neither writes what the
-//! other touches).
+//! other touches): the in-memory store behind a log.
 
-use super::{Key, MemStore, Record, Store, StoreError, TreeId, Write};
 use crate::sql::{Filter, Value};
+use crate::store::{Key, MemStore, Record, Store, StoreError, TreeId, Write};
 use std::cell::RefCell;
 use std::ops::Bound;
 
@@ -20,7 +20,7 @@ pub enum Touch {
     /// with a version whose row matches `filter`.
     Pred { tree: TreeId, filter: Filter },
     /// A write of one key, or a commit that changed the visibility of its record (a commit moves
-    /// no data: the store only hears of it through [`Store::touched`]). `records` are the states of
+    /// no data: the store only hears of it through [`Traced::committed`]). `records` are the states of
     /// the record the change moved between: before and after a write (either may be absent: an
     /// insert, a removal), the current record for a commit; `None` if the trace did not keep
     /// them ([`Traced::start_trace`]), which conflicts with every predicate read of the tree.
@@ -120,6 +120,15 @@ impl Traced {
         Ok(())
     }
 
+    /// A commit changed the visibility of `key`'s record without writing it: logged as a write.
+    pub fn committed(&self, tree: TreeId, key: &[Value]) {
+        self.note(|| Touch::Write {
+            tree,
+            key: key.into(),
+            records: self.rows.then(|| self.inner.get(tree, key).ok().flatten().into_iter().collect()),
+        });
+    }
+
     fn note(&self, t: impl FnOnce() -> Touch) {
         if let Some(log) = self.log.borrow_mut().as_mut() {
             log.push(t());
@@ -159,14 +168,6 @@ impl Store for Traced {
     fn scan_where(&self, tree: TreeId, filter: &Filter) -> Result<Vec<(Key, Record)>, StoreError> {
         self.note(|| Touch::Pred { tree, filter: filter.clone() });
         self.inner.scan_where(tree, filter)
-    }
-
-    fn touched(&self, tree: TreeId, key: &[Value]) {
-        self.note(|| Touch::Write {
-            tree,
-            key: key.into(),
-            records: self.rows.then(|| self.inner.get(tree, key).ok().flatten().into_iter().collect()),
-        });
     }
 
     fn visit(&self, tree: TreeId, f: &mut dyn FnMut(&[Value], &Record)) -> Result<(), StoreError> {
@@ -222,7 +223,7 @@ mod tests {
             |i: i64| Touch::Pred { tree: t, filter: Filter { conds: vec![Cond::Cmp(0, CmpOp::Eq, Value::Int(i))] } };
         let row = |id: i64, v: i64| vec![Value::Int(id), Value::Int(v)];
         let rec = |rows: Vec<Vec<Value>>| Record {
-            versions: rows.into_iter().map(|r| super::super::Version::new(1, r, false)).collect(),
+            versions: rows.into_iter().map(|r| crate::store::Version::new(1, r, false)).collect(),
         };
         let w = |before: Option<Record>, after: Option<Record>| {
             [Touch::Write { tree: t, key: k(9), records: Some(before.into_iter().chain(after).collect()) }]
@@ -264,7 +265,7 @@ mod tests {
         assert!(touches_conflict(&put_remove[1..], &read), "the removal's before is the batch's 2");
         s.apply(vec![Write::Put(t, k(7), Record::new(2, vec![Value::Int(2)]))]).unwrap();
         s.start_trace(true);
-        s.touched(t, &k(7));
+        s.committed(t, &k(7));
         let commit = s.take_trace();
         assert!(touches_conflict(&commit, &read), "a commit of a matching record");
         assert_eq!(s.scan_where(t, &only_2).unwrap().len(), 1);
