@@ -30,6 +30,9 @@ pub enum Event<'a> {
     Access(usize, Access),
     /// A SELECT of unit `tag` returned these rows.
     Rows(usize, Rows),
+    /// A statement of unit `tag` must wait for a lock (again, if it waited before: each wait is
+    /// one event).
+    Blocked(usize),
     /// Unit `tag` ended: every statement ran, or the first error stopped it.
     Finished(usize, Option<&'a DbError>),
 }
@@ -136,6 +139,7 @@ impl<E: Engine> Driver<E> {
                 };
                 match poll {
                     Poll::Blocked => {
+                        out(Event::Blocked(a.work.tag));
                         self.active[s] = Some(a);
                         return Ok(());
                     }

@@ -101,6 +101,18 @@ pub trait Engine: Send + Sized {
     /// holds it), or one after the other?
     const DROPS_TOGETHER: bool;
 
+    /// Are a table's rows kept in its primary key index (InnoDB's clustered index), so that only
+    /// the other indexes take an entry per row, or in a heap with every index beside it
+    /// (PostgreSQL)? The load simulator's cost of a write depends on it.
+    const ROWS_IN_PRIMARY_KEY: bool;
+    /// Does a commit release its locks before its log flush (InnoDB: `innobase_commit` commits in
+    /// memory, releasing the locks in `trx_commit_in_memory`, and flushes the redo log after, in
+    /// `trx_commit_complete_for_mysql`, ha_innodb.cc), or after it (PostgreSQL:
+    /// `CommitTransaction` flushes the commit record in `RecordTransactionCommit` before
+    /// `ResourceOwnerRelease` releases the locks, xact.c)? The load simulator holds the locks
+    /// through the flush or not.
+    const RELEASES_LOCKS_BEFORE_LOG_FLUSH: bool;
+
     /// What the engine implies for a schema: the DDL rules it binds a spec with.
     fn schema(fk_enforced: bool) -> SchemaOptions;
     /// The engine's message for refused DDL.

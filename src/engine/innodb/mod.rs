@@ -339,6 +339,8 @@ impl<P: Parts> Engine for InnoDb<P> {
     const TRACES_ROWS: bool = false;
     /// MariaDB drops the listed tables one after the other (checked live).
     const DROPS_TOGETHER: bool = false;
+    const ROWS_IN_PRIMARY_KEY: bool = true;
+    const RELEASES_LOCKS_BEFORE_LOG_FLUSH: bool = true;
 
     /// InnoDB creates an index for a foreign key that has none, and its DDL refuses SET NULL on a
     /// NOT NULL column.

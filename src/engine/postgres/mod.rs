@@ -441,6 +441,8 @@ impl<P: Parts> Engine for PgDb<P> {
     const TRACES_ROWS: bool = true;
     /// PostgreSQL drops the listed tables together (checked live).
     const DROPS_TOGETHER: bool = true;
+    const ROWS_IN_PRIMARY_KEY: bool = false;
+    const RELEASES_LOCKS_BEFORE_LOG_FLUSH: bool = false;
 
     /// PostgreSQL makes no index for a foreign key.
     fn schema(fk_enforced: bool) -> SchemaOptions {
