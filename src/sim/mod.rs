@@ -31,7 +31,7 @@ pub use stats::LoadResult;
 use crate::app::workload::{LoadSettings, Workload};
 use crate::engine::{Engine, EngineError, EngineKind, EngineTask, Plain};
 use crate::run::RunError;
-use crate::store::MemStore;
+use crate::store::{IndexedStore, MemStore};
 
 /// A load run that could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +89,9 @@ pub fn simulate(
         where
             E::With<crate::explore::Tracing>: Clone,
         {
-            Simulation::<E>::new(self.w, self.set, self.costs, self.fk_on, self.seed)?.run(self.progress)
+            // Tables grow in a long run: the store indexes every column's values.
+            Simulation::<E::With<Plain<IndexedStore>>>::new(self.w, self.set, self.costs, self.fk_on, self.seed)?
+                .run(self.progress)
         }
     }
     kind.run(Task { w, set, costs, fk_on, seed, progress })

@@ -16,12 +16,15 @@ use crate::run::Runner;
 use crate::scenario::Scenario;
 use crate::spec::{parse_spec, Pos};
 use crate::sql::{parse_statement, Catalog, Plan, RawStatement, SchemaOptions, Statement};
-use crate::store::MemStore;
+use crate::store::IndexedStore;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Statements parsed once and kept, up to this many.
-const CACHE: usize = 50_000;
+const CACHE: usize = 4096;
+
+/// The engine forgets what no transaction can reach ([`Engine::vacuum`]) after this many commits.
+pub const VACUUM_EVERY: u64 = 256;
 
 /// What a client is doing with its current statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,13 +113,16 @@ pub struct Simulation<'w, E: Engine> {
     timer_at: Option<u64>,
     /// The client whose statement the engine is starting (its answer needs no extra core time).
     executing: Option<usize>,
+    /// Vacuum after this many commits (0: never); commits since the last.
+    vacuum_every: u64,
+    since_vacuum: u64,
 }
 
 fn us(x: f64) -> Nanos {
     (x * 1000.0).round() as Nanos
 }
 
-impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
+impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
     /// A run of `w` with `set`, costs `costs`, the FK on or off, from `seed`.
     pub fn new(w: &'w Workload, set: LoadSettings, costs: &'w Costs, fk_on: bool, seed: u64) -> Result<Self, SimError> {
         let opts = E::schema(fk_on);
@@ -127,7 +133,7 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
         let sc = Scenario::load(parse_spec("load-setup.spec", &text).map_err(SimError::setup)?, opts)
             .map_err(SimError::setup)?;
         let names: Vec<String> = (1..=set.clients).map(|c| format!("c{c}")).collect();
-        let db: E = Runner::<E>::new(&sc, MemStore::default())?.database(MemStore::default(), names)?;
+        let db: E = Runner::<E>::new(&sc, IndexedStore::default())?.database(IndexedStore::default(), names)?;
         let cat = sc.catalog.clone();
         let parse_cat = (*cat).clone();
         let mut sim = Simulation {
@@ -154,6 +160,8 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
             engine_now: 0,
             timer_at: None,
             executing: None,
+            vacuum_every: VACUUM_EVERY,
+            since_vacuum: 0,
         };
         sim.configure_sessions()?;
         for c in 0..set.clients {
@@ -185,6 +193,13 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
             sim.events.push(at, Ev::Wake(c));
         }
         Ok(sim)
+    }
+
+    /// Vacuum the engine after every `commits` commits instead (0: never). What the run measures
+    /// does not depend on it (tests/load.rs).
+    pub fn vacuum_every(mut self, commits: u64) -> Self {
+        self.vacuum_every = commits;
+        self
     }
 
     fn bind(cat: &mut Catalog, opts: SchemaOptions, sql: &str) -> Result<Statement, SimError> {
@@ -375,13 +390,20 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
             Event::Access(..) => {}
         };
         let now_us = self.now / 1000;
-        if now_us > self.engine_now || timer_due {
+        // Timers fire only when one is due; otherwise the clock just moves.
+        let due = timer_due || self.timer_at.is_some_and(|t| t <= now_us);
+        if due {
             self.engine_now = self.engine_now.max(now_us);
             self.driver.advance(self.engine_now, &mut collect)?;
+        } else if now_us > self.engine_now {
+            self.engine_now = now_us;
+            self.driver.set_now(now_us)?;
         }
         f(&mut self.driver, &mut collect)?;
         self.driver.engine_mut().take_deadlocks();
         self.executing = executing;
+        // A wait began or a timer fired: the next timer may have moved earlier.
+        let timers_moved = due || got.iter().any(|(_, g)| matches!(g, Got::Blocked));
         for (k, (c, g)) in got.iter().enumerate() {
             match g {
                 Got::Rows(n) => self.clients[*c].rows = *n,
@@ -390,8 +412,8 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
                     // Only the last wait of a statement in this call is still going on.
                     let later = got[k + 1..].iter().any(|(d, _)| d == c);
                     if !later {
-                        if let Some(w) = self.driver.engine().wait_info(*c) {
-                            self.clients[*c].wait = Some((self.now, w.wants.table.clone(), w.wants.key.clone()));
+                        if let Some(w) = self.driver.engine().wait_target(*c) {
+                            self.clients[*c].wait = Some((self.now, w.table.clone(), w.key.clone()));
                         }
                     }
                 }
@@ -411,6 +433,9 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
             }
         }
         self.executing = None;
+        if !timers_moved {
+            return Ok(());
+        }
         if let Some(t) = self.driver.next_timer() {
             if self.timer_at.is_none_or(|at| t < at) {
                 self.timer_at = Some(t);
@@ -503,6 +528,11 @@ impl<'w, E: Engine<Parts = Plain<MemStore>>> Simulation<'w, E> {
                     Ok(_) => {
                         let cl = &self.clients[c];
                         self.stats.committed(&cl.kind, self.now - cl.began);
+                        self.since_vacuum += 1;
+                        if self.vacuum_every > 0 && self.since_vacuum >= self.vacuum_every {
+                            self.since_vacuum = 0;
+                            self.driver.engine_mut().vacuum()?;
+                        }
                     }
                     Err(k) => self.stats.aborted(k.name(), false),
                 }
