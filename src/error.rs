@@ -7,6 +7,7 @@ use crate::conform::LiveError;
 use crate::engine::EngineError;
 use crate::run::RunError;
 use crate::scenario::LoadError;
+use crate::sim::SimError;
 use crate::spec::SpecError;
 use crate::store::StoreError;
 
@@ -27,6 +28,11 @@ pub enum Error {
     App(#[from] AppError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// A command-line value that cannot be used (`--clients 0`).
+    #[error("{0}")]
+    Usage(String),
     /// A file the command writes or reads besides its input.
     #[error("{what}: {cause}")]
     Io { what: String, cause: std::io::Error },
@@ -38,8 +44,10 @@ impl Error {
     /// the model does not support, a bad workload file, a server that cannot be reached.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Spec(_) | Error::Load(_) | Error::Live(_) | Error::Workload(_) => true,
+            Error::Spec(_) | Error::Load(_) | Error::Live(_) | Error::Workload(_) | Error::Usage(_) => true,
             Error::Run(e) => e.is_bad_input(),
+            Error::Sim(SimError::Costs(_)) => true,
+            Error::Sim(_) => false,
             // A generated run that cannot be made is the generator's fault.
             Error::App(_) | Error::Store(_) | Error::Io { .. } => false,
         }

@@ -15,6 +15,7 @@ pub mod lock;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sim;
 pub mod spec;
 pub mod sql;
 pub mod store;

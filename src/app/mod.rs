@@ -6,6 +6,7 @@
 //! (Django raises), which is why the spec writer puts an action's statements in one step; an
 //! action whose next statement depends on a result (get_or_create) is sent in [`Part`]s.
 
+pub mod client;
 pub mod drive;
 pub mod spec;
 pub mod summary;
@@ -16,9 +17,9 @@ use std::fmt;
 /// The application schema (the Open edX tables of `model/scenarios`), as spec setup DDL.
 pub const SCHEMA: &str = "\
   CREATE TABLE auth_user (id INT PRIMARY KEY, username VARCHAR(30) UNIQUE, last_login TIMESTAMP NULL, is_active BOOLEAN);
-  CREATE TABLE student_courseenrollment (id INT PRIMARY KEY, user_id INT NOT NULL, course_id VARCHAR(100) NOT NULL, is_active BOOLEAN, UNIQUE (user_id, course_id), FOREIGN KEY (user_id) REFERENCES auth_user (id));
+  CREATE TABLE student_courseenrollment (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, course_id VARCHAR(100) NOT NULL, is_active BOOLEAN, UNIQUE (user_id, course_id), FOREIGN KEY (user_id) REFERENCES auth_user (id));
   CREATE INDEX enr_user ON student_courseenrollment (user_id);
-  CREATE TABLE bookmarks_bookmark (id INT PRIMARY KEY, user_id INT NOT NULL, usage_key VARCHAR(100) NOT NULL, UNIQUE (user_id, usage_key), FOREIGN KEY (user_id) REFERENCES auth_user (id));
+  CREATE TABLE bookmarks_bookmark (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, usage_key VARCHAR(100) NOT NULL, UNIQUE (user_id, usage_key), FOREIGN KEY (user_id) REFERENCES auth_user (id));
   CREATE INDEX bm_user ON bookmarks_bookmark (user_id);
 ";
 
@@ -35,7 +36,8 @@ pub struct NewUser {
 /// One application call, as the SQL Django sends for it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// `CourseEnrollment.objects.create(user=u, course_id=c)`.
+    /// `CourseEnrollment.objects.create(user=u, course_id=c)`. `row` is the row's id; 0 leaves
+    /// it to the AUTO_INCREMENT column (as Django does).
     Enroll { row: i64, user: i64, course: String },
     /// `Bookmark.objects.create(user=u, usage_key=k)`.
     AddBookmark { row: i64, user: i64, key: String },
@@ -99,20 +101,34 @@ pub enum Part {
     GetAgain,
 }
 
+/// A child row's id as sent: given (a workload run numbers its rows so that its spec replays
+/// them), or, for row 0, left to the table's AUTO_INCREMENT / SERIAL column as Django leaves it
+/// (the load simulator's rows).
+fn child_insert(table: &str, row: i64, user: i64, cols: &str, rest: &str) -> String {
+    if row == 0 {
+        format!("INSERT INTO {table} (user_id, {cols}) VALUES ({user}, {rest})")
+    } else {
+        format!("INSERT INTO {table} VALUES ({row}, {user}, {rest})")
+    }
+}
+
 /// The SQL for one literal string (the generator only makes plain identifiers, but quote anyway).
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `CourseEnrollment.objects.create(user=u, course_id=c)`'s INSERT.
+fn enroll_insert(row: i64, user: i64, course: &str) -> String {
+    child_insert(CHILD_TABLES[0], row, user, "course_id, is_active", &format!("{}, TRUE", lit(course)))
 }
 
 impl Action {
     /// The statements Django sends, in order.
     pub fn statements(&self) -> Vec<String> {
         match self {
-            Action::Enroll { row, user, course } => {
-                vec![format!("INSERT INTO student_courseenrollment VALUES ({row}, {user}, {}, TRUE)", lit(course))]
-            }
+            Action::Enroll { row, user, course } => vec![enroll_insert(*row, *user, course)],
             Action::AddBookmark { row, user, key } => {
-                vec![format!("INSERT INTO bookmarks_bookmark VALUES ({row}, {user}, {})", lit(key))]
+                vec![child_insert(CHILD_TABLES[1], *row, *user, "usage_key", &lit(key))]
             }
             Action::DeleteBookmark { user, key } => {
                 vec![format!("DELETE FROM bookmarks_bookmark WHERE user_id = {user} AND usage_key = {}", lit(key))]
@@ -138,7 +154,7 @@ impl Action {
                     "SELECT id FROM student_courseenrollment WHERE user_id = {user} AND course_id = {}",
                     lit(course)
                 ));
-                v.push(format!("INSERT INTO student_courseenrollment VALUES ({row}, {user}, {}, TRUE)", lit(course)));
+                v.push(enroll_insert(*row, *user, course));
                 v
             }
             Action::Sweep => CHILD_TABLES
@@ -255,6 +271,17 @@ mod tests {
         let login = Action::Login { user: 1 };
         assert_eq!(login.parts(), [Part::Whole]);
         assert_eq!(login.part_statements(Part::Whole), login.statements());
+    }
+
+    #[test]
+    fn row_zero_leaves_the_id_to_auto_increment_as_django_does() {
+        let a = Action::Enroll { row: 0, user: 2, course: "c1".into() };
+        assert_eq!(
+            a.statements(),
+            ["INSERT INTO student_courseenrollment (user_id, course_id, is_active) VALUES (2, 'c1', TRUE)"]
+        );
+        let b = Action::AddBookmark { row: 7, user: 2, key: "b1".into() };
+        assert_eq!(b.statements(), ["INSERT INTO bookmarks_bookmark VALUES (7, 2, 'b1')"]);
     }
 
     #[test]

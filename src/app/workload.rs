@@ -122,6 +122,102 @@ pub struct Workload {
     pub isolation: IsolationChoice,
     pub users: Users,
     pub mix: Spanned<Mix>,
+    /// How `fksim load` runs it: clients, times, the server's cores.
+    #[serde(default)]
+    pub load: Option<Spanned<LoadTable>>,
+}
+
+/// The `[load]` table: a closed system of `clients`, each looping think time, BEGIN, one
+/// transaction's statements, `app_work_ms` of application work with the transaction open, COMMIT.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadTable {
+    pub clients: Option<Spanned<u32>>,
+    /// Simulated (or, live, measured) seconds.
+    pub seconds: Option<Spanned<f64>>,
+    pub app_work_ms: Option<Spanned<f64>>,
+    pub think_ms: Option<Spanned<f64>>,
+    pub server_cores: Option<Spanned<u32>>,
+    /// How many times a deadlock victim's transaction is run again (0: never).
+    pub retry_deadlocks: Option<Spanned<u32>>,
+    /// Whether the clients' own CPU work runs on the server's cores (one machine, as when
+    /// measuring on it), or elsewhere.
+    pub clients_share_cores: Option<bool>,
+}
+
+/// The `[load]` settings with defaults filled in and command-line overrides applied.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LoadSettings {
+    pub clients: u32,
+    pub seconds: f64,
+    pub app_work_ms: f64,
+    pub think_ms: f64,
+    pub server_cores: u32,
+    pub retry_deadlocks: u32,
+    pub clients_share_cores: bool,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        LoadSettings {
+            clients: 8,
+            seconds: 10.0,
+            app_work_ms: 0.0,
+            think_ms: 0.0,
+            server_cores: 2,
+            retry_deadlocks: 0,
+            clients_share_cores: true,
+        }
+    }
+}
+
+/// Command-line values that replace the `[load]` table's (`--clients 32`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LoadOverrides {
+    pub clients: Option<u32>,
+    pub seconds: Option<f64>,
+    pub app_work_ms: Option<f64>,
+    pub think_ms: Option<f64>,
+    pub server_cores: Option<u32>,
+    pub retry_deadlocks: Option<u32>,
+}
+
+impl LoadSettings {
+    /// The most clients a run may have.
+    pub const MAX_CLIENTS: u32 = 100_000;
+
+    /// Check a settings value; `what` says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.clients == 0 || self.clients > Self::MAX_CLIENTS {
+            return Err(format!("clients must be 1..={}", Self::MAX_CLIENTS));
+        }
+        if !(self.seconds > 0.0 && self.seconds <= 86_400.0) {
+            return Err("seconds must be above 0 and at most 86400".into());
+        }
+        for (name, v) in [("app_work_ms", self.app_work_ms), ("think_ms", self.think_ms)] {
+            if !(0.0..=3_600_000.0).contains(&v) {
+                return Err(format!("{name} must be between 0 and 3600000"));
+            }
+        }
+        if self.server_cores == 0 || self.server_cores > 1024 {
+            return Err("server_cores must be 1..=1024".into());
+        }
+        if self.retry_deadlocks > 100 {
+            return Err("retry_deadlocks must be 0..=100".into());
+        }
+        Ok(())
+    }
+
+    /// These settings with `o`'s values in place of theirs.
+    pub fn with(mut self, o: &LoadOverrides) -> LoadSettings {
+        self.clients = o.clients.unwrap_or(self.clients);
+        self.seconds = o.seconds.unwrap_or(self.seconds);
+        self.app_work_ms = o.app_work_ms.unwrap_or(self.app_work_ms);
+        self.think_ms = o.think_ms.unwrap_or(self.think_ms);
+        self.server_cores = o.server_cores.unwrap_or(self.server_cores);
+        self.retry_deadlocks = o.retry_deadlocks.unwrap_or(self.retry_deadlocks);
+        self
+    }
 }
 
 fn default_items() -> u32 {
@@ -190,6 +286,30 @@ impl Workload {
         if w.mix.get_ref().total() == 0 {
             return Err(invalid(w.mix.span(), "the mix needs at least one action with a weight above 0".into()));
         }
+        if let Some(load) = &w.load {
+            // Each value is checked alone, so the error names its own line.
+            let t = load.get_ref();
+            let base = LoadSettings::default();
+            let one = |span: Range<usize>, s: LoadSettings| s.check().map_err(|what| invalid(span, what));
+            if let Some(v) = &t.clients {
+                one(v.span(), LoadSettings { clients: *v.get_ref(), ..base })?;
+            }
+            if let Some(v) = &t.seconds {
+                one(v.span(), LoadSettings { seconds: *v.get_ref(), ..base })?;
+            }
+            if let Some(v) = &t.app_work_ms {
+                one(v.span(), LoadSettings { app_work_ms: *v.get_ref(), ..base })?;
+            }
+            if let Some(v) = &t.think_ms {
+                one(v.span(), LoadSettings { think_ms: *v.get_ref(), ..base })?;
+            }
+            if let Some(v) = &t.server_cores {
+                one(v.span(), LoadSettings { server_cores: *v.get_ref(), ..base })?;
+            }
+            if let Some(v) = &t.retry_deadlocks {
+                one(v.span(), LoadSettings { retry_deadlocks: *v.get_ref(), ..base })?;
+            }
+        }
         Ok(w)
     }
 
@@ -198,6 +318,29 @@ impl Workload {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|cause| WorkloadError::Io { file: file.clone(), cause })?;
         Workload::parse(&file, &text)
+    }
+
+    /// The `[load]` settings, defaults filled in, `o` applied; a bad override is an error naming
+    /// the flag.
+    pub fn load_settings(&self, o: &LoadOverrides) -> Result<LoadSettings, String> {
+        let mut s = LoadSettings::default();
+        if let Some(t) = &self.load {
+            let t = t.get_ref();
+            let val = |v: &Option<Spanned<u32>>, d: u32| v.as_ref().map_or(d, |v| *v.get_ref());
+            let valf = |v: &Option<Spanned<f64>>, d: f64| v.as_ref().map_or(d, |v| *v.get_ref());
+            s = LoadSettings {
+                clients: val(&t.clients, s.clients),
+                seconds: valf(&t.seconds, s.seconds),
+                app_work_ms: valf(&t.app_work_ms, s.app_work_ms),
+                think_ms: valf(&t.think_ms, s.think_ms),
+                server_cores: val(&t.server_cores, s.server_cores),
+                retry_deadlocks: val(&t.retry_deadlocks, s.retry_deadlocks),
+                clients_share_cores: t.clients_share_cores.unwrap_or(s.clients_share_cores),
+            };
+        }
+        let s = s.with(o);
+        s.check()?;
+        Ok(s)
     }
 
     pub fn user_count(&self) -> i64 {
@@ -336,6 +479,26 @@ mod tests {
         assert!(e.starts_with("w.toml:6: unknown field `warm`"), "{e}");
         let bad = GOOD.replace("actions_per_txn = [1, 2]", "actions_per_txn = [3, 2]");
         assert!(Workload::parse("w.toml", &bad).unwrap_err().to_string().starts_with("w.toml:3: "));
+    }
+
+    #[test]
+    fn the_load_table_has_defaults_overrides_and_checked_values() {
+        let w = Workload::parse("w.toml", GOOD).unwrap();
+        assert_eq!(w.load_settings(&LoadOverrides::default()).unwrap(), LoadSettings::default());
+        let text = format!("{GOOD}[load]\nclients = 3\napp_work_ms = 2.5\n");
+        let w = Workload::parse("w.toml", &text).unwrap();
+        let s = w.load_settings(&LoadOverrides { clients: Some(32), ..Default::default() }).unwrap();
+        assert_eq!((s.clients, s.app_work_ms, s.seconds), (32, 2.5, 10.0));
+        let bad = format!("{GOOD}[load]\nclients = 3\nseconds = -1\n");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert_eq!(e, "w.toml:12: seconds must be above 0 and at most 86400");
+        let bad = format!("{GOOD}[load]\nclient = 3\n");
+        assert!(Workload::parse("w.toml", &bad)
+            .unwrap_err()
+            .to_string()
+            .starts_with("w.toml:11: unknown field `client`"));
+        let e = w.load_settings(&LoadOverrides { server_cores: Some(0), ..Default::default() }).unwrap_err();
+        assert_eq!(e, "server_cores must be 1..=1024");
     }
 
     #[test]

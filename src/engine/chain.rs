@@ -13,11 +13,13 @@ struct Link<T> {
 pub struct Chain<T> {
     head: Option<Arc<Link<T>>>,
     len: usize,
+    /// Items numbered below this were forgotten ([`Chain::forget_before`]).
+    base: usize,
 }
 
 impl<T> Chain<T> {
     pub fn new() -> Self {
-        Chain { head: None, len: 0 }
+        Chain { head: None, len: 0, base: 0 }
     }
 
     /// Append `item`; returns its number.
@@ -27,8 +29,16 @@ impl<T> Chain<T> {
         self.len - 1
     }
 
+    /// How many items were pushed (forgotten ones too).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     /// Item number `i`, if pushed.
     pub fn get(&self, i: usize) -> Option<&T> {
+        if i < self.base {
+            return None;
+        }
         let mut back = self.len.checked_sub(i + 1)?;
         let mut link = self.head.as_deref()?;
         while back > 0 {
@@ -36,6 +46,31 @@ impl<T> Chain<T> {
             back -= 1;
         }
         Some(&link.item)
+    }
+}
+
+impl<T: Clone> Chain<T> {
+    /// Forget the items numbered below `first` (no one will ask for them again); the rest keep
+    /// their numbers. Copies the items kept, so that what is forgotten is freed.
+    pub fn forget_before(&mut self, first: usize) {
+        let first = first.min(self.len);
+        if first <= self.base {
+            return;
+        }
+        let mut kept = Vec::with_capacity(self.len - first);
+        let mut link = self.head.as_deref();
+        for _ in first..self.len {
+            let Some(l) = link else { break };
+            kept.push(l.item.clone());
+            link = l.prev.as_deref();
+        }
+        let len = self.len;
+        *self = Chain::new();
+        for item in kept.into_iter().rev() {
+            self.push(item);
+        }
+        self.base = first;
+        self.len = len;
     }
 }
 
@@ -47,7 +82,7 @@ impl<T> Default for Chain<T> {
 
 impl<T> Clone for Chain<T> {
     fn clone(&self) -> Self {
-        Chain { head: self.head.clone(), len: self.len }
+        Chain { head: self.head.clone(), len: self.len, base: self.base }
     }
 }
 
@@ -88,6 +123,22 @@ mod tests {
         drop(a);
         assert_eq!((b.get(0), b.get(3)), (Some(&"x"), None));
         assert!(Chain::<u8>::new().get(0).is_none());
+    }
+
+    #[test]
+    fn forgotten_items_are_gone_and_the_rest_keep_their_numbers() {
+        let mut a = Chain::new();
+        for i in 0..10u32 {
+            a.push(i);
+        }
+        let old = a.clone();
+        a.forget_before(7);
+        assert_eq!((a.get(6), a.get(7), a.get(9), a.get(10)), (None, Some(&7), Some(&9), None));
+        assert_eq!(a.push(10), 10);
+        assert_eq!(a.get(10), Some(&10));
+        a.forget_before(3);
+        assert_eq!(a.get(7), Some(&7));
+        assert_eq!(old.get(0), Some(&0));
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod outcome;
 mod parts;
 pub mod postgres;
 mod shared;
+mod vacuum;
 
 pub use book::Snapshot;
 pub(crate) use book::{count_orphans, Book, Why};
@@ -36,6 +37,7 @@ pub use outcome::*;
 pub use parts::{Parts, Plain};
 pub use shared::SETUP_TRX;
 pub(crate) use shared::{err, insert_values, updated_row, Serial, SetErrors, Settings, Step, Undo};
+pub(crate) use vacuum::{forget_commits, Horizon};
 
 use crate::lock::{LockMode, Resource};
 use crate::sql::{Catalog, SchemaOptions, Statement};
@@ -101,6 +103,18 @@ pub trait Engine: Send + Sized {
     /// holds it), or one after the other?
     const DROPS_TOGETHER: bool;
 
+    /// Are a table's rows kept in its primary key index (InnoDB's clustered index), so that only
+    /// the other indexes take an entry per row, or in a heap with every index beside it
+    /// (PostgreSQL)? The load simulator's cost of a write depends on it.
+    const ROWS_IN_PRIMARY_KEY: bool;
+    /// Does a commit release its locks before its log flush (InnoDB: `innobase_commit` commits in
+    /// memory, releasing the locks in `trx_commit_in_memory`, and flushes the redo log after, in
+    /// `trx_commit_complete_for_mysql`, ha_innodb.cc), or after it (PostgreSQL:
+    /// `CommitTransaction` flushes the commit record in `RecordTransactionCommit` before
+    /// `ResourceOwnerRelease` releases the locks, xact.c)? The load simulator holds the locks
+    /// through the flush or not.
+    const RELEASES_LOCKS_BEFORE_LOG_FLUSH: bool;
+
     /// What the engine implies for a schema: the DDL rules it binds a spec with.
     fn schema(fk_enforced: bool) -> SchemaOptions;
     /// The engine's message for refused DDL.
@@ -154,6 +168,25 @@ pub trait Engine: Send + Sized {
     /// Move the clock to `now` (µs), firing every timer due by then; statements started later
     /// start at `now`.
     fn advance(&mut self, now: u64) -> Result<(), EngineError>;
+    /// Move the clock to `now` (µs) when the caller knows no timer is due by then (it asked
+    /// [`Engine::next_timer`]): the same as [`Engine::advance`], without looking for timers.
+    fn set_now(&mut self, now: u64) -> Result<(), EngineError> {
+        self.advance(now)
+    }
+    /// The lock a blocked session wants (the `wants` of [`Engine::wait_info`], without
+    /// describing what it waits behind).
+    fn wait_target(&self, session: SessionId) -> Option<LockDesc> {
+        self.wait_info(session).map(|w| w.wants)
+    }
+    /// Forget what no open or later transaction can see or need, as a long-running server does:
+    /// row versions older than every open transaction (InnoDB's purge of history, PostgreSQL's
+    /// pruning of dead tuples), the commit order of transactions that every open one sees
+    /// (their rows are frozen, as VACUUM FREEZE does), why locks no longer held were taken, and
+    /// empty lock queues. What any statement does afterwards does not change. Long runs (the
+    /// load simulator) call it now and then; the step runner and the explorer never do.
+    fn vacuum(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
     /// Roll back every open transaction and count orphans over every declared foreign key.
     fn finish(&mut self) -> Result<usize, EngineError>;
     fn catalog(&self) -> &Catalog;

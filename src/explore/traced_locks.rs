@@ -153,4 +153,8 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for TracedLocks<R, M> {
     fn waiters(&self) -> impl Iterator<Item = TxnId> + '_ {
         self.inner.waiters()
     }
+
+    fn drop_empty_queues(&mut self) {
+        self.inner.drop_empty_queues()
+    }
 }

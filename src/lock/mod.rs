@@ -124,6 +124,8 @@ pub trait Locks<R: Resource, M: LockMode>: Clone + Default + Send {
     fn locks_of(&self, txn: TxnId) -> impl Iterator<Item = (&R, &Entry<M>)> + '_;
     /// Transactions waiting now, in id order.
     fn waiters(&self) -> impl Iterator<Item = TxnId> + '_;
+    /// Drop the queues no entry is left in (a long run touches many resources once).
+    fn drop_empty_queues(&mut self);
     /// The wait-for graph: each waiting transaction and the transactions it waits behind.
     fn wait_for_graph(&self) -> WaitForGraph {
         self.waiters()
@@ -307,6 +309,10 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
 
     fn waiters(&self) -> impl Iterator<Item = TxnId> + '_ {
         self.waiting.keys().copied()
+    }
+
+    fn drop_empty_queues(&mut self) {
+        self.queues.retain(|_, q| !q.is_empty());
     }
 }
 

@@ -105,6 +105,12 @@ impl<'a, E: Engine> Runner<'a, E> {
         Ok(Runner { scenario, timing: Timing::default(), snapshot, store: Some(store) })
     }
 
+    /// A database in the setup state on `store`, with sessions named `names` (a driver of its
+    /// own: the load simulator).
+    pub fn database(&self, store: <E::Parts as Parts>::Store, names: Vec<String>) -> Result<E, RunError> {
+        Ok(E::from_snapshot(self.scenario.catalog.clone(), store, &self.snapshot, names)?)
+    }
+
     /// Start a permutation from the setup state on `store`.
     pub fn play(&self, store: <E::Parts as Parts>::Store) -> Result<Play<'a, E>, RunError> {
         let names = self.scenario.session_names();

@@ -83,6 +83,8 @@ fn record(tracks: &mut [Track]) -> impl FnMut(Event) + '_ {
     move |ev| match ev {
         Event::Access(i, a) => tracks[i].access.push(a),
         Event::Rows(i, r) => tracks[i].rows.push(r),
+        // A step's line says what it waits for when it is reported.
+        Event::Blocked(_) => {}
         Event::Finished(i, e) => {
             tracks[i].finished = true;
             tracks[i].error = e.cloned();

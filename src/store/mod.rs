@@ -3,10 +3,12 @@
 //! The engine writes every change (committed or not) one atomic batch at a time (one sled
 //! transaction each): `apply`, or `apply_one` for a batch of one change, the common case.
 
+mod indexed;
 mod keycodec;
 mod memory;
 mod sled_store;
 
+pub use indexed::IndexedStore;
 pub use memory::MemStore;
 pub use sled_store::SledStore;
 
@@ -186,6 +188,11 @@ mod tests {
     #[test]
     fn memory_store_behaves() {
         exercise(&mut MemStore::default());
+    }
+
+    #[test]
+    fn indexed_store_behaves() {
+        exercise(&mut IndexedStore::default());
     }
 
     #[test]

@@ -11,9 +11,10 @@ pub use locking::Res;
 pub mod modes;
 mod subquery;
 
+use super::forget_commits;
 use super::{
     count_orphans, err, Access, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
-    EngineKind, ErrorKind, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
+    EngineKind, ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
@@ -42,6 +43,8 @@ struct Trx {
     wait_trx: Option<TxnId>,
     /// Records this transaction delete-marked, purged when it commits.
     deleted: Vec<(TreeId, Key)>,
+    /// The commit sequence number when it began (the vacuum horizon).
+    began: u64,
 }
 
 /// A statement in progress in a session.
@@ -139,6 +142,7 @@ impl<P: Parts> InnoDb<P> {
                 view: None,
                 wait_trx: None,
                 deleted: Vec::new(),
+                began: self.book.commit_seq,
             },
         );
         id
@@ -339,6 +343,8 @@ impl<P: Parts> Engine for InnoDb<P> {
     const TRACES_ROWS: bool = false;
     /// MariaDB drops the listed tables one after the other (checked live).
     const DROPS_TOGETHER: bool = false;
+    const ROWS_IN_PRIMARY_KEY: bool = true;
+    const RELEASES_LOCKS_BEFORE_LOG_FLUSH: bool = true;
 
     /// InnoDB creates an index for a foreign key that has none, and its DDL refuses SET NULL on a
     /// NOT NULL column.
@@ -499,6 +505,59 @@ impl<P: Parts> Engine for InnoDb<P> {
 
     fn next_timer(&self) -> Option<u64> {
         (0..self.sessions.len()).filter_map(|s| self.timeout_at(s)).min()
+    }
+
+    fn set_now(&mut self, now: u64) -> Result<(), EngineError> {
+        self.book.now = self.book.now.max(now);
+        Ok(())
+    }
+
+    fn wait_target(&self, s: SessionId) -> Option<LockDesc> {
+        let (res, mode, tag) = self.sessions[s].waiting.clone()?;
+        Some(self.describe(self.sessions[s].trx?, &res, mode, tag, false))
+    }
+
+    /// InnoDB's purge thread: history no read view can reach goes (`trx_purge`, trx0purge.cc),
+    /// and delete-marked records committed before every open transaction are removed
+    /// (`row_purge_remove_clust_if_poss`, row0purge.cc); see [`super::Horizon`].
+    fn vacuum(&mut self) -> Result<(), EngineError> {
+        let h = Horizon::new(&self.book, self.trxs.values().map(|t| t.began));
+        let (mut writes, mut purge) = (Vec::new(), Vec::new());
+        for (t, table) in self.cat.tables.iter().enumerate() {
+            for ix in 0..table.indexes.len() {
+                let tree = (t as u32, ix as u32);
+                self.store.visit(tree, &mut |k, rec| {
+                    let now = h.trim_history(rec);
+                    let r = now.as_ref().unwrap_or(rec);
+                    if r.versions.len() == 1 && r.deleted() && r.trx() == SETUP_TRX {
+                        purge.push((tree, Key::from(k)));
+                    }
+                    if let Some(r) = now {
+                        writes.push(Write::Put(tree, Key::from(k), r));
+                    }
+                })?;
+            }
+        }
+        let seq = h.seq();
+        // What a rollback would put back must name only the transactions still remembered.
+        for (_, x) in self.trxs.iter_mut() {
+            for u in &mut x.undo {
+                if let Some(r) = u.prev.as_ref().and_then(|p| h.trim_history(p)) {
+                    u.prev = Some(r);
+                }
+            }
+        }
+        self.store.apply(writes)?;
+        for (tree, key) in purge {
+            self.purge(tree, &key)?;
+        }
+        forget_commits(&mut self.book, seq);
+        let held = self.trxs.keys().flat_map(|&t| self.locks.locks_of(t).map(|(_, e)| e.tag));
+        let waiting = self.sessions.iter().filter_map(|s| s.waiting.as_ref().map(|w| w.2));
+        let oldest = held.chain(waiting).min().map_or(self.whys.len(), |t| t as usize);
+        self.whys.forget_before(oldest);
+        self.locks.drop_empty_queues();
+        Ok(())
     }
 
     /// Fire lock wait timeouts (`innodb_lock_wait_timeout`, lock0lock.cc `lock_wait`): the wait is

@@ -130,7 +130,7 @@ macro_rules! lk {
 }
 
 impl<P: Parts> PgDb<P> {
-    fn tree(table: usize) -> (u32, u32) {
+    pub(super) fn tree(table: usize) -> (u32, u32) {
         (table as u32, 0)
     }
 

@@ -7,13 +7,14 @@ mod actions;
 mod exec;
 pub mod modes;
 
+use super::forget_commits;
 use super::{
     count_orphans, err, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError, EngineKind,
-    ErrorKind, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
+    ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
 };
 use crate::lock::{find_cycle, Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
-use crate::store::{Row, Store, Write};
+use crate::store::{Key, Row, Store, Write};
 use exec::Cursor;
 use litemap::LiteMap;
 use modes::{Hw, PgLock, RowMode};
@@ -31,6 +32,8 @@ pub enum PgRes {
 #[derive(Debug, Clone)]
 struct Trx {
     session: SessionId,
+    /// The commit sequence number when it began (the vacuum horizon).
+    began: u64,
     iso: Isolation,
     /// The transaction snapshot (REPEATABLE READ): commits up to this sequence are visible.
     snapshot: Option<u64>,
@@ -122,7 +125,7 @@ impl<P: Parts> PgDb<P> {
         let id = self.book.next_trx;
         self.book.next_trx += 1;
         let iso = iso.or(self.sessions[s].iso).unwrap_or(Isolation::ReadCommitted);
-        self.trxs.insert(id, Trx { session: s, iso, snapshot: None, undo: Vec::new() });
+        self.trxs.insert(id, Trx { session: s, began: self.book.commit_seq, iso, snapshot: None, undo: Vec::new() });
         // A transaction holds an exclusive lock on its own id; waiting for it means asking Share.
         self.locks.add_granted(id, &PgRes::Xact(id), PgLock::Hw(Hw::Exclusive), 0);
         self.sessions[s].trx = Some(id);
@@ -441,6 +444,8 @@ impl<P: Parts> Engine for PgDb<P> {
     const TRACES_ROWS: bool = true;
     /// PostgreSQL drops the listed tables together (checked live).
     const DROPS_TOGETHER: bool = true;
+    const ROWS_IN_PRIMARY_KEY: bool = false;
+    const RELEASES_LOCKS_BEFORE_LOG_FLUSH: bool = false;
 
     /// PostgreSQL makes no index for a foreign key.
     fn schema(fk_enforced: bool) -> SchemaOptions {
@@ -544,6 +549,53 @@ impl<P: Parts> Engine for PgDb<P> {
 
     fn waits_behind(&self, s: SessionId) -> Vec<SessionId> {
         self.waiting_behind(s).into_iter().filter_map(|t| self.trxs.get(&t).map(|x| x.session)).collect()
+    }
+
+    fn set_now(&mut self, now: u64) -> Result<(), EngineError> {
+        self.book.now = self.book.now.max(now);
+        Ok(())
+    }
+
+    fn wait_target(&self, s: SessionId) -> Option<LockDesc> {
+        let (res, mode, tag) = self.sessions[s].waiting?;
+        Some(self.describe(self.sessions[s].trx?, &res, mode, tag, false))
+    }
+
+    /// VACUUM: dead tuples no snapshot can see are removed (`heap_page_prune`, pruneheap.c;
+    /// `HeapTupleSatisfiesVacuum` against the oldest xmin, heapam_visibility.c) and live ones
+    /// whose inserter every snapshot sees are frozen (`heap_prepare_freeze_tuple`); see
+    /// [`super::Horizon`].
+    fn vacuum(&mut self) -> Result<(), EngineError> {
+        let h = Horizon::new(&self.book, self.trxs.values().map(|t| t.began));
+        let mut writes = Vec::new();
+        for t in 0..self.cat.tables.len() {
+            let tree = Self::tree(t);
+            self.store.visit(tree, &mut |k, rec| match h.prune_tuple(rec) {
+                Some(None) => writes.push(Write::Remove(tree, Key::from(k))),
+                Some(Some(r)) => writes.push(Write::Put(tree, Key::from(k), r)),
+                None => {}
+            })?;
+        }
+        for (_, x) in self.trxs.iter_mut() {
+            for u in &mut x.undo {
+                if let Some(r) = u.prev.as_ref().and_then(|p| h.freeze_tuple(p)) {
+                    u.prev = Some(r);
+                }
+            }
+        }
+        let seq = h.seq();
+        self.store.apply(writes)?;
+        forget_commits(&mut self.book, seq);
+        // A transaction's lock on its own id carries no reason (tag 0).
+        let held = self
+            .trxs
+            .keys()
+            .flat_map(|&t| self.locks.locks_of(t).filter(|(r, _)| !matches!(r, PgRes::Xact(_))).map(|(_, e)| e.tag));
+        let waiting = self.sessions.iter().filter_map(|s| s.waiting.map(|w| w.2));
+        let oldest = held.chain(waiting).min().map_or(self.whys.len(), |t| t as usize);
+        self.whys.forget_before(oldest);
+        self.locks.drop_empty_queues();
+        Ok(())
     }
 
     fn next_timer(&self) -> Option<u64> {

@@ -6,6 +6,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
+mod load;
+
 use fksim::conform::{Comparison, LiveDb, Timing};
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
 use fksim::explore::{explore_kind, Space, Tracing};
@@ -54,9 +56,9 @@ enum Fk {
 
 /// The engines `--engine` of `conform` names: one, or `both`.
 #[derive(Debug, Clone)]
-struct Engines(Vec<EngineKind>);
+pub struct Engines(pub Vec<EngineKind>);
 
-fn engines_arg() -> impl TypedValueParser<Value = Engines> {
+pub fn engines_arg() -> impl TypedValueParser<Value = Engines> {
     let mut names: Vec<&'static str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
     names.push("both");
     PossibleValuesParser::new(names).map(|name| match EngineKind::from_name(&name) {
@@ -67,7 +69,7 @@ fn engines_arg() -> impl TypedValueParser<Value = Engines> {
 
 /// `--fk` of `conform`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Which2 {
+pub enum Which2 {
     On,
     Off,
     Both,
@@ -159,6 +161,9 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
+    /// Simulate a workload's clients on a virtual clock, FK on and off: throughput, latency,
+    /// lock waits, aborts and CPU, from the engines' own lock rules and a fitted cost model.
+    Load(load::LoadArgs),
     /// Measure how many permutations per second the model runs on a spec.
     Bench {
         #[command(flatten)]
@@ -424,6 +429,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
             println!("workload {} engine {engine:?} fk {fk:?} seed {seed}", file.display());
             print!("{}", sum.text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Load(args) => {
+            load::load(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench { common, seconds, json } => {
