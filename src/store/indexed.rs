@@ -98,20 +98,17 @@ impl Store for IndexedStore {
             self.inner.visit(tree, &mut |k, r| add(&mut ix, &Key::from(k), r))?;
             slot.insert(ix);
         }
-        let ix = index.get(&tree);
-        // The equality that names the fewest records: only they can match the whole filter.
-        let narrowest = filter
-            .conds
-            .iter()
-            .filter_map(|c| match c {
-                Cond::Cmp(col, CmpOp::Eq, v) => Some(normal(v).map(|v| (*col, v))),
-                _ => None,
-            })
-            .map(|e| e.and_then(|e| ix.and_then(|ix| ix.get(&e))).map_or(0, BTreeSet::len))
-            .zip(filter.conds.iter().filter(|c| matches!(c, Cond::Cmp(_, CmpOp::Eq, _))))
-            .min_by_key(|(n, _)| *n);
-        let Some((_, Cond::Cmp(col, _, v))) = narrowest else { return self.inner.scan_where(tree, filter) };
-        let Some(keys) = normal(v).and_then(|v| ix.and_then(|ix| ix.get(&(*col, v)))) else { return Ok(Vec::new()) };
+        let ix = index.get(&tree).expect("indexed above");
+        // The equalities' record sets (NULL equals nothing: an empty set); the smallest bounds
+        // what can match the whole filter.
+        let eq_sets = filter.conds.iter().filter_map(|c| match c {
+            Cond::Cmp(col, CmpOp::Eq, v) => Some(normal(v).and_then(|v| ix.get(&(*col, v)))),
+            _ => None,
+        });
+        let Some(narrowest) = eq_sets.min_by_key(|set| set.map_or(0, BTreeSet::len)) else {
+            return self.inner.scan_where(tree, filter);
+        };
+        let Some(keys) = narrowest else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for k in keys {
             if let Some(r) = self.inner.get(tree, k)? {
