@@ -30,6 +30,11 @@ pub fn setup_sql(users: i64) -> String {
     out
 }
 
+/// The setup of a load run as a spec's text (one idle session), for [`crate::scenario::Scenario`].
+pub fn setup_spec(users: i64) -> String {
+    format!("setup {{\n{}}}\nsession c\nstep s {{ SELECT 1 FROM auth_user WHERE id = 0; }}\n", setup_sql(users))
+}
+
 /// One transaction a client runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadTxn {

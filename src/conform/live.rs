@@ -2,8 +2,9 @@
 //! thread, steps sent with the timing of the shared recordings (`../shared/conformance/README.md`),
 //! outcomes reported with isolationtester's rules, errors classified into the contract's names.
 
+use super::conn::{Canceller, Conn, Target};
 use super::dialect::{create_schema, drop_schema, orphan_queries, translate, Live};
-use crate::engine::{Access, DbError, ErrorKind};
+use crate::engine::{Access, DbError};
 use crate::run::cadence::{self, Stage};
 use crate::run::{cancel_remaining, Outcome, PermutationReport, StepEvent, Timing, Track};
 use crate::scenario::Scenario;
@@ -25,119 +26,6 @@ pub enum LiveError {
     Setup { engine: &'static str, what: String, why: String },
     #[error("session thread for {0} stopped answering")]
     Stuck(String),
-}
-
-/// A connection to one live engine.
-enum Conn {
-    My(mysql::Conn),
-    Pg(Box<postgres::Client>),
-}
-
-/// How to interrupt a session's running statement from outside.
-#[derive(Clone)]
-enum Canceller {
-    My(u32),
-    Pg(postgres::CancelToken),
-}
-
-fn classify_my(e: &mysql::Error) -> DbError {
-    match e {
-        mysql::Error::MySqlError(m) => {
-            let kind = match m.code {
-                1213 => ErrorKind::Deadlock,
-                1451 | 1452 | 1216 | 1217 => ErrorKind::FkViolation,
-                1062 => ErrorKind::UniqueViolation,
-                1205 => ErrorKind::LockTimeout,
-                _ => ErrorKind::Other,
-            };
-            DbError { kind, message: m.message.clone() }
-        }
-        other => DbError { kind: ErrorKind::Other, message: other.to_string() },
-    }
-}
-
-fn classify_pg(e: &postgres::Error) -> DbError {
-    let Some(db) = e.as_db_error() else { return DbError { kind: ErrorKind::Other, message: e.to_string() } };
-    let kind = match db.code().code() {
-        "40P01" => ErrorKind::Deadlock,
-        "23503" => ErrorKind::FkViolation,
-        "23505" => ErrorKind::UniqueViolation,
-        "55P03" => ErrorKind::LockTimeout,
-        "40001" => ErrorKind::Serialization,
-        _ => ErrorKind::Other,
-    };
-    DbError { kind, message: db.message().to_string() }
-}
-
-/// A server and database to connect to.
-#[derive(Clone)]
-enum Target {
-    My(mysql::Opts),
-    Pg(Box<postgres::Config>),
-}
-
-impl Target {
-    fn parse(live: Live, url: &str) -> Result<Target, LiveError> {
-        let fail = |why: String| LiveError::Connect { url: url.to_string(), why };
-        match live {
-            Live::MariaDb => {
-                let opts = mysql::Opts::from_url(url).map_err(|e| fail(e.to_string()))?;
-                let opts = mysql::OptsBuilder::from_opts(opts)
-                    .tcp_connect_timeout(Some(Duration::from_secs(5)))
-                    .read_timeout(Some(Duration::from_secs(120)));
-                Ok(Target::My(opts.into()))
-            }
-            Live::Postgres => {
-                let mut cfg: postgres::Config = url.parse().map_err(|e: postgres::Error| fail(e.to_string()))?;
-                cfg.connect_timeout(Duration::from_secs(5));
-                Ok(Target::Pg(Box::new(cfg)))
-            }
-        }
-    }
-
-    fn with_db(&self, db: &str) -> Target {
-        match self {
-            Target::My(o) => Target::My(mysql::OptsBuilder::from_opts(o.clone()).db_name(Some(db)).into()),
-            Target::Pg(c) => {
-                let mut c = c.clone();
-                c.dbname(db);
-                Target::Pg(c)
-            }
-        }
-    }
-}
-
-impl Conn {
-    fn open(target: &Target, url: &str) -> Result<Conn, LiveError> {
-        let fail = |why: String| LiveError::Connect { url: url.to_string(), why };
-        match target {
-            Target::My(o) => mysql::Conn::new(o.clone()).map(Conn::My).map_err(|e| fail(e.to_string())),
-            Target::Pg(c) => c.connect(postgres::NoTls).map(|c| Conn::Pg(Box::new(c))).map_err(|e| fail(e.to_string())),
-        }
-    }
-
-    fn exec(&mut self, sql: &str) -> Result<(), DbError> {
-        use mysql::prelude::Queryable;
-        match self {
-            Conn::My(c) => c.query_drop(sql).map_err(|e| classify_my(&e)),
-            Conn::Pg(c) => c.batch_execute(sql).map_err(|e| classify_pg(&e)),
-        }
-    }
-
-    fn count(&mut self, sql: &str) -> Result<i64, DbError> {
-        use mysql::prelude::Queryable;
-        match self {
-            Conn::My(c) => c.query_first::<i64, _>(sql).map(|v| v.unwrap_or(0)).map_err(|e| classify_my(&e)),
-            Conn::Pg(c) => c.query_one(sql, &[]).map(|r| r.get::<_, i64>(0)).map_err(|e| classify_pg(&e)),
-        }
-    }
-
-    fn canceller(&self) -> Canceller {
-        match self {
-            Conn::My(c) => Canceller::My(c.connection_id()),
-            Conn::Pg(c) => Canceller::Pg(c.cancel_token()),
-        }
-    }
 }
 
 /// A job for a session thread: statements to run in order, stopping at the first error.
@@ -201,8 +89,22 @@ impl LiveDb {
         self.base.exec(&sql).map_err(|e| LiveError::Setup { engine, what: sql, why: e.message })
     }
 
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.live.dialect().name()
+    }
+
+    /// A new connection to the scratch database, as Django's connections are made.
+    pub(crate) fn open_django(&self) -> Result<Conn, LiveError> {
+        Conn::open(&self.target.as_django(), &self.url)
+    }
+
+    /// The connection that set the database up (nothing it runs waits long).
+    pub(crate) fn admin(&mut self) -> &mut Conn {
+        &mut self.admin
+    }
+
+    pub(crate) fn live(&self) -> Live {
+        self.live
     }
 
     fn admin_exec(&mut self, sql: &str) -> Result<(), LiveError> {
@@ -211,7 +113,7 @@ impl LiveDb {
     }
 
     /// Recreate the scenario's tables and run its setup statements.
-    fn reset(&mut self, sc: &Scenario) -> Result<(), LiveError> {
+    pub(crate) fn reset(&mut self, sc: &Scenario) -> Result<(), LiveError> {
         for sql in drop_schema(self.live, &sc.catalog) {
             self.admin_exec(&sql)?;
         }

@@ -1,12 +1,16 @@
 //! `fksim conform`: run specs on live MariaDB and PostgreSQL, run the model on the same specs, and
 //! show every difference side by side; optionally record the live outcomes as expected files.
 
+mod conn;
+mod cpu;
 mod dialect;
 mod live;
+mod load;
 
 pub use crate::run::Timing;
 pub use dialect::{create_schema, translate, Live};
 pub use live::{LiveDb, LiveError};
+pub use load::{run_live_load, LiveLoad};
 
 use crate::run::{run_kind, EngineKind, PermutationReport};
 use crate::scenario::Scenario;

@@ -26,7 +26,7 @@ pub mod stats;
 
 pub use costs::{Costs, CostsError};
 pub use run::Simulation;
-pub use stats::LoadResult;
+pub use stats::{LoadResult, Stats};
 
 use crate::app::workload::{LoadSettings, Workload};
 use crate::engine::{Engine, EngineError, EngineKind, EngineTask, Plain};

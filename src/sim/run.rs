@@ -8,7 +8,7 @@ use super::events::{EventQueue, Nanos};
 use super::server::{Class, Cores, GroupLog};
 use super::stats::{LoadResult, Stats};
 use super::SimError;
-use crate::app::client::{setup_sql, LoadTxn, Next, TxnRun, TxnSource};
+use crate::app::client::{setup_spec, LoadTxn, Next, TxnRun, TxnSource};
 use crate::app::workload::{LoadSettings, Workload};
 use crate::drive::{Driver, Event, Work};
 use crate::engine::{Engine, ErrorKind, Plain};
@@ -126,10 +126,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
     /// A run of `w` with `set`, costs `costs`, the FK on or off, from `seed`.
     pub fn new(w: &'w Workload, set: LoadSettings, costs: &'w Costs, fk_on: bool, seed: u64) -> Result<Self, SimError> {
         let opts = E::schema(fk_on);
-        let text = format!(
-            "setup {{\n{}}}\nsession c\nstep s {{ SELECT 1 FROM auth_user WHERE id = 0; }}\n",
-            setup_sql(w.user_count())
-        );
+        let text = setup_spec(w.user_count());
         let sc = Scenario::load(parse_spec("load-setup.spec", &text).map_err(SimError::setup)?, opts)
             .map_err(SimError::setup)?;
         let names: Vec<String> = (1..=set.clients).map(|c| format!("c{c}")).collect();

@@ -124,6 +124,42 @@ impl Stats {
         r.1 += waited;
     }
 
+    /// Lock waits counted elsewhere (a live server's counters): `count` waits, `ns` in all, on
+    /// no table in particular.
+    pub fn waits_counted(&mut self, count: u64, ns: Nanos) {
+        self.waits += count;
+        self.wait_ns += ns;
+    }
+
+    /// Add what `other` counted (another client's counters, on a live run).
+    pub fn merge(&mut self, other: Stats) {
+        self.committed += other.committed;
+        for (k, h) in other.latency {
+            match self.latency.get_mut(&k) {
+                Some(mine) => mine.add(&h).expect("histograms of the same bounds"),
+                None => {
+                    self.latency.insert(k, h);
+                }
+            }
+        }
+        for (k, n) in other.aborts {
+            *self.aborts.entry(k).or_default() += n;
+        }
+        self.retries += other.retries;
+        self.waits_counted(other.waits, other.wait_ns);
+        for (t, (n, w)) in other.tables {
+            let e = self.tables.entry(t).or_default();
+            e.0 += n;
+            e.1 += w;
+        }
+        for (r, (n, w)) in other.rows {
+            let e = self.rows.entry(r).or_default();
+            e.0 += n;
+            e.1 += w;
+        }
+        self.statements += other.statements;
+    }
+
     /// The result, over `seconds` of the run, with core use `used` (server, clients).
     pub fn result(
         &self,

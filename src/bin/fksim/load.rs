@@ -11,24 +11,9 @@ use fksim::Error;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 
-/// The flags of `fksim load`; each `[load]` value can be overridden by the flag of its name.
-#[derive(clap::Args)]
-pub struct LoadArgs {
-    /// The workload file (model/workloads/*.toml); its `[load]` table gives the defaults.
-    workload: PathBuf,
-    #[arg(long, value_parser = engines_arg(), default_value = "both")]
-    engine: Engines,
-    #[arg(long, value_enum, default_value = "both")]
-    fk: Which2,
-    /// The seed (printed when not given); the same seed gives the same output, byte for byte.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// JSON Lines: one per engine and FK setting, and a `ratio` line per engine with `--fk both`.
-    #[arg(long)]
-    json: bool,
-    /// Run at each of these values of one setting: `clients=1,2,4,8,16,32,64`.
-    #[arg(long, value_parser = Sweep::parse)]
-    sweep: Option<Sweep>,
+/// The flags that override a workload's `[load]` table, each by the name of its key.
+#[derive(clap::Args, Clone, Copy)]
+pub struct SettingsFlags {
     /// Closed-loop clients.
     #[arg(long)]
     clients: Option<u32>,
@@ -47,6 +32,41 @@ pub struct LoadArgs {
     /// Retry a deadlock victim's transaction up to this many times.
     #[arg(long)]
     retry_deadlocks: Option<u32>,
+}
+
+impl SettingsFlags {
+    pub fn overrides(self) -> LoadOverrides {
+        LoadOverrides {
+            clients: self.clients,
+            seconds: self.seconds,
+            app_work_ms: self.app_work_ms,
+            think_ms: self.think_ms,
+            server_cores: self.server_cores,
+            retry_deadlocks: self.retry_deadlocks,
+        }
+    }
+}
+
+/// The flags of `fksim load`; each `[load]` value can be overridden by the flag of its name.
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// The workload file (model/workloads/*.toml); its `[load]` table gives the defaults.
+    workload: PathBuf,
+    #[arg(long, value_parser = engines_arg(), default_value = "both")]
+    engine: Engines,
+    #[arg(long, value_enum, default_value = "both")]
+    fk: Which2,
+    /// The seed (printed when not given); the same seed gives the same output, byte for byte.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// JSON Lines: one per engine and FK setting, and a `ratio` line per engine with `--fk both`.
+    #[arg(long)]
+    json: bool,
+    /// Run at each of these values of one setting: `clients=1,2,4,8,16,32,64`.
+    #[arg(long, value_parser = Sweep::parse)]
+    sweep: Option<Sweep>,
+    #[command(flatten)]
+    settings: SettingsFlags,
     /// Cost files (`fksim calibrate --write`) in place of the shipped ones, one per engine.
     #[arg(long, value_name = "FILE")]
     costs: Vec<PathBuf>,
@@ -58,7 +78,7 @@ pub struct LoadArgs {
 type Result<T> = std::result::Result<T, Error>;
 
 /// The cost model for each engine: `--costs` files by their `engine`, else the shipped ones.
-fn costs_for(files: &[PathBuf], engines: &[EngineKind]) -> Result<Vec<Costs>> {
+pub fn costs_for(files: &[PathBuf], engines: &[EngineKind]) -> Result<Vec<Costs>> {
     let mut given = Vec::new();
     for f in files {
         let c = Costs::load(f).map_err(fksim::sim::SimError::from)?;
@@ -75,14 +95,7 @@ fn costs_for(files: &[PathBuf], engines: &[EngineKind]) -> Result<Vec<Costs>> {
 
 pub fn load(a: LoadArgs) -> Result<()> {
     let w = Workload::load(&a.workload)?;
-    let base = LoadOverrides {
-        clients: a.clients,
-        seconds: a.seconds,
-        app_work_ms: a.app_work_ms,
-        think_ms: a.think_ms,
-        server_cores: a.server_cores,
-        retry_deadlocks: a.retry_deadlocks,
-    };
+    let base = a.settings.overrides();
     let usage = |e: String| Error::Usage(e);
     // Every point's settings, checked before anything runs.
     let points: Vec<(Option<(String, f64)>, _)> = match &a.sweep {
@@ -95,11 +108,7 @@ pub fn load(a: LoadArgs) -> Result<()> {
     };
     let engines = a.engine.0;
     let costs = costs_for(&a.costs, &engines)?;
-    let fks: Vec<bool> = match a.fk {
-        Which2::On => vec![true],
-        Which2::Off => vec![false],
-        Which2::Both => vec![true, false],
-    };
+    let fks = a.fk.settings();
     let seed = a.seed.unwrap_or_else(rand::random);
     eprintln!("fksim load: {} seed {seed} (--seed {seed} reproduces this output)", a.workload.display());
 

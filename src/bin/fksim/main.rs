@@ -6,6 +6,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
+mod conform_load;
 mod load;
 
 use fksim::conform::{Comparison, LiveDb, Timing};
@@ -75,6 +76,17 @@ pub enum Which2 {
     Both,
 }
 
+impl Which2 {
+    /// The FK settings to run, FK on first.
+    pub fn settings(self) -> Vec<bool> {
+        match self {
+            Which2::On => vec![true],
+            Which2::Off => vec![false],
+            Which2::Both => vec![true, false],
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct Common {
     /// The isolation spec file (PostgreSQL isolationtester format).
@@ -124,11 +136,27 @@ enum Cmd {
         #[arg(long, conflicts_with = "sample")]
         no_reduce: bool,
     },
-    /// Run specs on the live MariaDB and PostgreSQL and compare each outcome with the model's.
+    /// Run specs on the live MariaDB and PostgreSQL and compare each outcome with the model's;
+    /// or, with `--load`, a workload's load run live beside the simulator's.
     Conform {
         /// Spec files.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "load")]
         specs: Vec<PathBuf>,
+        /// Run this workload's load live (client threads over real connections) and print it
+        /// beside the simulator's run of the same settings and seed.
+        #[arg(long, value_name = "WORKLOAD", conflicts_with_all = ["specs", "record"])]
+        load: Option<PathBuf>,
+        #[command(flatten)]
+        settings: load::SettingsFlags,
+        /// With `--load`: the seed of the clients' streams (printed when not given).
+        #[arg(long, requires = "load")]
+        seed: Option<u64>,
+        /// With `--load`: one JSON line per engine and FK setting, and a ratio line per engine.
+        #[arg(long, requires = "load")]
+        json: bool,
+        /// With `--load`: cost files for the simulated side (default: the shipped ones).
+        #[arg(long, value_name = "FILE", requires = "load")]
+        costs: Vec<PathBuf>,
         #[arg(long, value_parser = engines_arg(), default_value = "both")]
         engine: Engines,
         #[arg(long, value_enum, default_value = "both")]
@@ -363,13 +391,37 @@ impl StoreTask for Bench<'_> {
 
 fn main_inner(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
-        Cmd::Conform { specs, engine, fk, record, mysql_url, postgres_url, wait_ms } => {
+        Cmd::Conform {
+            specs,
+            load,
+            settings,
+            seed,
+            json,
+            costs,
+            engine,
+            fk,
+            record,
+            mysql_url,
+            postgres_url,
+            wait_ms,
+        } => {
             let engines = engine.0;
-            let fks = match fk {
-                Which2::On => vec![true],
-                Which2::Off => vec![false],
-                Which2::Both => vec![true, false],
-            };
+            let fks = fk.settings();
+            if let Some(workload) = load {
+                let a = conform_load::ConformLoad {
+                    workload,
+                    engines,
+                    fks,
+                    settings,
+                    seed,
+                    json,
+                    costs,
+                    mysql_url,
+                    postgres_url,
+                };
+                conform_load::conform_load(a)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let timing = Timing { wait: Duration::from_millis(wait_ms), ..Timing::default() };
             let ok = conform(ConformArgs { specs, engines, fks, record, mysql_url, postgres_url, timing })?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })

@@ -1,0 +1,82 @@
+//! CPU time on this machine, read from `/proc` (Linux's per-task `schedstat`, in nanoseconds):
+//! the live server's processes, one of its threads, and this process, for `conform --load` and
+//! `calibrate`. The servers must run on this machine; elsewhere the readings are unavailable.
+
+use super::dialect::Live;
+use std::path::Path;
+
+/// Nanoseconds a task has run on a CPU (the first field of its `schedstat`).
+fn task_ns(schedstat: &Path) -> Option<u64> {
+    std::fs::read_to_string(schedstat).ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// Every live thread's CPU time of process `pid`.
+pub(crate) fn process_ns(pid: u32) -> Option<u64> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    Some(dir.flatten().filter_map(|t| task_ns(&t.path().join("schedstat"))).sum())
+}
+
+/// One thread's CPU time.
+pub(crate) fn thread_ns(pid: u32, tid: u32) -> Option<u64> {
+    task_ns(Path::new(&format!("/proc/{pid}/task/{tid}/schedstat")))
+}
+
+/// This thread's CPU time.
+pub(crate) fn own_thread_ns() -> u64 {
+    task_ns(Path::new("/proc/thread-self/schedstat")).unwrap_or(0)
+}
+
+/// This process's CPU time (its live threads).
+pub(crate) fn own_process_ns() -> u64 {
+    process_ns(std::process::id()).unwrap_or(0)
+}
+
+/// The processes of the server on this machine: `mariadbd` (or `mysqld`), or every `postgres`
+/// process (the postmaster, its backends and helpers). Empty if none is found.
+pub(crate) fn server_pids(live: Live) -> Vec<u32> {
+    let names: &[&str] = match live {
+        Live::MariaDb => &["mariadbd", "mysqld"],
+        Live::Postgres => &["postgres"],
+    };
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut pids: Vec<u32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| names.contains(&c.trim())))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// The server's CPU time, all its processes together (`pids` from [`server_pids`]).
+pub(crate) fn server_ns(pids: &[u32]) -> u64 {
+    pids.iter().filter_map(|&p| process_ns(p)).sum()
+}
+
+/// The threads of process `pid`, with their CPU time.
+pub(crate) fn threads(pid: u32) -> Vec<(u32, u64)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|t| {
+            let tid = t.file_name().to_str()?.parse().ok()?;
+            Some((tid, task_ns(&t.path().join("schedstat"))?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_threads_cpu_time_grows_when_it_works() {
+        let before = own_thread_ns();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(own_thread_ns() > before);
+        assert!(own_process_ns() >= own_thread_ns());
+    }
+}
