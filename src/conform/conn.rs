@@ -154,6 +154,22 @@ impl Conn {
         }
     }
 
+    /// The first column of the first row, as text.
+    pub(crate) fn text(&mut self, sql: &str) -> Result<String, DbError> {
+        use mysql::prelude::Queryable;
+        match self {
+            Conn::My(c) => c.query_first::<String, _>(sql).map(|v| v.unwrap_or_default()).map_err(|e| classify_my(&e)),
+            Conn::Pg(c) => {
+                for m in c.simple_query(sql).map_err(|e| classify_pg(&e))? {
+                    if let postgres::SimpleQueryMessage::Row(r) = m {
+                        return Ok(r.get(0).unwrap_or_default().to_string());
+                    }
+                }
+                Ok(String::new())
+            }
+        }
+    }
+
     pub(crate) fn canceller(&self) -> Canceller {
         match self {
             Conn::My(c) => Canceller::My(c.connection_id()),

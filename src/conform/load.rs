@@ -29,6 +29,20 @@ use std::time::{Duration, Instant};
 /// How often PostgreSQL's waiting sessions are sampled.
 pub const SAMPLE: Duration = Duration::from_millis(5);
 
+/// What a client sends once on connecting, and at each transaction's start, for the workload's
+/// `BEGIN`: Django sets the isolation level of a MariaDB connection once, when it connects
+/// (`isolation_level` in its options), so each transaction there starts with a plain BEGIN;
+/// PostgreSQL takes the level in its BEGIN.
+pub(crate) fn begin_statements(live: Live, begin: &str) -> (Vec<String>, Vec<String>) {
+    let mut each = translate(live, begin);
+    let once: Vec<String> = each
+        .iter()
+        .filter_map(|s| s.strip_prefix("SET TRANSACTION ").map(|rest| format!("SET SESSION TRANSACTION {rest}")))
+        .collect();
+    each.retain(|s| !s.starts_with("SET TRANSACTION "));
+    (once, each)
+}
+
 /// One live load run's request.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveLoad<'w> {
@@ -52,11 +66,15 @@ pub fn run_live_load(db: &mut LiveDb, req: LiveLoad, progress: &mut dyn FnMut(f6
     let sc = Scenario::load(spec, req.engine.schema(req.fk_on)).map_err(|e| setup(db, "setup", e.to_string()))?;
     db.reset(&sc)?;
     let live = db.live();
+    let (once, begin) = begin_statements(live, w.isolation.begin());
     let mut conns = Vec::with_capacity(set.clients as usize);
     for _ in 0..set.clients {
-        conns.push(db.open_django()?);
+        let mut c = db.open_django()?;
+        for sql in &once {
+            c.exec(sql).map_err(|e| setup(db, sql, e.message))?;
+        }
+        conns.push(c);
     }
-    let begin = translate(live, w.isolation.begin());
     let aborts_all = req.engine.error_aborts_transaction();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Arc::new(Barrier::new(set.clients as usize + 1));

@@ -1,6 +1,7 @@
 //! `fksim conform`: run specs on live MariaDB and PostgreSQL, run the model on the same specs, and
 //! show every difference side by side; optionally record the live outcomes as expected files.
 
+mod calibrate;
 mod conn;
 mod cpu;
 mod dialect;
@@ -8,6 +9,7 @@ mod live;
 mod load;
 
 pub use crate::run::Timing;
+pub use calibrate::{calibrate, Calibration, Measured};
 pub use dialect::{create_schema, translate, Live};
 pub use live::{LiveDb, LiveError};
 pub use load::{run_live_load, LiveLoad};

@@ -72,6 +72,11 @@ impl EngineKind {
     pub fn error_aborts_transaction(self) -> bool {
         self.run(Consts).error_aborts_transaction
     }
+
+    /// Does the engine keep rows in the primary key (see [`Engine::ROWS_IN_PRIMARY_KEY`])?
+    pub fn rows_in_primary_key(self) -> bool {
+        self.run(Consts).rows_in_primary_key
+    }
 }
 
 /// An engine's constants, read through [`EngineKind::run`].
@@ -80,6 +85,7 @@ struct Consts;
 struct EngineConsts {
     schema: fn(bool) -> crate::sql::SchemaOptions,
     error_aborts_transaction: bool,
+    rows_in_primary_key: bool,
 }
 
 impl EngineConsts {
@@ -94,6 +100,10 @@ impl EngineTask for Consts {
     where
         E::With<crate::explore::Tracing>: Clone,
     {
-        EngineConsts { schema: E::schema, error_aborts_transaction: E::ERROR_ABORTS_TRANSACTION }
+        EngineConsts {
+            schema: E::schema,
+            error_aborts_transaction: E::ERROR_ABORTS_TRANSACTION,
+            rows_in_primary_key: E::ROWS_IN_PRIMARY_KEY,
+        }
     }
 }

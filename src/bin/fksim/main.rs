@@ -6,6 +6,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
+mod calibrate;
 mod conform_load;
 mod load;
 
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 type Result<T> = std::result::Result<T, Error>;
 
 /// `--engine`: the engine names, parsed into the library's kinds.
-fn engine_arg() -> impl TypedValueParser<Value = EngineKind> {
+pub fn engine_arg() -> impl TypedValueParser<Value = EngineKind> {
     let names: Vec<&'static str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
     PossibleValuesParser::new(names).map(|name| EngineKind::from_name(&name).expect("a possible value"))
 }
@@ -192,6 +193,9 @@ enum Cmd {
     /// Simulate a workload's clients on a virtual clock, FK on and off: throughput, latency,
     /// lock waits, aborts and CPU, from the engines' own lock rules and a fitted cost model.
     Load(load::LoadArgs),
+    /// Fit an engine's cost file (model/costs/*.toml) on its live server: each statement kind
+    /// the load runs, one client at a time, FK on and off; the server's CPU time from /proc.
+    Calibrate(calibrate::CalibrateArgs),
     /// Measure how many permutations per second the model runs on a spec.
     Bench {
         #[command(flatten)]
@@ -485,6 +489,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Load(args) => {
             load::load(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Calibrate(args) => {
+            calibrate::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench { common, seconds, json } => {
