@@ -2,8 +2,9 @@
 //! 127.0.0.1:5432). Without a server these tests print a loud SKIPPED line; with CI=true they fail.
 
 mod common;
+use common::connect_or_skip as connect;
 use common::*;
-use fksim::conform::{Comparison, Live, LiveDb, Timing};
+use fksim::conform::{Comparison, Live};
 use fksim::run::EngineKind;
 use std::process::Command;
 
@@ -16,20 +17,6 @@ static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Connect, or explain loudly why the test cannot run.
-fn connect(live: Live, url: &str) -> Option<LiveDb> {
-    match LiveDb::connect(live, url, Timing::default()) {
-        Ok(db) => Some(db),
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true and the server is not reachable: {e}");
-            }
-            eprintln!("\n*** SKIPPED: no {live:?} at {url}: {e} ***\n");
-            None
-        }
-    }
 }
 
 #[test]

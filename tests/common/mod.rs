@@ -89,3 +89,17 @@ pub fn outcomes(jsonl: &str) -> Vec<PermOutcome> {
     }
     perms
 }
+
+/// Connect to a live server, or explain loudly why the test cannot run (with CI=true, fail).
+pub fn connect_or_skip(live: fksim::conform::Live, url: &str) -> Option<fksim::conform::LiveDb> {
+    match fksim::conform::LiveDb::connect(live, url, Timing::default()) {
+        Ok(db) => Some(db),
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true and the server is not reachable: {e}");
+            }
+            eprintln!("\n*** SKIPPED: no {live:?} at {url}: {e} ***\n");
+            None
+        }
+    }
+}
