@@ -89,3 +89,20 @@ pub fn outcomes(jsonl: &str) -> Vec<PermOutcome> {
     }
     perms
 }
+
+/// The shipped cost file of `kind` with lock waits timing out after `seconds` (its `[settings]`:
+/// `innodb_lock_wait_timeout` for InnoDB, `lock_timeout` for PostgreSQL).
+pub fn costs_with_timeout(kind: EngineKind, seconds: f64) -> fksim::sim::Costs {
+    let file = match kind {
+        EngineKind::Innodb => "model/costs/mariadb.toml",
+        EngineKind::Postgres => "model/costs/postgres.toml",
+    };
+    let text = std::fs::read_to_string(repo().join(file)).expect("the shipped cost file");
+    let text = text
+        .replace("lock_wait_timeout_s = 50.0", &format!("lock_wait_timeout_s = {seconds:.1}"))
+        .replace("lock_timeout_ms = 0.0", &format!("lock_timeout_ms = {:.1}", seconds * 1000.0));
+    let costs = fksim::sim::Costs::parse(file, &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(costs.settings.lock_wait_timeout_s, Some(seconds), "{file} sets lock_wait_timeout_s");
+    assert_eq!(costs.settings.lock_timeout_ms, Some(seconds * 1000.0), "{file} sets lock_timeout_ms");
+    costs
+}
