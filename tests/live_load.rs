@@ -55,7 +55,7 @@ fn calibrate_writes_a_cost_file_that_parses_on_both_engines() {
         [(Live::MariaDb, MYSQL_URL, EngineKind::Innodb), (Live::Postgres, PG_URL, EngineKind::Postgres)]
     {
         let Some(mut db) = connect_or_skip(live, url) else { return };
-        let cal = calibrate(&mut db, engine, 20, 1, &mut |_| {}).expect("a calibration");
+        let cal = calibrate(&mut db, engine, 20, 1, true, &mut |_| {}).expect("a calibration");
         db.close().unwrap();
         let text = cal.file("fksim calibrate --engine test");
         let costs = Costs::parse("calibrated.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));

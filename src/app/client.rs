@@ -254,6 +254,18 @@ mod tests {
         let mut r = TxnRun::new(&goc(false), false);
         r.start();
         assert_eq!(r.answer(Err(ErrorKind::Deadlock)), Next::Rollback(ErrorKind::Deadlock));
+        // A lock wait timeout is no IntegrityError: get_or_create's create does not catch it,
+        // although InnoDB rolled back only the statement.
+        let mut r = TxnRun::new(&goc(false), false);
+        r.start();
+        r.answer(Ok(0));
+        assert_eq!(r.answer(Err(ErrorKind::LockTimeout)), Next::Rollback(ErrorKind::LockTimeout));
+        let login = LoadTxn { actions: vec![Action::Login { user: 1 }] };
+        for error_aborts_transaction in [false, true] {
+            let mut r = TxnRun::new(&login, error_aborts_transaction);
+            r.start();
+            assert_eq!(r.answer(Err(ErrorKind::LockTimeout)), Next::Rollback(ErrorKind::LockTimeout));
+        }
     }
 
     #[test]

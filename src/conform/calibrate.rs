@@ -36,6 +36,8 @@ pub struct Calibration {
     pub server_version: String,
     pub reps: usize,
     pub rounds: usize,
+    /// The cores were kept busy while measuring ([`cpu::BusyCores`]).
+    pub busy_cores: bool,
 }
 
 /// The medians over the rounds, with their quartiles, in µs: each statement's latency
@@ -272,6 +274,7 @@ pub fn calibrate(
     engine: EngineKind,
     reps: usize,
     rounds: usize,
+    busy_cores: bool,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Calibration, LiveError> {
     let live = db.live();
@@ -289,6 +292,7 @@ pub fn calibrate(
         })?;
         format!("{engine_name} {v}")
     };
+    let _busy = busy_cores.then(cpu::BusyCores::start);
     let mut latency: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut server: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut client = Vec::new();
@@ -310,7 +314,7 @@ pub fn calibrate(
     let q = |m: BTreeMap<String, Vec<f64>>| m.into_iter().map(|(k, v)| (k, quartiles(v))).collect();
     let measured = Measured { latency_us: q(latency), server_us: q(server), client_us: quartiles(client) };
     let costs = fit(engine, &measured, sleep_overhead_us(), settings(db)?);
-    Ok(Calibration { costs, measured, server_version, reps, rounds })
+    Ok(Calibration { costs, measured, server_version, reps, rounds, busy_cores })
 }
 
 /// The server's lock timeouts, as the cost file's `[settings]` carries them.
@@ -416,11 +420,16 @@ impl Calibration {
         let q = |x: &[f64; 3]| format!("{:.1} [{:.1}, {:.1}]", x[1], x[0], x[2]);
         let mut o = format!(
             "# Fitted by `{command}`\n# on {} ({} rounds of {} repetitions, one client; medians over the rounds,\n\
-             # [quartiles] of the rounds' medians), in µs. Client CPU per statement: {}.\n\
+             # [quartiles] of the rounds' medians), in µs, {}. Client CPU per statement: {}.\n\
              # Server CPU per repetition of each shape:\n",
             self.server_version,
             self.rounds,
             self.reps,
+            if self.busy_cores {
+                "the cores kept busy at idle priority as under load"
+            } else {
+                "the cores left to go idle between statements"
+            },
             q(&self.measured.client_us)
         );
         for (k, v) in &self.measured.server_us {

@@ -80,3 +80,42 @@ mod tests {
         assert!(own_process_ns() >= own_thread_ns());
     }
 }
+
+/// Threads that keep every core busy at the lowest priority (`SCHED_IDLE`: they run only when
+/// nothing else would), so that a single client's measurement sees the cores as a loaded
+/// machine has them, awake, rather than paying for each wake-up from idle. Dropping it stops them.
+pub(crate) struct BusyCores {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl BusyCores {
+    pub(crate) fn start() -> BusyCores {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let param = libc::sched_param { sched_priority: 0 };
+                    // SAFETY: sets the calling thread's own policy; `param` outlives the call.
+                    let ok = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0;
+                    while ok && !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        BusyCores { stop, threads }
+    }
+}
+
+impl Drop for BusyCores {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

@@ -25,7 +25,7 @@ pub mod server;
 pub mod stats;
 
 pub use costs::{Costs, CostsError};
-pub use run::Simulation;
+pub use run::{ForcedStep, Simulation, VACUUM_EVERY};
 pub use stats::{LoadResult, Stats};
 
 use crate::app::workload::{LoadSettings, Workload};

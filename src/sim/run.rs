@@ -1,7 +1,8 @@
 //! One load run: the clients' loops, the machine's cores and log, and the engine, on the virtual
 //! clock. Each statement goes: the client's CPU, half a round trip, a core of the server (where
 //! the engine runs it, or it waits in the engine's lock queue and takes a core again when
-//! granted), a commit's log flush, half a round trip back.
+//! granted), a commit's log flush, half a round trip back. The clients run the workload's
+//! transactions, or a fixed order of statements ([`Simulation::forced`], in `run/forced.rs`).
 
 use super::costs::Costs;
 use super::events::{EventQueue, Nanos};
@@ -19,6 +20,9 @@ use crate::sql::{parse_statement, Catalog, Plan, RawStatement, SchemaOptions, St
 use crate::store::IndexedStore;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod forced;
+pub use forced::ForcedStep;
 
 /// Statements parsed once and kept, up to this many.
 const CACHE: usize = 4096;
@@ -116,6 +120,8 @@ pub struct Simulation<'w, E: Engine> {
     /// Vacuum after this many commits (0: never); commits since the last.
     vacuum_every: u64,
     since_vacuum: u64,
+    /// The clients' order, when it is forced ([`Simulation::forced`]).
+    forced: Option<Box<forced::Turns>>,
 }
 
 fn us(x: f64) -> Nanos {
@@ -159,6 +165,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
             executing: None,
             vacuum_every: VACUUM_EVERY,
             since_vacuum: 0,
+            forced: None,
         };
         sim.configure_sessions()?;
         for c in 0..set.clients {
@@ -253,20 +260,36 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
     /// Run to the end and return what was measured; `progress` is told the simulated time
     /// reached, now and then.
     pub fn run(mut self, progress: &mut dyn FnMut(Nanos)) -> Result<LoadResult, SimError> {
+        self.go(progress)?;
+        Ok(self.stats.result(E::KIND.name(), self.fk_on, self.seed, self.set, self.cores.used))
+    }
+
+    /// Handle the events in time order to the end (or, with the order forced, until it is done).
+    fn go(&mut self, progress: &mut dyn FnMut(Nanos)) -> Result<(), SimError> {
+        let forced = self.forced.is_some();
         let mut n: u64 = 0;
+        if forced {
+            self.take_turns()?;
+        }
         while let Some((at, ev)) = self.events.pop() {
             if at > self.end {
                 break;
             }
             self.now = at;
             self.handle(ev)?;
+            if forced {
+                self.take_turns()?;
+                if self.forced_finished() {
+                    break;
+                }
+            }
             n += 1;
             if n.is_multiple_of(65_536) {
                 progress(self.now);
             }
         }
         progress(self.end);
-        Ok(self.stats.result(E::KIND.name(), self.fk_on, self.seed, self.set, self.cores.used))
+        Ok(())
     }
 
     fn handle(&mut self, ev: Ev) -> Result<(), SimError> {
@@ -368,7 +391,9 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
         self.engine_call(Some(c), false, move |d, out| {
             d.submit(c, work);
             d.settle(out)
-        })
+        })?;
+        self.forced_reached(c);
+        Ok(())
     }
 
     /// Call the engine at the current time (after firing the timers due), then act on what it
@@ -505,6 +530,9 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
 
     /// The answer to client `c`'s statement arrived.
     fn respond(&mut self, c: usize) -> Result<(), SimError> {
+        if self.forced.is_some() {
+            return self.respond_forced(c);
+        }
         self.stats.statement();
         let answer = self.clients[c].answer.take().unwrap_or(Ok(0));
         let next = match self.clients[c].pending {

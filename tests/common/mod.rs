@@ -103,3 +103,12 @@ pub fn connect_or_skip(live: fksim::conform::Live, url: &str) -> Option<fksim::c
         }
     }
 }
+
+/// The shipped cost file of `kind` with lock waits timing out after `seconds` (its `[settings]`:
+/// `innodb_lock_wait_timeout` for InnoDB, `lock_timeout` for PostgreSQL).
+pub fn costs_with_timeout(kind: EngineKind, seconds: f64) -> fksim::sim::Costs {
+    let mut costs = fksim::sim::shipped_costs(kind);
+    costs.settings.lock_wait_timeout_s = Some(seconds);
+    costs.settings.lock_timeout_ms = Some(seconds * 1000.0);
+    costs
+}

@@ -22,6 +22,10 @@ pub struct CalibrateArgs {
     /// Rounds (each FK on and off); the medians are over the rounds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
+    /// Let the cores go idle between statements (by default a thread per core spins at idle
+    /// priority, so that wake-ups cost what they do on a loaded machine).
+    #[arg(long)]
+    idle_cores: bool,
     #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
     mysql_url: String,
     #[arg(long, default_value = "postgresql://postgres@127.0.0.1:5432/test")]
@@ -41,11 +45,16 @@ pub fn run(a: CalibrateArgs) -> Result<(), Error> {
             .progress_chars("=> "),
     );
     bar.set_message(a.engine.name());
-    let cal = calibrate(&mut db, a.engine, a.reps as usize, a.rounds as usize, &mut |r| bar.set_position(r as u64));
+    let cal = calibrate(&mut db, a.engine, a.reps as usize, a.rounds as usize, !a.idle_cores, &mut |r| {
+        bar.set_position(r as u64)
+    });
     bar.finish_and_clear();
     db.close()?;
     let cal = cal?;
     let mut command = format!("fksim calibrate --engine {} --reps {} --rounds {}", a.engine.name(), a.reps, a.rounds);
+    if a.idle_cores {
+        command.push_str(" --idle-cores");
+    }
     if let Some(path) = &a.write {
         command.push_str(&format!(" --write {}", path.display()));
     }
