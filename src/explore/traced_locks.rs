@@ -157,4 +157,8 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for TracedLocks<R, M> {
     fn drop_empty_queues(&mut self) {
         self.inner.drop_empty_queues()
     }
+
+    fn first_blockers(&self, on: &dyn Fn(&R) -> bool) -> Vec<(TxnId, Option<TxnId>)> {
+        self.inner.first_blockers(on)
+    }
 }

@@ -126,6 +126,14 @@ pub trait Locks<R: Resource, M: LockMode>: Clone + Default + Send {
     fn waiters(&self) -> impl Iterator<Item = TxnId> + '_;
     /// Drop the queues no entry is left in (a long run touches many resources once).
     fn drop_empty_queues(&mut self);
+    /// Every transaction waiting on a resource `on` accepts, in id order, with the first entry
+    /// ahead of its request that it must wait for (InnoDB's `lock_rec_has_to_wait_in_queue`).
+    fn first_blockers(&self, on: &dyn Fn(&R) -> bool) -> Vec<(TxnId, Option<TxnId>)> {
+        self.waiters()
+            .filter(|&w| self.waiting_for(w).is_some_and(|(r, _)| on(r)))
+            .map(|w| (w, self.blockers(w).next().map(|e| e.txn)))
+            .collect()
+    }
     /// The wait-for graph: each waiting transaction and the transactions it waits behind.
     fn wait_for_graph(&self) -> WaitForGraph {
         self.waiters()
@@ -313,6 +321,25 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
 
     fn drop_empty_queues(&mut self) {
         self.queues.retain(|_, q| !q.is_empty());
+    }
+
+    /// As the trait says, in one walk of each queue that has waiters (finding each waiter's
+    /// entry in its queue one by one is quadratic in a long queue).
+    fn first_blockers(&self, on: &dyn Fn(&R) -> bool) -> Vec<(TxnId, Option<TxnId>)> {
+        let mut resources: Vec<&R> = self.waiting.values().filter(|r| on(r)).collect();
+        resources.sort();
+        resources.dedup();
+        let mut out = Vec::new();
+        for res in resources {
+            let queue = self.queue(res);
+            for (i, e) in queue.iter().enumerate() {
+                if !e.granted && self.waiting.get(&e.txn) == Some(res) {
+                    out.push((e.txn, blocking(&queue[..i], e.txn, e.mode).next().map(|b| b.txn)));
+                }
+            }
+        }
+        out.sort_unstable_by_key(|p| p.0);
+        out
     }
 }
 

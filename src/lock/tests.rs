@@ -147,6 +147,16 @@ proptest! {
             for t in 1..5 {
                 prop_assert_eq!(real.waiting_for(t).is_some(), naive.is_waiting(t));
             }
+            // The one-walk-per-queue answer is the one of finding each waiter in its queue.
+            for r in 0..3u8 {
+                let on = |x: &u8| *x != r;
+                let one_by_one: Vec<(TxnId, Option<TxnId>)> = real
+                    .waiters()
+                    .filter(|&w| real.waiting_for(w).is_some_and(|(x, _)| on(x)))
+                    .map(|w| (w, real.blockers(w).next().map(|e| e.txn)))
+                    .collect();
+                prop_assert_eq!(real.first_blockers(&on), one_by_one);
+            }
         }
     }
 }

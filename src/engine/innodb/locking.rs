@@ -357,13 +357,8 @@ impl<P: Parts> InnoDb<P> {
         if pages.is_empty() {
             return;
         }
-        let waiters: Vec<TxnId> = self
-            .locks
-            .waiters()
-            .filter(|&w| matches!(self.locks.waiting_for(w), Some((Res::Rec(t, _), _)) if pages.contains(t)))
-            .collect();
-        for w in waiters {
-            let first = self.locks.blockers(w).next().map(|e| e.txn);
+        let waiters = self.locks.first_blockers(&|r| matches!(r, Res::Rec(t, _) if pages.contains(t)));
+        for (w, first) in waiters {
             if let (Some(c), Some(t)) = (first, self.trxs.get_mut(&w)) {
                 t.wait_trx = Some(c);
                 if self.trxs.get(&c).is_some_and(|x| x.wait_trx.is_some()) {
