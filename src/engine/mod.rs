@@ -183,9 +183,11 @@ pub trait Engine: Send + Sized {
     /// pruning of dead tuples), the commit order of transactions that every open one sees
     /// (their rows are frozen, as VACUUM FREEZE does), why locks no longer held were taken, and
     /// empty lock queues. What any statement does afterwards does not change. Long runs (the
-    /// load simulator) call it now and then; the step runner and the explorer never do.
-    fn vacuum(&mut self) -> Result<(), EngineError> {
-        Ok(())
+    /// load simulator) call it now and then; the step runner and the explorer never do. Returns
+    /// how many records it visited (what it cost), so that a caller can space the calls out as
+    /// the tables grow.
+    fn vacuum(&mut self) -> Result<usize, EngineError> {
+        Ok(0)
     }
     /// Roll back every open transaction and count orphans over every declared foreign key.
     fn finish(&mut self) -> Result<usize, EngineError>;

@@ -27,8 +27,12 @@ pub use forced::ForcedStep;
 /// Statements parsed once and kept, up to this many.
 const CACHE: usize = 4096;
 
-/// The engine forgets what no transaction can reach ([`Engine::vacuum`]) after this many commits.
+/// The engine forgets what no transaction can reach ([`Engine::vacuum`]) after this many commits,
+/// or, once its tables are large, after one commit per [`VACUUM_VISITS_PER_COMMIT`] records the
+/// last vacuum visited: a vacuum's cost grows with the tables, and so the time between them, so
+/// that a long run costs the same per commit all along.
 pub const VACUUM_EVERY: u64 = 256;
+pub const VACUUM_VISITS_PER_COMMIT: u64 = 128;
 
 /// What a client is doing with its current statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +124,8 @@ pub struct Simulation<'w, E: Engine> {
     /// Vacuum after this many commits (0: never); commits since the last.
     vacuum_every: u64,
     since_vacuum: u64,
+    /// Commits until the next vacuum, from what the last one visited.
+    vacuum_spacing: u64,
     /// The clients' order, when it is forced ([`Simulation::forced`]).
     forced: Option<Box<forced::Turns>>,
 }
@@ -165,6 +171,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
             executing: None,
             vacuum_every: VACUUM_EVERY,
             since_vacuum: 0,
+            vacuum_spacing: 0,
             forced: None,
         };
         sim.configure_sessions()?;
@@ -554,9 +561,10 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
                         let cl = &self.clients[c];
                         self.stats.committed(&cl.kind, self.now - cl.began);
                         self.since_vacuum += 1;
-                        if self.vacuum_every > 0 && self.since_vacuum >= self.vacuum_every {
+                        if self.vacuum_every > 0 && self.since_vacuum >= self.vacuum_every.max(self.vacuum_spacing) {
                             self.since_vacuum = 0;
-                            self.driver.engine_mut().vacuum()?;
+                            let visited = self.driver.engine_mut().vacuum()? as u64;
+                            self.vacuum_spacing = visited / VACUUM_VISITS_PER_COMMIT;
                         }
                     }
                     Err(k) => self.stats.aborted(k.name(), false),

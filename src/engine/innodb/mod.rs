@@ -520,13 +520,15 @@ impl<P: Parts> Engine for InnoDb<P> {
     /// InnoDB's purge thread: history no read view can reach goes (`trx_purge`, trx0purge.cc),
     /// and delete-marked records committed before every open transaction are removed
     /// (`row_purge_remove_clust_if_poss`, row0purge.cc); see [`super::Horizon`].
-    fn vacuum(&mut self) -> Result<(), EngineError> {
+    fn vacuum(&mut self) -> Result<usize, EngineError> {
+        let mut visited = 0usize;
         let h = Horizon::new(&self.book, self.trxs.values().map(|t| t.began));
         let (mut writes, mut purge) = (Vec::new(), Vec::new());
         for (t, table) in self.cat.tables.iter().enumerate() {
             for ix in 0..table.indexes.len() {
                 let tree = (t as u32, ix as u32);
                 self.store.visit(tree, &mut |k, rec| {
+                    visited += 1;
                     let now = h.trim_history(rec);
                     let r = now.as_ref().unwrap_or(rec);
                     if r.versions.len() == 1 && r.deleted() && r.trx() == SETUP_TRX {
@@ -557,7 +559,7 @@ impl<P: Parts> Engine for InnoDb<P> {
         let oldest = held.chain(waiting).min().map_or(self.whys.len(), |t| t as usize);
         self.whys.forget_before(oldest);
         self.locks.drop_empty_queues();
-        Ok(())
+        Ok(visited)
     }
 
     /// Fire lock wait timeouts (`innodb_lock_wait_timeout`, lock0lock.cc `lock_wait`): the wait is

@@ -207,6 +207,7 @@ impl<P: Parts> PgDb<P> {
         let tree = Self::tree(table);
         let prev = self.store.get(tree, &key)?;
         self.store.apply_one(Write::Put(tree, key.clone(), Record::of(v)))?;
+        self.unsettled.push((tree, key.clone()));
         if let Some(t) = self.trxs.get_mut(&trx) {
             t.undo.push(Undo { tree, key, prev });
         }

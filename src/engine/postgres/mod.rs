@@ -14,7 +14,7 @@ use super::{
 };
 use crate::lock::{find_cycle, Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
-use crate::store::{Key, Row, Store, Write};
+use crate::store::{Key, Row, Store, TreeId, Write};
 use exec::Cursor;
 use litemap::LiteMap;
 use modes::{Hw, PgLock, RowMode};
@@ -93,6 +93,10 @@ pub struct PgDb<P: Parts> {
     sessions: Vec<Sess>,
     /// The next root of a heap tuple chain.
     next_ctid: i64,
+    /// Tuples written since the last vacuum, and those it could not yet freeze or remove: the
+    /// only ones the next vacuum visits (PostgreSQL's visibility map lets VACUUM skip the pages
+    /// whose tuples are all visible and frozen).
+    unsettled: Vec<(TreeId, Key)>,
     /// Why each lock was taken, by tag; shared between copies of the state.
     whys: Chain<Why>,
     book: Book,
@@ -110,6 +114,7 @@ where
             trxs: self.trxs.clone(),
             sessions: self.sessions.clone(),
             next_ctid: self.next_ctid,
+            unsettled: self.unsettled.clone(),
             whys: self.whys.clone(),
             book: self.book.clone(),
         }
@@ -137,6 +142,7 @@ impl<P: Parts> PgDb<P> {
             if let Some(t) = self.trxs.get_mut(&trx) {
                 let undo: Vec<Undo> = t.undo.drain(..).rev().collect();
                 for u in undo {
+                    self.unsettled.push((u.tree, u.key.clone()));
                     let w = match u.prev {
                         Some(r) => Write::Put(u.tree, u.key, r),
                         None => Write::Remove(u.tree, u.key),
@@ -472,6 +478,7 @@ impl<P: Parts> Engine for PgDb<P> {
             locks: Default::default(),
             trxs: LiteMap::new(),
             next_ctid: 1,
+            unsettled: Vec::new(),
             whys: Chain::new(),
             book,
         }
@@ -565,16 +572,32 @@ impl<P: Parts> Engine for PgDb<P> {
     /// `HeapTupleSatisfiesVacuum` against the oldest xmin, heapam_visibility.c) and live ones
     /// whose inserter every snapshot sees are frozen (`heap_prepare_freeze_tuple`); see
     /// [`super::Horizon`].
-    fn vacuum(&mut self) -> Result<(), EngineError> {
+    fn vacuum(&mut self) -> Result<usize, EngineError> {
+        let mut visited = 0usize;
         let h = Horizon::new(&self.book, self.trxs.values().map(|t| t.began));
         let mut writes = Vec::new();
-        for t in 0..self.cat.tables.len() {
-            let tree = Self::tree(t);
-            self.store.visit(tree, &mut |k, rec| match h.prune_tuple(rec) {
-                Some(None) => writes.push(Write::Remove(tree, Key::from(k))),
-                Some(Some(r)) => writes.push(Write::Put(tree, Key::from(k), r)),
-                None => {}
-            })?;
+        let mut keys = std::mem::take(&mut self.unsettled);
+        keys.sort_unstable();
+        keys.dedup();
+        for (tree, key) in keys {
+            visited += 1;
+            let Some(rec) = self.store.get(tree, &key)? else { continue };
+            let after = match h.prune_tuple(&rec) {
+                Some(None) => {
+                    writes.push(Write::Remove(tree, key));
+                    continue;
+                }
+                Some(Some(r)) => {
+                    writes.push(Write::Put(tree, key.clone(), r.clone()));
+                    r
+                }
+                None => rec,
+            };
+            // Frozen and never deleted or updated: nothing a later vacuum could do to it.
+            let v = after.current();
+            if !(v.trx == SETUP_TRX && v.xmax == 0) {
+                self.unsettled.push((tree, key));
+            }
         }
         for (_, x) in self.trxs.iter_mut() {
             for u in &mut x.undo {
@@ -595,7 +618,7 @@ impl<P: Parts> Engine for PgDb<P> {
         let oldest = held.chain(waiting).min().map_or(self.whys.len(), |t| t as usize);
         self.whys.forget_before(oldest);
         self.locks.drop_empty_queues();
-        Ok(())
+        Ok(visited)
     }
 
     fn next_timer(&self) -> Option<u64> {
