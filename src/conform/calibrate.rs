@@ -1,13 +1,15 @@
 //! `fksim calibrate`: the cost model's figures measured on a live server, one client at a time.
-//! Each statement kind the load runs (the app's own SQL) is timed in transactions of its own,
-//! with the FK on and off; the server's CPU time for each statement is read from `/proc` (the
-//! connection's own thread on MariaDB, its backend process on PostgreSQL), the client's from its
-//! own thread. What is left of a statement's latency is the round trip (network stack and
-//! wake-ups), and of a writing COMMIT's the log flush. The server must run on this machine.
+//! Each statement kind the load runs (the app's own SQL) is timed in transactions of its own
+//! ("shapes"), with the FK on and off. The server's CPU time for each shape is read from `/proc`
+//! around the shape's whole loop (the connection's own thread on MariaDB, its backend process on
+//! PostgreSQL), and the client's from its own thread. A statement's server time is its latency
+//! less the client's CPU and the round trip; a writing COMMIT's is split into CPU and flush by
+//! the shape's measured CPU time (`fit`). The server must run on this machine.
 //!
 //! ```text
-//! latency(stmt) = client cpu + round trip + server cpu(stmt)  [+ flush, for a writing COMMIT]
-//! server cpu(insert) = insert + index entries x index_entry [+ fk_check with the FK]
+//! latency(stmt) = client cpu + round trip + server time(stmt)
+//! server time(insert) = insert + index entries x index_entry [+ fk_check with the FK]
+//! server time(writing COMMIT) = commit cpu + flush
 //! ```
 
 use super::conn::Conn;

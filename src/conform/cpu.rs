@@ -64,23 +64,6 @@ pub(crate) fn threads(pid: u32) -> Vec<(u32, u64)> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn this_threads_cpu_time_grows_when_it_works() {
-        let before = own_thread_ns();
-        let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(i);
-        }
-        std::hint::black_box(x);
-        assert!(own_thread_ns() > before);
-        assert!(own_process_ns() >= own_thread_ns());
-    }
-}
-
 /// Threads that keep every core busy at the lowest priority (`SCHED_IDLE`: they run only when
 /// nothing else would), so that a single client's measurement sees the cores as a loaded
 /// machine has them, awake, rather than paying for each wake-up from idle. Dropping it stops them.
@@ -117,5 +100,22 @@ impl Drop for BusyCores {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_threads_cpu_time_grows_when_it_works() {
+        let before = own_thread_ns();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(own_thread_ns() > before);
+        assert!(own_process_ns() >= own_thread_ns());
     }
 }

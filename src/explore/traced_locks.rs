@@ -158,6 +158,10 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for TracedLocks<R, M> {
         self.inner.drop_empty_queues()
     }
 
+    fn find_cycle_from(&self, start: TxnId) -> Option<Vec<TxnId>> {
+        self.inner.find_cycle_from(start)
+    }
+
     fn first_blockers(&self, on: &dyn Fn(&R) -> bool) -> Vec<(TxnId, Option<TxnId>)> {
         self.inner.first_blockers(on)
     }

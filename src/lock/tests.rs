@@ -157,6 +157,10 @@ proptest! {
                     .collect();
                 prop_assert_eq!(real.first_blockers(&on), one_by_one);
             }
+            // The lazy search finds the cycle the search over the whole graph finds.
+            for t in 1..5 {
+                prop_assert_eq!(real.find_cycle_from(t), find_cycle(&real.wait_for_graph(), t));
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use super::{
     count_orphans, err, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError, EngineKind,
     ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
 };
-use crate::lock::{find_cycle, Locks, TxnId};
+use crate::lock::{Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
 use crate::store::{Key, Row, Store, TreeId, Write};
 use exec::Cursor;
@@ -305,8 +305,7 @@ impl<P: Parts> PgDb<P> {
     fn check_deadlock(&mut self, s: SessionId) -> Result<(), EngineError> {
         self.sessions[s].deadlock_checked = true;
         let Some(trx) = self.sessions[s].trx else { return Ok(()) };
-        let graph = self.locks.wait_for_graph();
-        let Some(cycle) = find_cycle(&graph, trx) else { return Ok(()) };
+        let Some(cycle) = self.locks.find_cycle_from(trx) else { return Ok(()) };
         let waits = cycle.iter().filter_map(|t| self.trxs.get(t).and_then(|x| self.waiting_desc(x.session))).collect();
         let names = cycle
             .iter()
