@@ -121,7 +121,6 @@ pub fn run_live_load(db: &mut LiveDb, req: LiveLoad, progress: &mut dyn FnMut(f6
             why: e.message,
         })?;
     }
-    let used = if server.is_empty() { [0, used[1]] } else { used };
     Ok(stats.result(req.engine.name(), req.fk_on, req.seed, set, used))
 }
 

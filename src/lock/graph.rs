@@ -10,12 +10,21 @@ pub type WaitForGraph = BTreeMap<TxnId, Vec<TxnId>>;
 /// (each waits for the next, the last waits for `start`); the shortest such cycle found by a
 /// breadth-first search, with ties broken by edge order, so the answer is deterministic.
 pub fn find_cycle(graph: &WaitForGraph, start: TxnId) -> Option<Vec<TxnId>> {
+    find_cycle_by(start, |t, edges| edges.extend(graph.get(&t).into_iter().flatten()))
+}
+
+/// [`find_cycle`] over a graph given by `expand`, which appends a transaction's wait-for edges in
+/// order; it is asked once for each transaction the search reaches, in the search's order.
+pub fn find_cycle_by(start: TxnId, mut expand: impl FnMut(TxnId, &mut Vec<TxnId>)) -> Option<Vec<TxnId>> {
     let mut parent: BTreeMap<TxnId, TxnId> = BTreeMap::new();
     let mut frontier = vec![start];
+    let mut edges = Vec::new();
     while !frontier.is_empty() {
         let mut next = Vec::new();
         for &t in &frontier {
-            for &u in graph.get(&t).into_iter().flatten() {
+            edges.clear();
+            expand(t, &mut edges);
+            for &u in &edges {
                 if u == start {
                     let mut path = vec![t];
                     let mut cur = t;

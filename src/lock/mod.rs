@@ -333,61 +333,33 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
     /// is `start`, or the search would have ended): in one long FIFO queue, the whole graph has
     /// quadratically many edges.
     fn find_cycle_from(&self, start: TxnId) -> Option<Vec<TxnId>> {
-        let mut parent: BTreeMap<TxnId, TxnId> = BTreeMap::new();
         // Per queue: where each waiter's request stands; per (queue, mode): how far it was scanned.
         let mut places: Vec<(&R, BTreeMap<TxnId, usize>)> = Vec::new();
         let mut scanned: Vec<(&R, M, usize)> = Vec::new();
-        let mut frontier = vec![start];
-        while !frontier.is_empty() {
-            let mut next = Vec::new();
-            for &t in &frontier {
-                let Some(res) = self.waiting.get(&t) else { continue };
-                let queue = self.queue(res);
-                let k = match places.iter().position(|(r, _)| *r == res) {
-                    Some(k) => k,
-                    None => {
-                        let mut at = BTreeMap::new();
-                        for (i, e) in queue.iter().enumerate() {
-                            if !e.granted {
-                                at.entry(e.txn).or_insert(i);
-                            }
-                        }
-                        places.push((res, at));
-                        places.len() - 1
-                    }
-                };
-                let Some(&p) = places[k].1.get(&t) else { continue };
-                let mode = queue[p].mode;
-                let mark = scanned.iter().position(|(r, m, _)| *r == res && *m == mode);
-                // `start`'s own entries are left out of its scan, so its scan marks nothing.
-                let from = if t == start { 0 } else { mark.map_or(0, |m| scanned[m].2).min(p) };
-                for e in blocking(&queue[from..p], t, mode) {
-                    let u = e.txn;
-                    if u == start {
-                        let mut path = vec![t];
-                        let mut cur = t;
-                        while cur != start {
-                            cur = parent[&cur];
-                            path.push(cur);
-                        }
-                        path.reverse();
-                        return Some(path);
-                    }
-                    if let std::collections::btree_map::Entry::Vacant(v) = parent.entry(u) {
-                        v.insert(t);
-                        next.push(u);
-                    }
+        graph::find_cycle_by(start, |t, edges| {
+            let Some(res) = self.waiting.get(&t) else { return };
+            let queue = self.queue(res);
+            let k = places.iter().position(|(r, _)| *r == res).unwrap_or_else(|| {
+                let mut at = BTreeMap::new();
+                for (i, e) in queue.iter().enumerate().filter(|(_, e)| !e.granted) {
+                    at.entry(e.txn).or_insert(i);
                 }
-                if t != start {
-                    match mark {
-                        Some(m) => scanned[m].2 = scanned[m].2.max(p),
-                        None => scanned.push((res, mode, p)),
-                    }
+                places.push((res, at));
+                places.len() - 1
+            });
+            let Some(&p) = places[k].1.get(&t) else { return };
+            let mode = queue[p].mode;
+            let mark = scanned.iter().position(|(r, m, _)| *r == res && *m == mode);
+            // `start`'s own entries are left out of its scan, so its scan marks nothing.
+            let from = if t == start { 0 } else { mark.map_or(0, |m| scanned[m].2).min(p) };
+            edges.extend(blocking(&queue[from..p], t, mode).map(|e| e.txn));
+            if t != start {
+                match mark {
+                    Some(m) => scanned[m].2 = scanned[m].2.max(p),
+                    None => scanned.push((res, mode, p)),
                 }
             }
-            frontier = next;
-        }
-        None
+        })
     }
 
     /// As the trait says, in one walk of each queue that has waiters (finding each waiter's
