@@ -27,6 +27,7 @@ mod outcome;
 mod parts;
 pub mod postgres;
 mod shared;
+mod timers;
 mod vacuum;
 
 pub use book::Snapshot;

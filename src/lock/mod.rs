@@ -11,7 +11,7 @@ mod reference;
 pub use graph::{find_cycle, WaitForGraph};
 
 use litemap::LiteMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 
 /// A transaction's identity in the lock table.
@@ -333,25 +333,23 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
     /// is `start`, or the search would have ended): in one long FIFO queue, the whole graph has
     /// quadratically many edges.
     fn find_cycle_from(&self, start: TxnId) -> Option<Vec<TxnId>> {
-        // Per queue: where each waiter's request stands; per (queue, mode): how far it was scanned.
-        let mut places: Vec<(&R, BTreeMap<TxnId, usize>)> = Vec::new();
+        // Per queue: where the waiters' requests stand, as far as known; per (queue, mode): how
+        // far it was scanned.
+        let mut places: Vec<Places<'_, R>> = Vec::new();
         let mut scanned: Vec<(&R, M, usize)> = Vec::new();
         graph::find_cycle_by(start, |t, edges| {
             let Some(res) = self.waiting.get(&t) else { return };
             let queue = self.queue(res);
-            let k = places.iter().position(|(r, _)| *r == res).unwrap_or_else(|| {
-                let mut at = BTreeMap::new();
-                for (i, e) in queue.iter().enumerate().filter(|(_, e)| !e.granted) {
-                    at.entry(e.txn).or_insert(i);
-                }
-                places.push((res, at));
+            let k = places.iter().position(|pl| pl.res == res).unwrap_or_else(|| {
+                places.push(Places { res, at: HashMap::new(), misses: 0 });
                 places.len() - 1
             });
-            let Some(&p) = places[k].1.get(&t) else { return };
+            let Some(p) = places[k].find(queue, t) else { return };
             let mode = queue[p].mode;
             let mark = scanned.iter().position(|(r, m, _)| *r == res && *m == mode);
             // `start`'s own entries are left out of its scan, so its scan marks nothing.
             let from = if t == start { 0 } else { mark.map_or(0, |m| scanned[m].2).min(p) };
+            places[k].note(queue, from..p);
             edges.extend(blocking(&queue[from..p], t, mode).map(|e| e.txn));
             if t != start {
                 match mark {
@@ -379,6 +377,41 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
         }
         out.sort_unstable_by_key(|p| p.0);
         out
+    }
+}
+
+/// Where waiting requests stand in one queue, learnt while [`LockTable::find_cycle_from`] scans it
+/// (a transaction waits for one request at a time, so it has one waiting entry there at most).
+struct Places<'a, R> {
+    res: &'a R,
+    at: HashMap<TxnId, usize>,
+    /// Look-ups of transactions not yet seen: the first searches the queue, the next indexes it.
+    misses: usize,
+}
+
+impl<R> Places<'_, R> {
+    /// Where `txn`'s waiting request stands in `queue`, if it waits there.
+    fn find<M>(&mut self, queue: &[Entry<M>], txn: TxnId) -> Option<usize> {
+        if let Some(&p) = self.at.get(&txn) {
+            return Some(p);
+        }
+        self.misses += 1;
+        if self.misses == 1 {
+            let p = queue.iter().position(|e| e.txn == txn && !e.granted)?;
+            self.at.insert(txn, p);
+            return Some(p);
+        }
+        if self.misses == 2 {
+            self.note(queue, 0..queue.len());
+        }
+        self.at.get(&txn).copied()
+    }
+
+    /// Remember where the waiting requests in `queue[span]` stand.
+    fn note<M>(&mut self, queue: &[Entry<M>], span: std::ops::Range<usize>) {
+        for (i, e) in queue[span.clone()].iter().enumerate().filter(|(_, e)| !e.granted) {
+            self.at.entry(e.txn).or_insert(span.start + i);
+        }
     }
 }
 
@@ -412,11 +445,20 @@ fn blocking<M: LockMode>(queue: &[Entry<M>], txn: TxnId, mode: M) -> impl Iterat
 
 /// The transactions of [`blocking`]'s entries, each once, in queue order.
 fn conflicts<M: LockMode>(queue: &[Entry<M>], txn: TxnId, mode: M) -> Vec<TxnId> {
-    let mut out: Vec<TxnId> = Vec::new();
-    for e in blocking(queue, txn, mode) {
-        if !out.contains(&e.txn) {
-            out.push(e.txn);
+    let mut out: Vec<TxnId> = blocking(queue, txn, mode).map(|e| e.txn).collect();
+    if out.len() <= 32 {
+        let mut kept = 0;
+        for i in 0..out.len() {
+            if !out[..kept].contains(&out[i]) {
+                out[kept] = out[i];
+                kept += 1;
+            }
         }
+        out.truncate(kept);
+    } else {
+        // A long queue (thousands of clients on one row): a set, not a scan per entry.
+        let mut seen = std::collections::BTreeSet::new();
+        out.retain(|t| seen.insert(*t));
     }
     out
 }

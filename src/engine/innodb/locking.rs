@@ -248,7 +248,7 @@ impl<P: Parts> InnoDb<P> {
     fn start_wait(&mut self, trx: TxnId, res: Res, mode: InnoLock, tag: u32, first: TxnId) -> Result<Got, EngineError> {
         let session = self.trxs[&trx].session;
         self.sessions[session].waiting = Some((res, mode, tag));
-        self.sessions[session].wait_since = Some(self.book.now);
+        self.arm_timeout(session);
         self.trxs.get_mut(&trx).expect("active").wait_trx = Some(first);
         if self.detect_deadlock(trx, Check::Requester)? == Some(trx) {
             return Ok(Got::Deadlock(deadlock_error()));
@@ -322,7 +322,7 @@ impl<P: Parts> InnoDb<P> {
         self.book.deadlocks.push(info);
         let session = self.trxs[&victim].session;
         self.sessions[session].waiting = None;
-        self.sessions[session].wait_since = None;
+        self.timers.clear(session);
         self.trxs.get_mut(&victim).expect("active").wait_trx = None;
         // The victim's whole transaction is rolled back (row_mysql_handle_errors: DB_DEADLOCK
         // rolls back the whole transaction, in the victim's own thread as soon as it wakes).
@@ -464,7 +464,7 @@ impl<P: Parts> InnoDb<P> {
                 t.wait_trx = None;
                 let s = t.session;
                 self.sessions[s].waiting = None;
-                self.sessions[s].wait_since = None;
+                self.timers.clear(s);
             }
         }
         self.on_grants(grants, &[]);

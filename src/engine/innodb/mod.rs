@@ -12,6 +12,7 @@ pub mod modes;
 mod subquery;
 
 use super::forget_commits;
+use super::timers::{TimerKind, Timers};
 use super::{
     count_orphans, err, Access, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
     EngineKind, ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
@@ -72,8 +73,6 @@ struct Sess {
     /// An error for the blocked statement from outside: chosen as a deadlock victim (the
     /// transaction is already rolled back) or a lock wait timeout (the statement is rolled back).
     killed: Option<DbError>,
-    /// When the current lock wait began (virtual µs).
-    wait_since: Option<u64>,
     settings: Settings,
     /// The access path the last statement started chose, until the runner takes it.
     access: Option<Access>,
@@ -98,7 +97,20 @@ pub struct InnoDb<P: Parts> {
     /// Waiting transactions whose blocker also waits, to check for a deadlock at the next
     /// [`InnoDb::deadlock_check`] (`Deadlock::to_check`), sorted.
     to_check: Vec<TxnId>,
+    /// The waiters' lock wait timeouts.
+    timers: Timers<LockWaitTimeout>,
     book: Book,
+}
+
+/// The one timer of an InnoDB waiter: `innodb_lock_wait_timeout` after its wait began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct LockWaitTimeout;
+
+impl TimerKind for LockWaitTimeout {
+    const ALL: &'static [LockWaitTimeout] = &[LockWaitTimeout];
+    fn index(self) -> usize {
+        0
+    }
 }
 
 impl<P: Parts> Clone for InnoDb<P>
@@ -113,6 +125,7 @@ where
             trxs: self.trxs.clone(),
             sessions: self.sessions.clone(),
             whys: self.whys.clone(),
+            timers: self.timers.clone(),
             to_check: self.to_check.clone(),
             book: self.book.clone(),
         }
@@ -226,7 +239,7 @@ impl<P: Parts> InnoDb<P> {
         if let Some(e) = self.sessions[s].killed.take() {
             let run = self.sessions[s].running.take();
             self.sessions[s].waiting = None;
-            self.sessions[s].wait_since = None;
+            self.timers.clear(s);
             if e.kind == ErrorKind::Deadlock {
                 self.sessions[s].in_block = false;
             } else if let (Some(run), Some(trx)) = (run, self.sessions[s].trx) {
@@ -244,7 +257,7 @@ impl<P: Parts> InnoDb<P> {
         };
         let trx = self.sessions[s].trx.expect("a running statement has a transaction");
         self.sessions[s].waiting = None;
-        self.sessions[s].wait_since = None;
+        self.timers.clear(s);
         let outcome = self.step(s, trx, &mut run)?;
         match outcome {
             exec::Step::Blocked => {
@@ -380,6 +393,7 @@ impl<P: Parts> Engine for InnoDb<P> {
             trxs: LiteMap::new(),
             sessions,
             whys: Chain::new(),
+            timers: Timers::default(),
             to_check: Vec::new(),
             book,
         }
@@ -504,7 +518,7 @@ impl<P: Parts> Engine for InnoDb<P> {
     }
 
     fn next_timer(&self) -> Option<u64> {
-        (0..self.sessions.len()).filter_map(|s| self.timeout_at(s)).min()
+        self.timers.next()
     }
 
     fn set_now(&mut self, now: u64) -> Result<(), EngineError> {
@@ -567,13 +581,9 @@ impl<P: Parts> Engine for InnoDb<P> {
     fn advance(&mut self, now: u64) -> Result<(), EngineError> {
         self.book.now = self.book.now.max(now);
         loop {
-            let due = (0..self.sessions.len())
-                .filter_map(|s| self.timeout_at(s).map(|t| (t, s)))
-                .filter(|&(t, _)| t <= self.book.now)
-                .min();
-            let Some((_, s)) = due else { return Ok(()) };
+            let Some((_, s)) = self.timers.due_by(self.book.now) else { return Ok(()) };
             let trx = self.sessions[s].trx.expect("a waiting session has a transaction");
-            self.sessions[s].wait_since = None;
+            self.timers.clear(s);
             self.sessions[s].waiting = None;
             if let Some(t) = self.trxs.get_mut(&trx) {
                 t.wait_trx = None;
@@ -600,10 +610,10 @@ fn lock_wait_setting(settings: &Settings) -> Option<u64> {
 }
 
 impl<P: Parts> InnoDb<P> {
-    /// When session `s`'s lock wait times out: [`lock_wait_setting`], or 10 s by default, the
-    /// setting of the conformance recordings.
-    fn timeout_at(&self, s: SessionId) -> Option<u64> {
-        let sess = &self.sessions[s];
-        Some(sess.wait_since? + sess.lock_wait_us.unwrap_or(10_000_000))
+    /// Arm the lock wait timeout of session `s`, whose wait begins now: [`lock_wait_setting`],
+    /// or 10 s by default, the setting of the conformance recordings.
+    fn arm_timeout(&mut self, s: SessionId) {
+        let at = self.book.now + self.sessions[s].lock_wait_us.unwrap_or(10_000_000);
+        self.timers.arm(s, LockWaitTimeout, at);
     }
 }

@@ -167,13 +167,16 @@ impl<P: Parts> PgDb<P> {
         snap: u64,
         filter: &Filter,
     ) -> Result<Vec<(Key, Row)>, EngineError> {
-        Ok(self
-            .store
-            .scan_where(Self::tree(table), filter)?
-            .into_iter()
-            .filter(|(_, r)| self.visible(trx, snap, &r.versions[0]) && filter.matches(&r.versions[0].row))
-            .map(|(k, r)| (k, r.versions[0].row.clone()))
-            .collect())
+        // Pushed one by one, not collected in place: a collect over the scan's own vector would
+        // keep its allocation, sized for every dead version of the row, in the statement's cursor
+        // while it waits (thousands of waiters behind a hot row, each holding thousands of slots).
+        let mut out = Vec::new();
+        for (k, r) in self.store.scan_where(Self::tree(table), filter)? {
+            if self.visible(trx, snap, &r.versions[0]) && filter.matches(&r.versions[0].row) {
+                out.push((k, r.versions[0].row.clone()));
+            }
+        }
+        Ok(out)
     }
 
     /// The newest version of a logical row.
@@ -216,8 +219,7 @@ impl<P: Parts> PgDb<P> {
 
     fn start_wait(&mut self, s: usize, res: PgRes, mode: PgLock, tag: u32) {
         self.sessions[s].waiting = Some((res, mode, tag));
-        self.sessions[s].wait_since = Some(self.book.now);
-        self.sessions[s].deadlock_checked = false;
+        self.arm_timers(s);
     }
 
     /// Wait for another transaction to end (`XactLockTableWait`): ask Share on its id.

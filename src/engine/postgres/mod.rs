@@ -8,6 +8,7 @@ mod exec;
 pub mod modes;
 
 use super::forget_commits;
+use super::timers::{TimerKind, Timers};
 use super::{
     count_orphans, err, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError, EngineKind,
     ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
@@ -60,8 +61,6 @@ struct Sess {
     /// The lock waited for (as described to people: the row lock wanted, or the tuple or
     /// transaction lock), and when the wait began.
     waiting: Option<(PgRes, PgLock, u32)>,
-    wait_since: Option<u64>,
-    deadlock_checked: bool,
     killed: Option<DbError>,
     settings: Settings,
 }
@@ -99,7 +98,25 @@ pub struct PgDb<P: Parts> {
     unsettled: Vec<(TreeId, Key)>,
     /// Why each lock was taken, by tag; shared between copies of the state.
     whys: Chain<Why>,
+    /// The waiters' deadlock checks and lock timeouts.
+    timers: Timers<PgTimer>,
     book: Book,
+}
+
+/// A PostgreSQL waiter's timers (proc.c `ProcSleep` enables both when the wait begins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PgTimer {
+    /// Its one deadlock check, `deadlock_timeout` after the wait began.
+    DeadlockCheck,
+    /// `lock_timeout`, if set.
+    LockTimeout,
+}
+
+impl TimerKind for PgTimer {
+    const ALL: &'static [PgTimer] = &[PgTimer::DeadlockCheck, PgTimer::LockTimeout];
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl<P: Parts> Clone for PgDb<P>
@@ -116,6 +133,7 @@ where
             next_ctid: self.next_ctid,
             unsettled: self.unsettled.clone(),
             whys: self.whys.clone(),
+            timers: self.timers.clone(),
             book: self.book.clone(),
         }
     }
@@ -207,17 +225,15 @@ impl<P: Parts> PgDb<P> {
         10_000_000
     }
 
-    fn timers(&self, s: SessionId) -> Vec<(u64, bool)> {
-        let Some(since) = self.sessions[s].wait_since else { return Vec::new() };
-        let mut out = Vec::new();
-        if !self.sessions[s].deadlock_checked {
-            out.push((since + self.deadlock_timeout(s), true));
-        }
+    /// Arm a new waiter's timers.
+    fn arm_timers(&mut self, s: SessionId) {
+        let now = self.book.now;
+        self.timers.clear(s);
+        self.timers.arm(s, PgTimer::DeadlockCheck, now + self.deadlock_timeout(s));
         let lt = self.lock_timeout(s);
         if lt > 0 {
-            out.push((since + lt, false));
+            self.timers.arm(s, PgTimer::LockTimeout, now + lt);
         }
-        out
     }
 
     fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
@@ -303,7 +319,7 @@ impl<P: Parts> PgDb<P> {
     /// The deadlock check a waiter runs once, `deadlock_timeout` after its wait began
     /// (proc.c `CheckDeadLock`, deadlock.c): a cycle through it makes it the victim.
     fn check_deadlock(&mut self, s: SessionId) -> Result<(), EngineError> {
-        self.sessions[s].deadlock_checked = true;
+        self.timers.disarm(s, PgTimer::DeadlockCheck);
         let Some(trx) = self.sessions[s].trx else { return Ok(()) };
         let Some(cycle) = self.locks.find_cycle_from(trx) else { return Ok(()) };
         let waits = cycle.iter().filter_map(|t| self.trxs.get(t).and_then(|x| self.waiting_desc(x.session))).collect();
@@ -326,7 +342,7 @@ impl<P: Parts> PgDb<P> {
             }
         }
         self.sessions[s].waiting = None;
-        self.sessions[s].wait_since = None;
+        self.timers.clear(s);
         self.sessions[s].killed = Some(e);
         self.book.wakeups.push(s);
         Ok(())
@@ -335,8 +351,7 @@ impl<P: Parts> PgDb<P> {
     fn drive(&mut self, s: SessionId) -> Result<Poll, EngineError> {
         let Some(mut run) = self.sessions[s].running.take() else { return Ok(Poll::Done(Ok(None))) };
         self.sessions[s].waiting = None;
-        self.sessions[s].wait_since = None;
-        self.sessions[s].deadlock_checked = false;
+        self.timers.clear(s);
         if let Some(e) = self.sessions[s].killed.take() {
             self.abort(s, run.autocommit)?;
             return Ok(Poll::Done(Err(e)));
@@ -479,6 +494,7 @@ impl<P: Parts> Engine for PgDb<P> {
             next_ctid: 1,
             unsettled: Vec::new(),
             whys: Chain::new(),
+            timers: Timers::default(),
             book,
         }
     }
@@ -621,7 +637,7 @@ impl<P: Parts> Engine for PgDb<P> {
     }
 
     fn next_timer(&self) -> Option<u64> {
-        (0..self.sessions.len()).flat_map(|s| self.timers(s)).map(|(t, _)| t).min()
+        self.timers.next()
     }
 
     /// Fire the timers due by `now`, earliest first: each waiter's one deadlock check after
@@ -629,15 +645,12 @@ impl<P: Parts> Engine for PgDb<P> {
     fn advance(&mut self, now: u64) -> Result<(), EngineError> {
         self.book.now = self.book.now.max(now);
         loop {
-            let due = (0..self.sessions.len())
-                .flat_map(|s| self.timers(s).into_iter().map(move |(t, dl)| (t, !dl, s)))
-                .filter(|&(t, _, _)| t <= self.book.now)
-                .min();
-            let Some((_, is_timeout, s)) = due else { return Ok(()) };
-            if is_timeout {
-                self.cancel(s, err(ErrorKind::LockTimeout, "canceling statement due to lock timeout"))?;
-            } else {
-                self.check_deadlock(s)?;
+            let Some((timer, s)) = self.timers.due_by(self.book.now) else { return Ok(()) };
+            match timer {
+                PgTimer::LockTimeout => {
+                    self.cancel(s, err(ErrorKind::LockTimeout, "canceling statement due to lock timeout"))?
+                }
+                PgTimer::DeadlockCheck => self.check_deadlock(s)?,
             }
         }
     }
@@ -650,8 +663,8 @@ impl<P: Parts> Engine for PgDb<P> {
         for s in &mut self.sessions {
             s.running = None;
             s.waiting = None;
-            s.wait_since = None;
         }
+        self.timers.clear_all();
         self.book.wakeups.clear();
         count_orphans(&self.cat, |t| self.live_rows(t))
     }
