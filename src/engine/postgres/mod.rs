@@ -59,7 +59,7 @@ struct Sess {
     iso: Option<Isolation>,
     running: Option<Running>,
     /// The lock waited for (as described to people: the row lock wanted, or the tuple or
-    /// transaction lock), and when the wait began.
+    /// transaction lock).
     waiting: Option<(PgRes, PgLock, u32)>,
     killed: Option<DbError>,
     settings: Settings,
