@@ -105,16 +105,46 @@ impl<E: Engine> Driver<E> {
             }
         }
         loop {
-            let woken = self.db.take_wakeups();
+            let woken = self.take_wakeups();
             if woken.is_empty() {
                 return Ok(());
             }
             for s in woken {
-                if self.active[s].as_ref().is_some_and(|a| a.started) {
+                // Checked again: an earlier session of the batch may have changed it.
+                if self.resumable(s) {
                     self.run_session(s, true, out)?;
                 }
             }
         }
+    }
+
+    /// The sessions the engine released since the last call whose unit has started, in the
+    /// order released: the ones [`Driver::run`] resumes next. [`Driver::settle`] is `run` on each
+    /// session just submitted, then on these until none are left; a driver that runs each
+    /// session on its own thread (`threaded`) makes the same calls in the same order.
+    pub fn take_wakeups(&mut self) -> Vec<SessionId> {
+        let mut woken = self.db.take_wakeups();
+        woken.retain(|&s| self.resumable(s));
+        woken
+    }
+
+    /// Is session `s` running a unit that has started (so a wake-up resumes it)?
+    pub fn resumable(&self, s: SessionId) -> bool {
+        self.active[s].as_ref().is_some_and(|a| a.started)
+    }
+
+    /// Run session `s`'s unit, from its first statement if it was just submitted, or resuming
+    /// the statement that waited if [`Driver::take_wakeups`] named it, until a statement blocks
+    /// or the unit ends.
+    pub fn run(&mut self, s: SessionId, out: &mut dyn FnMut(Event)) -> Result<(), EngineError> {
+        let resume = match &self.active[s] {
+            None => return Ok(()),
+            Some(a) => a.started,
+        };
+        if !resume {
+            self.starting.retain(|&x| x != s);
+        }
+        self.run_session(s, resume, out)
     }
 
     /// When the engine's next timer fires (a lock wait timeout, a deadlock check), if one is set.

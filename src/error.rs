@@ -30,6 +30,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sim(#[from] SimError),
+    #[error(transparent)]
+    Threaded(#[from] crate::threaded::ThreadedError),
     /// A command-line value that cannot be used (`--clients 0`).
     #[error("{0}")]
     Usage(String),
@@ -48,6 +50,8 @@ impl Error {
             Error::Run(e) => e.is_bad_input(),
             Error::Sim(SimError::Costs(_)) => true,
             Error::Sim(_) => false,
+            Error::Threaded(crate::threaded::ThreadedError::Run(e)) => e.is_bad_input(),
+            Error::Threaded(_) => false,
             // A generated run that cannot be made is the generator's fault.
             Error::App(_) | Error::Store(_) | Error::Io { .. } => false,
         }

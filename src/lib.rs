@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: spec text (`spec`) -> statements bound to a schema (`sql`, `scenario`) ->
 //! an engine profile turning each statement into lock requests and row changes (`engine`, over the
-//! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`).
+//! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`). The same rules run on a
+//! virtual clock under load (`sim`) and on a thread per session (`threaded`, over `sync`).
 
 pub mod app;
 pub mod conform;
@@ -19,5 +20,7 @@ pub mod sim;
 pub mod spec;
 pub mod sql;
 pub mod store;
+pub mod sync;
+pub mod threaded;
 
 pub use error::Error;

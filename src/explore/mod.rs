@@ -79,7 +79,7 @@ pub struct Summary {
 
 /// The outcome class of one permutation, written into `s`: its error kinds, deadlock, orphans;
 /// "clean" if none.
-fn class_of(kinds: &[&str], orphans: usize, s: &mut String) {
+pub(crate) fn class_of(kinds: &[&str], orphans: usize, s: &mut String) {
     s.clear();
     for (i, k) in kinds.iter().enumerate() {
         if i > 0 {

@@ -158,6 +158,10 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for TracedLocks<R, M> {
         self.inner.drop_empty_queues()
     }
 
+    fn granted_conflict(&self) -> Option<String> {
+        self.inner.granted_conflict()
+    }
+
     fn find_cycle_from(&self, start: TxnId) -> Option<Vec<TxnId>> {
         self.inner.find_cycle_from(start)
     }

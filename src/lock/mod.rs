@@ -126,6 +126,10 @@ pub trait Locks<R: Resource, M: LockMode>: Clone + Default + Send {
     fn waiters(&self) -> impl Iterator<Item = TxnId> + '_;
     /// Drop the queues no entry is left in (a long run touches many resources once).
     fn drop_empty_queues(&mut self);
+    /// The invariant of every lock table, for a driver to check after each grant (the threaded
+    /// engine's models): no granted lock is one that would have had to wait for a lock of another
+    /// transaction granted before it on the same resource. Returns the first pair that breaks it.
+    fn granted_conflict(&self) -> Option<String>;
     /// Every transaction waiting on a resource `on` accepts, in id order, with the first entry
     /// ahead of its request that it must wait for (InnoDB's `lock_rec_has_to_wait_in_queue`).
     fn first_blockers(&self, on: &dyn Fn(&R) -> bool) -> Vec<(TxnId, Option<TxnId>)> {
@@ -325,6 +329,23 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
 
     fn drop_empty_queues(&mut self) {
         self.queues.retain(|_, q| !q.is_empty());
+    }
+
+    fn granted_conflict(&self) -> Option<String> {
+        for (res, queue) in &self.queues {
+            let granted: Vec<&Entry<M>> = queue.iter().filter(|e| e.granted).collect();
+            for (j, later) in granted.iter().enumerate() {
+                if let Some(earlier) =
+                    granted[..j].iter().find(|e| e.txn != later.txn && later.mode.must_wait_for(e.mode))
+                {
+                    return Some(format!(
+                        "{res:?}: txn {} holds {:?} although it must wait for txn {}'s {:?}, granted before it",
+                        later.txn, later.mode, earlier.txn, earlier.mode
+                    ));
+                }
+            }
+        }
+        None
     }
 
     /// As the trait says, with the same breadth-first search, but each waiter's edges computed

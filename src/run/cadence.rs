@@ -110,7 +110,19 @@ pub(crate) fn drain<S: Stage, P: Borrow<PermStep>>(
     tracks: &mut [Track],
     lines: &mut impl Lines,
 ) -> Result<(), S::Error> {
-    stage.pass(tracks, timing.drain, &|t| !unfinished(t))?;
+    elapse(stage, timing.drain, &|t| !unfinished(t), perm, tracks, lines)
+}
+
+/// Let up to `span` pass (less once `done` holds), then report what completed meanwhile.
+pub(crate) fn elapse<S: Stage, P: Borrow<PermStep>>(
+    stage: &mut S,
+    span: Duration,
+    done: &dyn Fn(&[Track]) -> bool,
+    perm: &[P],
+    tracks: &mut [Track],
+    lines: &mut impl Lines,
+) -> Result<(), S::Error> {
+    stage.pass(tracks, span, done)?;
     complete_waiting(perm, tracks, |e| lines.push(e), perm.len());
     lines.attach(stage.take_deadlocks());
     Ok(())

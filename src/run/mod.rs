@@ -10,6 +10,9 @@ mod teardown;
 pub use crate::engine::EngineKind;
 pub use play::{Ended, Play};
 
+pub(crate) use play::run_setup;
+pub(crate) use teardown::Teardown;
+
 pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
 
 use crate::engine::{Access, DbError, DeadlockInfo, Engine, EngineError, Parts, Plain, Poll, Rows, Snapshot, WaitInfo};
@@ -184,6 +187,14 @@ impl Default for Timing {
             drain: Duration::from_secs(2),
         }
     }
+}
+
+impl Timing {
+    /// No time between steps: a step waits if it did not finish when it was sent, and time
+    /// passes only where the caller moves the clock ([`Play::advance_to`]: the threaded engine's
+    /// recorded clock).
+    pub const ZERO: Timing =
+        Timing { wait: Duration::ZERO, pause: Duration::ZERO, settle: Duration::ZERO, drain: Duration::ZERO };
 }
 
 /// Every permutation of `sc` on the engine `kind` names, in memory, with the cadence `timing`.

@@ -93,7 +93,7 @@ fn record(tracks: &mut [Track]) -> impl FnMut(Event) + '_ {
 }
 
 /// Run a session's setup block; a failure is a setup failure.
-fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), RunError> {
+pub(crate) fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), RunError> {
     let stmts: &[Arc<Statement>] = &sc.sessions[s].setup;
     if stmts.is_empty() {
         return Ok(());
@@ -219,6 +219,15 @@ impl<'a, E: Engine> Play<'a, E> {
         self.tracks.push(Track { session, step, launched: true, ..Track::default() });
         let mut stage = Model { sc: self.sc, perm: &self.perm, sim: &mut self.sim };
         cadence::issue(&mut stage, self.timing, &self.perm, &mut self.tracks, &mut self.events, i)
+    }
+
+    /// Let virtual time run to `now` (µs since the permutation started), firing the timers due
+    /// by then, and report the steps they ended: a clock move a driver recorded between steps
+    /// (the threaded engine's).
+    pub fn advance_to(&mut self, now: u64) -> Result<(), RunError> {
+        let span = Duration::from_micros(now.saturating_sub(self.sim.now));
+        let mut stage = Model { sc: self.sc, perm: &self.perm, sim: &mut self.sim };
+        cadence::elapse(&mut stage, span, &|_| false, &self.perm, &mut self.tracks, &mut self.events)
     }
 
     /// The number of lines reported so far.

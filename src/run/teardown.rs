@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// The teardowns of one permutation: the tables they dropped so far.
 #[derive(Debug)]
-pub(super) struct Teardown<'a> {
+pub(crate) struct Teardown<'a> {
     /// The spec file, for error positions.
     file: &'a str,
     dropped: TableSet,

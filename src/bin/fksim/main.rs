@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod calibrate;
 mod conform_load;
 mod load;
+mod stress;
 
 use fksim::conform::{Comparison, LiveDb, Timing};
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
@@ -51,7 +52,7 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Fk {
+pub enum Fk {
     On,
     Off,
 }
@@ -196,6 +197,10 @@ enum Cmd {
     /// Fit an engine's cost file (model/costs/*.toml) on its live server: each statement kind
     /// the load runs, one client at a time, FK on and off; the server's CPU time from /proc.
     Calibrate(calibrate::CalibrateArgs),
+    /// Run a spec's sessions as real threads over the threaded engine, again and again with
+    /// seeded random delays between steps, and check each run against the step runner's run of
+    /// the order its steps reached the engine; exit 1 on a divergence.
+    Stress(stress::StressArgs),
     /// Measure how many permutations per second the model runs on a spec.
     Bench {
         #[command(flatten)]
@@ -491,6 +496,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             load::load(args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Stress(args) => stress::run(args),
         Cmd::Calibrate(args) => {
             calibrate::run(args)?;
             Ok(ExitCode::SUCCESS)
