@@ -3,6 +3,7 @@
 
 use crate::app::drive::AppError;
 use crate::app::workload::WorkloadError;
+#[cfg(not(loom))]
 use crate::conform::LiveError;
 use crate::engine::EngineError;
 use crate::run::RunError;
@@ -21,6 +22,7 @@ pub enum Error {
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
+    #[cfg(not(loom))]
     Live(#[from] LiveError),
     #[error(transparent)]
     Workload(#[from] WorkloadError),
@@ -46,7 +48,9 @@ impl Error {
     /// the model does not support, a bad workload file, a server that cannot be reached.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Spec(_) | Error::Load(_) | Error::Live(_) | Error::Workload(_) | Error::Usage(_) => true,
+            Error::Spec(_) | Error::Load(_) | Error::Workload(_) | Error::Usage(_) => true,
+            #[cfg(not(loom))]
+            Error::Live(_) => true,
             Error::Run(e) => e.is_bad_input(),
             Error::Sim(SimError::Costs(_)) => true,
             Error::Sim(_) => false,

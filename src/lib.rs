@@ -7,6 +7,7 @@
 //! virtual clock under load (`sim`) and on a thread per session (`threaded`, over `sync`).
 
 pub mod app;
+#[cfg(not(loom))]
 pub mod conform;
 pub mod drive;
 pub mod engine;

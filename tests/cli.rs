@@ -204,3 +204,33 @@ fn teardown_drops_a_parent_only_after_its_children() {
         }
     }
 }
+
+/// `fksim stress` runs the spec's sessions on threads, checks every run against the step runner
+/// and says so; its JSON has the runs and the classes; the seed is printed.
+#[test]
+fn stress_checks_runs_against_the_step_runner() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/upgrade-deadlock.spec");
+    let (code, stdout, stderr) = fksim(&["stress", spec, "--seconds", "0.3", "--seed", "5"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("seed 5"), "{stderr}");
+    assert!(stdout.contains("every run is the step runner's run of its arrival order"), "{stdout}");
+    assert!(stdout.contains("no two conflicting locks granted at once"), "{stdout}");
+    let (code, stdout, _) =
+        fksim(&["stress", spec, "--engine", "postgres", "--fk", "off", "--seconds", "0.2", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert!(v["runs"].as_u64().expect("runs") > 0, "{v}");
+    assert_eq!(v["divergences"], 0);
+    assert_eq!(v["fk"], "off");
+    assert!(v["classes"].as_array().is_some_and(|c| !c.is_empty()), "{v}");
+}
+
+#[test]
+fn stress_refuses_a_duration_that_is_not_positive() {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/upgrade-deadlock.spec");
+    for bad in ["0", "-1", "NaN", "inf"] {
+        let (code, _, stderr) = fksim(&["stress", spec, &format!("--seconds={bad}")]);
+        assert_eq!(code, 2, "--seconds {bad}: {stderr}");
+        assert!(stderr.contains("--seconds must be a positive number"), "{stderr}");
+    }
+}

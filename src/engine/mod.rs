@@ -1,7 +1,7 @@
 //! Engine profiles: which locks and row changes each statement makes, per engine.
 //!
 //! ```text
-//!   drivers:  run (step runner)   explore   app (workloads)   conform   bench / fuzz   [load, threads]
+//!   drivers:  run (step runner)   explore   app (workloads)   conform   bench / fuzz   sim   threaded
 //!                     \               |          |              |          /
 //!                      +----- Driver (drive.rs): sessions, statements, wake-ups, time ------+
 //!                                               |

@@ -161,6 +161,21 @@ proptest! {
             for t in 1..5 {
                 prop_assert_eq!(real.find_cycle_from(t), find_cycle(&real.wait_for_graph(), t));
             }
+            // Requests and releases never grant two locks that conflict.
+            prop_assert_eq!(real.granted_conflict(), None);
         }
     }
+}
+
+#[test]
+fn granted_conflict_names_a_lock_granted_against_the_rules() {
+    let mut t: LockTable<u8, Rw> = LockTable::new();
+    t.request(1, &0, Rw::R, 0);
+    t.request(2, &0, Rw::R, 0);
+    assert_eq!(t.granted_conflict(), None);
+    // `add_granted` skips the conflict check (InnoDB's implicit-lock conversion): a writer added
+    // beside two readers breaks the invariant, and the check says where.
+    t.add_granted(3, &0, Rw::W, 0);
+    let broken = t.granted_conflict().expect("a writer granted beside readers");
+    assert!(broken.contains("txn 3 holds W although it must wait for txn 1's R"), "{broken}");
 }

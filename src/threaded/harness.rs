@@ -107,7 +107,7 @@ where
                     let mut out = Vec::new();
                     for (k, step) in sc.sessions[s].steps.iter().enumerate() {
                         if k > 0 && how.gate == Gate::FirstSteps {
-                            eng.wait_arrived(with_steps)?;
+                            eng.wait_arrived(s, with_steps)?;
                         }
                         if let Some(p) = &how.pause {
                             p(s, k);

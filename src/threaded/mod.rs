@@ -116,6 +116,9 @@ enum Place {
     Parked,
     /// Asleep until this time (µs): the application's own work between steps, in virtual time.
     Asleep(u64),
+    /// Waiting until this many steps have arrived ([`Threaded::wait_arrived`]); the arrival that
+    /// makes it so marks it busy again, before the clock can look.
+    Gated(usize),
     /// Gone: it issued its last step.
     Left,
 }
@@ -246,6 +249,10 @@ impl<E: Engine> Threaded<E> {
         g.turns += 1;
         g.arrivals.push(Arrival::Step(s, step.clone()));
         g.steps_arrived += 1;
+        let arrived = g.steps_arrived;
+        for slot in g.slots.iter_mut().filter(|slot| matches!(slot.place, Place::Gated(n) if n <= arrived)) {
+            slot.place = Place::Busy;
+        }
         self.quiet.notify_all();
         let turns = g.turns;
         let slot = &mut g.slots[s];
@@ -341,12 +348,17 @@ impl<E: Engine> Threaded<E> {
         self.quiet.notify_all();
     }
 
-    /// Block until `n` steps have reached the engine (a gate an application's own ordering puts
-    /// between sessions, such as "both transactions have begun").
-    pub fn wait_arrived(&self, n: usize) -> Result<(), ThreadedError> {
+    /// Block session `s` until `n` steps have reached the engine (a gate an application's own
+    /// ordering puts between sessions, such as "both transactions have begun"). Meanwhile the
+    /// clock counts it as waiting.
+    pub fn wait_arrived(&self, s: SessionId, n: usize) -> Result<(), ThreadedError> {
         let mut g = self.core.lock();
-        while g.steps_arrived < n && g.failure.is_none() {
-            self.quiet.wait(&mut g);
+        if g.steps_arrived < n {
+            g.slots[s].place = Place::Gated(n);
+            self.quiet.notify_all();
+            while g.slots[s].place == Place::Gated(n) && g.failure.is_none() {
+                self.quiet.wait(&mut g);
+            }
         }
         match &g.failure {
             Some(f) => Err(f.clone()),
@@ -409,6 +421,18 @@ impl<E: Engine> Threaded<E> {
                 }
             }
             self.pass_turn(&mut g, None);
+        }
+    }
+
+    /// Forget history no open transaction needs ([`Engine::vacuum`]), as a long run must now and
+    /// then: between two calls the engine is in a state any statement may start from.
+    pub fn vacuum(&self) -> Result<(), ThreadedError> {
+        let mut g = self.core.lock();
+        let r = g.driver.engine_mut().vacuum().map(|_| ());
+        g.after_engine_call(r);
+        match &g.failure {
+            Some(f) => Err(f.clone()),
+            None => Ok(()),
         }
     }
 

@@ -1,0 +1,520 @@
+//! The `fksim` command line: the commands, their arguments, and what each one runs.
+
+/// The model allocates many small values while exploring; mimalloc makes that about twice as fast.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use crate::{calibrate, conform_load, load, stress};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use fksim::conform::{Comparison, LiveDb, Timing};
+use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
+use fksim::explore::{explore_kind, Space, Tracing};
+use fksim::report::{json, text};
+use fksim::run::Runner;
+use fksim::scenario::{LoadError, Scenario};
+use fksim::spec::parse_spec_file;
+use fksim::store::{MemStore, SledStore};
+use fksim::Error;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// `--engine`: the engine names, parsed into the library's kinds.
+pub fn engine_arg() -> impl TypedValueParser<Value = EngineKind> {
+    let names: Vec<&'static str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+    PossibleValuesParser::new(names).map(|name| EngineKind::from_name(&name).expect("a possible value"))
+}
+
+/// `--store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    Memory,
+    Sled,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "fksim",
+    version,
+    about = "Model InnoDB's row locks (PostgreSQL's next) to see what dropping a foreign key does"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fk {
+    On,
+    Off,
+}
+
+/// The engines `--engine` of `conform` names: one, or `both`.
+#[derive(Debug, Clone)]
+pub struct Engines(pub Vec<EngineKind>);
+
+pub fn engines_arg() -> impl TypedValueParser<Value = Engines> {
+    let mut names: Vec<&'static str> = EngineKind::ALL.iter().map(|k| k.name()).collect();
+    names.push("both");
+    PossibleValuesParser::new(names).map(|name| match EngineKind::from_name(&name) {
+        Some(kind) => Engines(vec![kind]),
+        None => Engines(EngineKind::ALL.to_vec()),
+    })
+}
+
+/// `--fk` of `conform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Which2 {
+    On,
+    Off,
+    Both,
+}
+
+impl Which2 {
+    /// The FK settings to run, FK on first.
+    pub fn settings(self) -> Vec<bool> {
+        match self {
+            Which2::On => vec![true],
+            Which2::Off => vec![false],
+            Which2::Both => vec![true, false],
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// The isolation spec file (PostgreSQL isolationtester format).
+    spec: PathBuf,
+    /// The engine whose locking rules to model.
+    #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
+    engine: EngineKind,
+    /// `off` strips every FOREIGN KEY / REFERENCES clause and keeps the index on the column.
+    #[arg(long, value_enum, default_value = "on")]
+    fk: Fk,
+    /// Where rows live: in memory (fast) or in a temporary sled database.
+    #[arg(long, value_enum, default_value = "memory")]
+    store: StoreKind,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run every permutation of a spec (its permutation lines, or every interleaving).
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// JSON Lines instead of the transcript.
+        #[arg(long)]
+        json: bool,
+        /// Run this permutation ("s1a s2a s1b ...") instead of the spec's.
+        #[arg(long)]
+        permutation: Option<String>,
+    },
+    /// Run every interleaving of a spec's sessions (or a seeded random sample) and summarise the
+    /// outcomes: orphans, deadlocks, errors, waits on the parent table, one example each.
+    Explore {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+        /// Run this many random interleavings instead of all of them.
+        #[arg(long)]
+        sample: Option<u64>,
+        /// The seed of the random sample (printed when not given).
+        #[arg(long, requires = "sample")]
+        seed: Option<u64>,
+        /// Worker threads (default: every core). The result does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run every interleaving, also those that only reorder commuting steps (by default each
+        /// such class runs once, with sleep sets).
+        #[arg(long, conflicts_with = "sample")]
+        no_reduce: bool,
+    },
+    /// Run specs on the live MariaDB and PostgreSQL and compare each outcome with the model's;
+    /// or, with `--load`, a workload's load run live beside the simulator's.
+    Conform {
+        /// Spec files.
+        #[arg(required_unless_present = "load")]
+        specs: Vec<PathBuf>,
+        /// Run this workload's load live (client threads over real connections) and print it
+        /// beside the simulator's run of the same settings and seed.
+        #[arg(long, value_name = "WORKLOAD", conflicts_with_all = ["specs", "record"])]
+        load: Option<PathBuf>,
+        #[command(flatten)]
+        settings: load::SettingsFlags,
+        /// With `--load`: the seed of the clients' streams (printed when not given).
+        #[arg(long, requires = "load")]
+        seed: Option<u64>,
+        /// With `--load`: one JSON line per engine and FK setting, and a ratio line per engine.
+        #[arg(long, requires = "load")]
+        json: bool,
+        /// With `--load`: cost files for the simulated side (default: the shipped ones).
+        #[arg(long, value_name = "FILE", requires = "load")]
+        costs: Vec<PathBuf>,
+        #[arg(long, value_parser = engines_arg(), default_value = "both")]
+        engine: Engines,
+        #[arg(long, value_enum, default_value = "both")]
+        fk: Which2,
+        /// Write the live outcomes to DIR/expected/NAME.ENGINE.fk-FK.jsonl.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+        #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
+        mysql_url: String,
+        #[arg(long, default_value = "postgresql://postgres@127.0.0.1:5432/test")]
+        postgres_url: String,
+        /// A step still running this long after it was sent counts as waiting.
+        #[arg(long, default_value_t = 600)]
+        wait_ms: u64,
+    },
+    /// Run random scripts and schedules of a workload file (model/workloads/*.toml) and summarise
+    /// orphans, errors and waits; `--write DIR` keeps each run as a spec whose first line is the
+    /// `fksim run` command that replays it.
+    Workload {
+        file: PathBuf,
+        #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
+        engine: EngineKind,
+        #[arg(long, value_enum, default_value = "off")]
+        fk: Fk,
+        /// The seed (printed when not given).
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
+    /// Simulate a workload's clients on a virtual clock, FK on and off: throughput, latency,
+    /// lock waits, aborts and CPU, from the engines' own lock rules and a fitted cost model.
+    Load(load::LoadArgs),
+    /// Fit an engine's cost file (model/costs/*.toml) on its live server: each statement kind
+    /// the load runs, one client at a time, FK on and off; the server's CPU time from /proc.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run a spec's sessions as real threads over the threaded engine, again and again with
+    /// seeded random delays between steps, and check each run against the step runner's run of
+    /// the order its steps reached the engine; exit 1 on a divergence.
+    Stress(stress::StressArgs),
+    /// Measure how many permutations per second the model runs on a spec.
+    Bench {
+        #[command(flatten)]
+        common: Common,
+        /// Run for at least this many seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Load and bind a spec; every failure here is bad input.
+fn load(common: &Common) -> Result<Scenario> {
+    load_as(&common.spec, common.engine, common.fk == Fk::On)
+}
+
+/// Load and bind a spec for an engine; every failure here is bad input.
+pub fn load_as(path: &std::path::Path, engine: EngineKind, fk_on: bool) -> Result<Scenario> {
+    let spec = parse_spec_file(path)?;
+    Ok(Scenario::load(spec, engine.schema(fk_on))?)
+}
+
+struct ConformArgs {
+    specs: Vec<PathBuf>,
+    engines: Vec<EngineKind>,
+    fks: Vec<bool>,
+    record: Option<PathBuf>,
+    mysql_url: String,
+    postgres_url: String,
+    timing: Timing,
+}
+
+/// Returns whether every case agreed.
+fn conform(a: ConformArgs) -> Result<bool> {
+    // Bad input first, before any server is touched.
+    let mut cases = Vec::new();
+    for path in &a.specs {
+        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        for &engine in &a.engines {
+            for &fk_on in &a.fks {
+                cases.push((name.clone(), engine, fk_on, load_as(path, engine, fk_on)?));
+            }
+        }
+    }
+    if let Some(dir) = &a.record {
+        std::fs::create_dir_all(dir.join("expected")).map_err(Error::io(format!("creating {}", dir.display())))?;
+    }
+    let mut agree = 0;
+    for &engine in &a.engines {
+        let live = engine.server();
+        let url = match live {
+            Server::MariaDb => &a.mysql_url,
+            Server::Postgres => &a.postgres_url,
+        };
+        let mut db = LiveDb::connect(live, url, a.timing)?;
+        for (name, e, fk_on, sc) in cases.iter().filter(|c| c.1 == engine) {
+            let fk = if *fk_on { "on" } else { "off" };
+            eprintln!("fksim conform: {name} {e:?} fk {fk} ({} permutations)", sc.permutation_count());
+            let cmp = Comparison::run(name, sc, *e, *fk_on, &mut db)?;
+            print!("{}", cmp.report());
+            if cmp.differences() == 0 {
+                agree += 1;
+            }
+            if let Some(dir) = &a.record {
+                let path = dir.join("expected").join(cmp.file_name());
+                std::fs::write(&path, cmp.recording()).map_err(Error::io(format!("writing {}", path.display())))?;
+            }
+        }
+        db.close()?;
+    }
+    println!("{agree} of {} cases agree", cases.len());
+    Ok(agree == cases.len())
+}
+
+/// The steps of a `--permutation` argument, each checked against the spec.
+fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermStep>> {
+    text.split_whitespace()
+        .map(|name| {
+            sc.spec
+                .find_step(name)
+                .map(|_| fksim::spec::PermStep { name: name.into(), markers: vec![], pos: Default::default() })
+                .ok_or_else(|| {
+                    Error::Load(LoadError {
+                        file: sc.spec.file.clone(),
+                        pos: Default::default(),
+                        what: format!("unknown step `{name}` in --permutation"),
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Work on an engine and the store `--store` chose.
+trait StoreTask {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()>;
+}
+
+/// A [`StoreTask`] on the engine `--engine` chose.
+struct OnStore<T>(StoreKind, T);
+
+impl<T: StoreTask> EngineTask for OnStore<T> {
+    type Output = Result<()>;
+    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Result<()>
+    where
+        E::With<Tracing>: Clone,
+    {
+        match self.0 {
+            StoreKind::Memory => self.1.run_on::<E>(MemStore::default()),
+            StoreKind::Sled => self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
+        }
+    }
+}
+
+/// `fksim run`: every permutation (or `only`), as a transcript or JSON Lines.
+struct RunAll<'a> {
+    sc: &'a Scenario,
+    as_json: bool,
+    only: Option<Vec<fksim::spec::PermStep>>,
+}
+
+impl StoreTask for RunAll<'_> {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
+        let sc = self.sc;
+        let mut runner = Runner::<E>::new(sc, store)?;
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        let io = || Error::io("writing the output");
+        if !self.as_json {
+            out.write_all(text::header(sc).as_bytes()).map_err(io())?;
+        }
+        let perms: Box<dyn Iterator<Item = Vec<fksim::spec::PermStep>>> = match self.only {
+            Some(p) => Box::new(std::iter::once(p)),
+            None => sc.permutations(),
+        };
+        let total = sc.permutation_count();
+        let started = Instant::now();
+        let mut last = started;
+        for (n, perm) in perms.enumerate() {
+            let report = runner.run(&perm)?;
+            let chunk = if self.as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
+            out.write_all(chunk.as_bytes()).map_err(io())?;
+            if last.elapsed() > Duration::from_secs(2) {
+                last = Instant::now();
+                eprintln!("fksim: {} of {total} permutations ({:.0?})", n + 1, started.elapsed());
+            }
+        }
+        out.flush().map_err(io())
+    }
+}
+
+/// `fksim bench`: the permutations, again and again, for `seconds`.
+struct Bench<'a> {
+    sc: &'a Scenario,
+    common: &'a Common,
+    seconds: f64,
+    as_json: bool,
+}
+
+impl StoreTask for Bench<'_> {
+    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
+        let (sc, common) = (self.sc, self.common);
+        let mut runner = Runner::<E>::new(sc, store)?;
+        let perms: Vec<_> = sc.permutations().collect();
+        let started = Instant::now();
+        let mut runs: u64 = 0;
+        let mut checksum: u64 = 0;
+        while started.elapsed().as_secs_f64() < self.seconds || runs == 0 {
+            for p in &perms {
+                let r = runner.run(p)?;
+                checksum = checksum.wrapping_add(r.events.len() as u64 + r.orphans as u64);
+                runs += 1;
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let rate = runs as f64 / secs;
+        if self.as_json {
+            println!(
+                "{}",
+                json::to_line(
+                    &serde_json::json!({"spec": common.spec.display().to_string(), "permutations": perms.len(), "runs": runs, "seconds": secs, "per_second": rate.round(), "checksum": checksum})
+                )
+            );
+        } else {
+            println!(
+                "{}: {} permutations, {runs} runs in {secs:.2} s: {rate:.0} permutations/s (engine {:?}, store {:?}, fk {:?})",
+                common.spec.display(),
+                perms.len(),
+                common.engine,
+                common.store,
+                common.fk
+            );
+        }
+        Ok(())
+    }
+}
+
+fn main_inner(cli: Cli) -> Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Conform {
+            specs,
+            load,
+            settings,
+            seed,
+            json,
+            costs,
+            engine,
+            fk,
+            record,
+            mysql_url,
+            postgres_url,
+            wait_ms,
+        } => {
+            let engines = engine.0;
+            let fks = fk.settings();
+            if let Some(workload) = load {
+                let a = conform_load::ConformLoad {
+                    workload,
+                    engines,
+                    fks,
+                    settings,
+                    seed,
+                    json,
+                    costs,
+                    mysql_url,
+                    postgres_url,
+                };
+                conform_load::conform_load(a)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let timing = Timing { wait: Duration::from_millis(wait_ms), ..Timing::default() };
+            let ok = conform(ConformArgs { specs, engines, fks, record, mysql_url, postgres_url, timing })?;
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Cmd::Run { common, json, permutation } => {
+            let sc = load(&common)?;
+            let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
+            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
+            let sc = load(&common)?;
+            let space = match sample {
+                None if no_reduce => Space::All,
+                None => Space::Reduced,
+                Some(count) => {
+                    let seed = seed.unwrap_or_else(|| {
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_nanos() as u64)
+                            .unwrap_or(0)
+                    });
+                    eprintln!("fksim explore: random sample of {count} interleavings, seed {seed}");
+                    Space::Sample { count, seed }
+                }
+            };
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let started = Instant::now();
+            let last = std::sync::Mutex::new(Instant::now());
+            let progress = |done: u64| {
+                let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+                if l.elapsed() > Duration::from_secs(2) {
+                    *l = Instant::now();
+                    eprintln!("fksim explore: {done} interleavings ({:.0?})", started.elapsed());
+                }
+            };
+            let mut summary = explore_kind(common.engine, &sc, space, threads, &progress)?;
+            summary.fk = format!("{:?}", common.fk).to_lowercase();
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "fksim explore: {} interleavings run in {secs:.2} s on {threads} threads ({:.0} interleavings/s)",
+                summary.explored,
+                summary.explored as f64 / secs.max(1e-9)
+            );
+            if json {
+                println!("{}", json::to_line(&summary));
+            } else {
+                print!("{}", fksim::explore::text(&summary));
+            }
+            // A broken end invariant is a defect of the model: fail loudly.
+            Ok(if summary.stranded > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Cmd::Workload { file, engine, fk, seed, runs, write } => {
+            let w = fksim::app::workload::Workload::load(&file)?;
+            let seed = seed.unwrap_or_else(rand::random);
+            let fk_on = fk == Fk::On;
+            let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
+            println!("workload {} engine {engine:?} fk {fk:?} seed {seed}", file.display());
+            print!("{}", sum.text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Load(args) => {
+            load::load(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Stress(args) => stress::run(args),
+        Cmd::Calibrate(args) => {
+            calibrate::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench { common, seconds, json } => {
+            let sc = load(&common)?;
+            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, seconds, as_json: json }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match main_inner(cli) {
+        Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fksim: {e}");
+            // Bad input (exit 2) versus a failure of the tool (exit 1).
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}
