@@ -15,48 +15,41 @@ fn step_sql<'a>(sc: &'a Scenario, name: &str) -> &'a str {
     sc.spec.find_step(name).map(|(s, i)| sc.sessions[s].steps[i].sql.as_str()).unwrap_or("")
 }
 
-/// psql's aligned table as isolationtester prints results.
+/// Does libpq's `PQprint` take this value for a number (fe-print.c, `do_field`): only digits,
+/// `.`, `E`, `e`, spaces and `-`, a digit last and no `E` first? An empty value (NULL) says
+/// nothing either way.
+fn looks_numeric(v: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_digit() || matches!(c, '.' | 'E' | 'e' | ' ' | '-');
+    v.is_empty() || (v.chars().all(allowed) && v.ends_with(|c: char| c.is_ascii_digit()) && !v.starts_with(['E', 'e']))
+}
+
+/// Results as isolationtester prints them, with libpq's `PQprint` (`align`, `|` between fields,
+/// fe-print.c): each column as wide as its widest value or header; a column whose every value
+/// looks like a number has its header and values right-aligned (`do_header`, `output_row`: `%*s`),
+/// any other column left-aligned (`%-*s`).
 fn table(rows: &Rows) -> String {
     let cells: Vec<Vec<String>> = rows.rows.iter().map(|r| r.iter().map(Value::to_string).collect()).collect();
-    let numeric: Vec<bool> = (0..rows.columns.len())
-        .map(|c| rows.rows.iter().all(|r| matches!(r[c], Value::Int(_) | Value::Null)))
-        .collect();
+    let numeric: Vec<bool> = (0..rows.columns.len()).map(|c| cells.iter().all(|r| looks_numeric(&r[c]))).collect();
     let widths: Vec<usize> = rows
         .columns
         .iter()
         .enumerate()
         .map(|(c, h)| cells.iter().map(|r| r[c].chars().count()).chain([h.chars().count()]).max().unwrap_or(0))
         .collect();
-    let mut out = String::new();
-    let head: Vec<String> = rows
-        .columns
-        .iter()
-        .zip(&widths)
-        .map(|(h, &w)| {
-            let pad = w - h.chars().count();
-            format!("{}{}{}", " ".repeat(pad / 2), h, " ".repeat(pad - pad / 2))
-        })
-        .collect();
-    out.push_str(head.join("|").trim_end());
-    out.push('\n');
+    let line = |fields: &mut dyn Iterator<Item = &str>| -> String {
+        let aligned: Vec<String> = fields
+            .enumerate()
+            .map(
+                |(c, v)| if numeric[c] { format!("{v:>w$}", w = widths[c]) } else { format!("{v:<w$}", w = widths[c]) },
+            )
+            .collect();
+        format!("{}\n", aligned.join("|").trim_end())
+    };
+    let mut out = line(&mut rows.columns.iter().map(String::as_str));
     out.push_str(&widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().join("+"));
     out.push('\n');
     for r in &cells {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(
-                |(c, v)| {
-                    if numeric[c] {
-                        format!("{v:>w$}", w = widths[c])
-                    } else {
-                        format!("{v:<w$}", w = widths[c])
-                    }
-                },
-            )
-            .collect();
-        out.push_str(line.join("|").trim_end());
-        out.push('\n');
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
     }
     let n = rows.rows.len();
     out.push_str(&format!("({n} row{})\n\n", if n == 1 { "" } else { "s" }));
