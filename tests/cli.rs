@@ -234,3 +234,23 @@ fn stress_refuses_a_duration_that_is_not_positive() {
         assert!(stderr.contains("--seconds must be a positive number"), "{stderr}");
     }
 }
+
+/// Each engine reads a spec with its own SQL dialect: PostgreSQL takes a column named `key` (as
+/// its isolation suite uses), MariaDB's grammar, as the server's, reads `key` as an index clause
+/// and refuses it, at its file:line.
+#[test]
+fn a_column_named_key_is_postgres_sql_only() {
+    let spec = "setup { CREATE TABLE foo (key INT PRIMARY KEY, value INT); INSERT INTO foo VALUES (1, 1); }
+session s1
+step s1u { UPDATE foo SET value = 2 WHERE key = 1; }
+step s1s { SELECT key, value FROM foo; }
+";
+    let path = write_spec("key-column.spec", spec);
+    let p = path.display().to_string();
+    let (code, stdout, stderr) = fksim(&["run", &p, "--engine", "postgres"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("key|value\n---+-----\n  1|    2"), "{stdout}");
+    let (code, _, stderr) = fksim(&["run", &p, "--engine", "innodb"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with(&format!("fksim: {p}:1:")) && stderr.contains("cannot parse SQL"), "{stderr}");
+}

@@ -173,7 +173,7 @@ fn repeatable_read_cascade_meets_a_row_committed_after_the_snapshot() {
 fn set_null_on_a_not_null_column() {
     let text = "setup {\n  CREATE TABLE p (id INT PRIMARY KEY);\n  CREATE TABLE c (id INT PRIMARY KEY, pid INT NOT NULL, FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL);\n  INSERT INTO p VALUES (1);\n  INSERT INTO c VALUES (1, 1);\n}\nsession s1\nstep d { DELETE FROM p WHERE id = 1; }\n";
     let spec = fksim::spec::parse_spec("notnull.spec", text).expect("parses");
-    let opts = fksim::sql::SchemaOptions { fk_enforced: true, implicit_fk_index: true };
+    let opts = EngineKind::Innodb.schema(true);
     let e = fksim::scenario::Scenario::load(spec, opts).map(|_| ()).expect_err("InnoDB refuses the table").to_string();
     assert!(e.contains("errno: 150"), "{e}");
     let sc = load_text_for("notnull.spec", text, EngineKind::Postgres, true);

@@ -299,7 +299,11 @@ mod tests {
         let l = Layout::new(&c);
         let text = spec_text(&c, &l, &l.order(&[0, 1]), Tail::default(), "two sessions");
         let spec = crate::spec::parse_spec("gen.spec", &text).unwrap();
-        let opts = crate::sql::SchemaOptions { fk_enforced: false, implicit_fk_index: true };
+        let opts = crate::sql::SchemaOptions {
+            fk_enforced: false,
+            implicit_fk_index: true,
+            dialect: crate::sql::SqlDialect::MySql,
+        };
         let sc = crate::scenario::Scenario::load(spec, opts).unwrap();
         assert_eq!(sc.sessions.len(), 3);
         assert!(text.contains("step s2t1du1 { DELETE FROM student_courseenrollment WHERE user_id IN (1);"));

@@ -124,3 +124,31 @@ pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
     out.push_str(&format!("orphans: {}\n", report.orphans));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libpq's PQprint: a column of numbers is right-aligned, header included; text, left.
+    #[test]
+    fn tables_align_as_pqprint() {
+        let rows = Rows {
+            columns: vec!["id".into(), "name".into(), "n".into()],
+            rows: vec![
+                vec![Value::Int(100), Value::Str("alexandra".into()), Value::Str("-1.5e3".into())],
+                vec![Value::Int(7), Value::Null, Value::Str("42".into())],
+            ],
+        };
+        assert_eq!(
+            table(&rows),
+            " id|name     |     n\n---+---------+------\n100|alexandra|-1.5e3\n  7|         |    42\n(2 rows)\n\n"
+        );
+        assert!(
+            looks_numeric("12")
+                && looks_numeric("")
+                && !looks_numeric("e5")
+                && !looks_numeric("1-")
+                && !looks_numeric("t")
+        );
+    }
+}

@@ -225,7 +225,11 @@ mod tests {
         );
         let sc = Scenario::load(
             parse_spec("c.spec", &text).unwrap(),
-            crate::sql::SchemaOptions { fk_enforced: fk_on, implicit_fk_index: rows_in_pk },
+            crate::sql::SchemaOptions {
+                fk_enforced: fk_on,
+                implicit_fk_index: rows_in_pk,
+                dialect: crate::sql::SqlDialect::Generic,
+            },
         )
         .unwrap();
         (*sc.catalog).clone()
@@ -236,7 +240,11 @@ mod tests {
         crate::sql::parse_statement(
             &raw,
             &mut cat.clone(),
-            crate::sql::SchemaOptions { fk_enforced: true, implicit_fk_index: true },
+            crate::sql::SchemaOptions {
+                fk_enforced: true,
+                implicit_fk_index: true,
+                dialect: crate::sql::SqlDialect::Generic,
+            },
         )
         .unwrap()
     }

@@ -225,7 +225,8 @@ mod tests {
     use crate::sql::{parse_statement, RawStatement, SchemaOptions};
 
     fn catalog(ddl: &[&str]) -> Catalog {
-        let opts = SchemaOptions { fk_enforced: true, implicit_fk_index: false };
+        let opts =
+            SchemaOptions { fk_enforced: true, implicit_fk_index: false, dialect: crate::sql::SqlDialect::Generic };
         let mut cat = Catalog::default();
         for d in ddl {
             parse_statement(&RawStatement { text: d.to_string(), pos: Pos { line: 1, col: 1 } }, &mut cat, opts)

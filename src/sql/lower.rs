@@ -17,6 +17,36 @@ pub struct SchemaOptions {
     /// The engine creates an index for a foreign key that has none (InnoDB does); with the FK
     /// stripped that index is kept, as Django's `db_constraint=False` keeps it.
     pub implicit_fk_index: bool,
+    /// Whose SQL the statements are read as.
+    pub dialect: SqlDialect,
+}
+
+/// The sqlparser dialect a spec's SQL is read with: its engine's, so that each server's own
+/// identifiers and literals work (PostgreSQL takes a column named `key`, which the generic and
+/// MySQL dialects read as an index clause). A statement the engine's dialect refuses is read
+/// with the generic one, which takes the statements written for both servers (`BEGIN ISOLATION
+/// LEVEL ...`, PostgreSQL's `SET` of a duration) that sqlparser's MySQL dialect does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlDialect {
+    Generic,
+    Postgres,
+    MySql,
+}
+
+impl SqlDialect {
+    /// Parse `text` with this dialect (then the generic one); the first dialect's error if both
+    /// refuse it.
+    pub(crate) fn parse(self, text: &str) -> Result<Vec<Ast>, sqlparser::parser::ParserError> {
+        use sqlparser::dialect::{GenericDialect, MySqlDialect, PostgreSqlDialect};
+        use sqlparser::parser::Parser;
+        let generic = || Parser::parse_sql(&GenericDialect {}, text);
+        let own = match self {
+            SqlDialect::Generic => return generic(),
+            SqlDialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, text),
+            SqlDialect::MySql => Parser::parse_sql(&MySqlDialect {}, text),
+        };
+        own.or_else(|e| generic().map_err(|_| e))
+    }
 }
 
 /// Why a statement cannot be bound; its text is the message `file:line:col:` leads.

@@ -7,14 +7,12 @@ mod split;
 pub mod value;
 
 pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
-pub use lower::SchemaOptions;
+pub use lower::{SchemaOptions, SqlDialect};
 pub use plan::{Cond, DropTables, Expr, Filter, Isolation, Plan, Projection, RowLock, Statement};
 pub use split::{peel_lock_clause, split_block, RawStatement};
 pub use value::Value;
 
 use crate::spec::{Pos, SqlBlock};
-use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
 
 /// A statement that could not be parsed or is outside the supported subset.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +36,7 @@ fn excerpt(text: &str) -> String {
 pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOptions) -> Result<Statement, SqlError> {
     let fail = |what: String| SqlError { pos: raw.pos, what: format!("{what}: `{}`", excerpt(&raw.text)) };
     let (text, lock) = peel_lock_clause(&raw.text).map_err(fail)?;
-    let asts = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
+    let asts = opts.dialect.parse(&text).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
     let [ast] = asts.as_slice() else {
         return Err(fail("expected one statement".into()));
     };

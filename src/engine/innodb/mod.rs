@@ -362,7 +362,7 @@ impl<P: Parts> Engine for InnoDb<P> {
     /// InnoDB creates an index for a foreign key that has none, and its DDL refuses SET NULL on a
     /// NOT NULL column.
     fn schema(fk_enforced: bool) -> SchemaOptions {
-        SchemaOptions { fk_enforced, implicit_fk_index: true }
+        SchemaOptions { fk_enforced, implicit_fk_index: true, dialect: crate::sql::SqlDialect::MySql }
     }
 
     /// MariaDB names a table with its database; the README's set-up uses `test`. Each message

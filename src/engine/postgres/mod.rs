@@ -469,7 +469,7 @@ impl<P: Parts> Engine for PgDb<P> {
 
     /// PostgreSQL makes no index for a foreign key.
     fn schema(fk_enforced: bool) -> SchemaOptions {
-        SchemaOptions { fk_enforced, implicit_fk_index: false }
+        SchemaOptions { fk_enforced, implicit_fk_index: false, dialect: crate::sql::SqlDialect::Postgres }
     }
 
     fn ddl_refusal(refusal: &DdlRefusal) -> String {

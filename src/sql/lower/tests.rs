@@ -2,9 +2,9 @@
 
 use crate::spec::Pos;
 use crate::sql::plan::{not_in, Cond, Plan};
-use crate::sql::{parse_statement, Catalog, RawStatement, SchemaOptions, SqlError, Value};
+use crate::sql::{parse_statement, Catalog, RawStatement, SchemaOptions, SqlDialect, SqlError, Value};
 
-const OPTS: SchemaOptions = SchemaOptions { fk_enforced: true, implicit_fk_index: true };
+const OPTS: SchemaOptions = SchemaOptions { fk_enforced: true, implicit_fk_index: true, dialect: SqlDialect::Generic };
 
 fn catalog() -> Catalog {
     let mut cat = Catalog::default();
