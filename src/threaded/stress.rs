@@ -53,8 +53,9 @@ pub struct StressSummary {
     pub runs: u64,
     pub runs_per_second: f64,
     pub classes: Vec<SeenClass>,
-    /// The classes `fksim explore` finds (every interleaving, reduced), for comparison.
-    pub explore_classes: Vec<String>,
+    /// The classes `fksim explore` finds (every interleaving, reduced), with its counts and
+    /// examples, for comparison.
+    pub explore_classes: Vec<explore::Class>,
     pub divergences: u64,
     pub first_divergences: Vec<Diverged>,
     /// Grants that broke the lock table's invariant, and the first.
@@ -73,7 +74,7 @@ where
     E::With<crate::explore::Tracing>: Clone,
 {
     let explored = explore::explore::<E>(sc, Space::Reduced, 1, &|_| {})?;
-    let explore_classes: Vec<String> = explored.classes.iter().map(|c| c.outcome.clone()).collect();
+    let explore_classes = explored.classes;
     let mut seeds = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut classes: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
     let (mut runs, mut divergences, mut violations) = (0u64, 0u64, 0u64);
@@ -126,7 +127,7 @@ where
         classes: classes
             .into_iter()
             .map(|(outcome, (runs, _, example))| SeenClass {
-                explored: explore_classes.contains(&outcome),
+                explored: explore_classes.iter().any(|c| c.outcome == outcome),
                 outcome,
                 runs,
                 example,
@@ -161,7 +162,9 @@ pub fn text(s: &StressSummary) -> String {
         let mark = if c.explored { "*" } else { " " };
         out.push_str(&format!("    {mark} {:<28} {:>8}  {}\n", c.outcome, c.runs, c.example));
     }
-    out.push_str(&format!("  explore's classes:      {}\n", s.explore_classes.join(", ")));
+    let explored: Vec<String> =
+        s.explore_classes.iter().map(|c| format!("{} ({})", c.outcome, c.interleavings)).collect();
+    out.push_str(&format!("  explore's classes (interleavings of its reduced walk): {}\n", explored.join(", ")));
     match &s.first_violation {
         None => out.push_str("  grants:                 no two conflicting locks granted at once\n"),
         Some(v) => {
