@@ -601,6 +601,9 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
             TableFactor::Table { name, .. } => table_of(catalog, name),
             other => Err(LowerError::Unsupported(format!("unsupported FROM item `{other}`"))),
         },
+        [] => Err(LowerError::Unsupported(
+            "a SELECT without FROM (functions such as pg_advisory_lock, expressions) is not supported".into(),
+        )),
         _ => Err(LowerError::Unsupported("only single-table statements are supported (no joins)".into())),
     }
 }

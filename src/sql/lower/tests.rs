@@ -1,4 +1,4 @@
-//! Tests of the WHERE-clause forms `NOT IN (list)` and `NOT IN (SELECT ...)`.
+//! Tests of the SQL lowering: the WHERE-clause forms `NOT IN (list)` and `NOT IN (SELECT ...)`, and refusals that name their cause.
 
 use crate::spec::Pos;
 use crate::sql::plan::{not_in, Cond, Plan};
@@ -84,4 +84,14 @@ fn other_subquery_forms_are_clear_errors() {
         assert_eq!(e.pos, Pos { line: 7, col: 3 }, "{sql}");
         assert!(e.what.contains(want), "{sql}: {}", e.what);
     }
+}
+
+/// A refusal names its real cause: a SELECT without FROM is not a join.
+#[test]
+fn select_without_from_is_refused_as_such() {
+    let e = lower("SELECT pg_advisory_lock(578902068)").unwrap_err().to_string();
+    assert!(e.starts_with("7:3: a SELECT without FROM"), "{e}");
+    let e =
+        lower("SELECT a.id FROM auth_user a JOIN bookmarks_bookmark b ON b.user_id = a.id").unwrap_err().to_string();
+    assert!(e.contains("no joins"), "{e}");
 }
