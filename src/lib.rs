@@ -3,8 +3,9 @@
 //!
 //! Data flows one way: spec text (`spec`) -> statements bound to a schema (`sql`, `scenario`) ->
 //! an engine profile turning each statement into lock requests and row changes (`engine`, over the
-//! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`). The same rules run on a
-//! virtual clock under load (`sim`) and on a thread per session (`threaded`, over `sync`).
+//! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`).
+//! The same rules run on a virtual clock under load (`sim`) and on a thread per session
+//! (`threaded`, over `sync`).
 
 pub mod app;
 #[cfg(not(loom))]

@@ -79,7 +79,7 @@ pub struct Summary {
 
 /// The outcome class of one permutation, written into `s`: its error kinds, deadlock, orphans;
 /// "clean" if none.
-pub(crate) fn class_of(kinds: &[&str], orphans: usize, s: &mut String) {
+fn class_of(kinds: &[&str], orphans: usize, s: &mut String) {
     s.clear();
     for (i, k) in kinds.iter().enumerate() {
         if i > 0 {
@@ -125,6 +125,59 @@ fn parent_waits_in<'e>(sc: &Scenario, events: impl Iterator<Item = &'e StepEvent
 /// An outcome class so far: how many interleavings, the first one's index and its steps.
 type Seen = (u64, u64, Vec<String>);
 
+/// The outcome classes of many runs, each with its count and its first run (by index): what
+/// `explore` and `stress` report.
+#[derive(Default)]
+pub(crate) struct Classes {
+    seen: BTreeMap<String, Seen>,
+    /// The class name of the run being added (kept to reuse its buffer).
+    class: String,
+}
+
+impl Classes {
+    /// Count run number `index`, with these error kinds and orphans; `steps` names it.
+    pub(crate) fn add(&mut self, kinds: &[&str], orphans: usize, index: u64, steps: impl FnOnce() -> Vec<String>) {
+        class_of(kinds, orphans, &mut self.class);
+        match self.seen.get_mut(self.class.as_str()) {
+            Some(entry) => {
+                entry.0 += 1;
+                if index < entry.1 {
+                    entry.1 = index;
+                    entry.2 = steps();
+                }
+            }
+            None => {
+                self.seen.insert(self.class.clone(), (1, index, steps()));
+            }
+        }
+    }
+
+    fn merge(&mut self, o: Classes) {
+        for (k, (n, i, p)) in o.seen {
+            let e = self.seen.entry(k).or_insert((0, i, p.clone()));
+            e.0 += n;
+            if i < e.1 {
+                e.1 = i;
+                e.2 = p;
+            }
+        }
+    }
+
+    /// The classes in the order of their first run, each with a replayable `permutation` line.
+    pub(crate) fn into_classes(self) -> Vec<Class> {
+        let mut classes: Vec<(String, Seen)> = self.seen.into_iter().collect();
+        classes.sort_by_key(|(_, (_, first, _))| *first);
+        classes
+            .into_iter()
+            .map(|(outcome, (count, _, steps))| Class {
+                outcome,
+                interleavings: count,
+                example: format!("permutation {}", steps.join(" ")),
+            })
+            .collect()
+    }
+}
+
 /// Per-thread partial results, merged in interleaving order.
 #[derive(Default)]
 struct Partial {
@@ -135,12 +188,10 @@ struct Partial {
     parent_lock_waits: u64,
     with_parent_lock_waits: u64,
     longest_wait_chain: usize,
-    classes: BTreeMap<String, Seen>,
+    classes: Classes,
     /// Interleavings that broke the end invariant, and the first of them (index, steps).
     stranded: u64,
     stranded_first: Option<(u64, Vec<String>)>,
-    /// The class name of the interleaving being added (kept to reuse its buffer).
-    class: String,
 }
 
 impl Partial {
@@ -168,19 +219,7 @@ impl Partial {
                 self.stranded_first = Some((index, r.steps()));
             }
         }
-        class_of(&kinds, r.orphans, &mut self.class);
-        match self.classes.get_mut(self.class.as_str()) {
-            Some(entry) => {
-                entry.0 += 1;
-                if index < entry.1 {
-                    entry.1 = index;
-                    entry.2 = r.steps();
-                }
-            }
-            None => {
-                self.classes.insert(self.class.clone(), (1, index, r.steps()));
-            }
-        }
+        self.classes.add(&kinds, r.orphans, index, || r.steps());
     }
 
     fn merge(&mut self, o: Partial) {
@@ -199,14 +238,7 @@ impl Partial {
                 self.stranded_first = Some((i, p));
             }
         }
-        for (k, (n, i, p)) in o.classes {
-            let e = self.classes.entry(k).or_insert((0, i, p.clone()));
-            e.0 += n;
-            if i < e.1 {
-                e.1 = i;
-                e.2 = p;
-            }
-        }
+        self.classes.merge(o.classes);
     }
 }
 
@@ -303,8 +335,6 @@ where
     for r in results {
         all.merge(r?);
     }
-    let mut classes: Vec<(String, Seen)> = all.classes.into_iter().collect();
-    classes.sort_by_key(|(_, (_, first, _))| *first);
     Ok(Summary {
         engine: E::KIND.name().to_string(),
         fk: String::new(),
@@ -318,14 +348,7 @@ where
         parent_lock_waits: all.parent_lock_waits,
         with_parent_lock_waits: all.with_parent_lock_waits,
         longest_wait_chain: all.longest_wait_chain,
-        classes: classes
-            .into_iter()
-            .map(|(outcome, (count, _, steps))| Class {
-                outcome,
-                interleavings: count,
-                example: format!("permutation {}", steps.join(" ")),
-            })
-            .collect(),
+        classes: all.classes.into_classes(),
         stranded: all.stranded,
         stranded_example: all.stranded_first.map(|(_, steps)| format!("permutation {}", steps.join(" "))),
     })

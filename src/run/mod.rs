@@ -10,8 +10,7 @@ mod teardown;
 pub use crate::engine::EngineKind;
 pub use play::{Ended, Play};
 
-pub(crate) use play::run_setup;
-pub(crate) use teardown::Teardown;
+pub(crate) use teardown::end_sessions;
 
 pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
 
@@ -114,11 +113,19 @@ impl<'a, E: Engine> Runner<'a, E> {
         Ok(E::from_snapshot(self.scenario.catalog.clone(), store, &self.snapshot, names)?)
     }
 
+    /// The database a permutation starts from, on `store`: the setup state, with every
+    /// session's setup block run (the step runner's, and the threaded engine's).
+    pub fn sessions_ready(&self, store: <E::Parts as Parts>::Store) -> Result<E, RunError> {
+        let mut db = self.database(store, self.scenario.session_names())?;
+        for s in 0..self.scenario.sessions.len() {
+            play::run_setup(&mut db, self.scenario, s)?;
+        }
+        Ok(db)
+    }
+
     /// Start a permutation from the setup state on `store`.
     pub fn play(&self, store: <E::Parts as Parts>::Store) -> Result<Play<'a, E>, RunError> {
-        let names = self.scenario.session_names();
-        let db = E::from_snapshot(self.scenario.catalog.clone(), store, &self.snapshot, names)?;
-        Play::new(self.scenario, db, self.timing)
+        Ok(Play::new(self.scenario, self.sessions_ready(store)?, self.timing))
     }
 
     /// Run one permutation from the setup state.

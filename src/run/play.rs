@@ -3,7 +3,7 @@
 //! interleaving that starts with it.
 
 use super::cadence::{self, unfinished, Stage};
-use super::teardown::Teardown;
+use super::teardown::end_sessions;
 use super::{cancel_remaining, wait_chain, PermutationReport, RunError, StepEvent, Timing, Track};
 use crate::drive::{Driver, Event, Work};
 use crate::engine::{Engine, Parts, Poll, SessionId};
@@ -93,7 +93,7 @@ fn record(tracks: &mut [Track]) -> impl FnMut(Event) + '_ {
 }
 
 /// Run a session's setup block; a failure is a setup failure.
-pub(crate) fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), RunError> {
+pub(super) fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), RunError> {
     let stmts: &[Arc<Statement>] = &sc.sessions[s].setup;
     if stmts.is_empty() {
         return Ok(());
@@ -188,13 +188,10 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
 }
 
 impl<'a, E: Engine> Play<'a, E> {
-    /// Start a permutation on `db` (the setup state): run every session's setup block.
-    pub(super) fn new(sc: &'a Scenario, mut db: E, timing: Timing) -> Result<Self, RunError> {
-        for s in 0..sc.sessions.len() {
-            run_setup(&mut db, sc, s)?;
-        }
+    /// Start a permutation on `db` (the setup state, the sessions' setup blocks run).
+    pub(super) fn new(sc: &'a Scenario, db: E, timing: Timing) -> Self {
         let sim = Sim { driver: Driver::new(db, sc.sessions.len()), now: 0, max_chain: 0 };
-        Ok(Play { sc, timing, sim, perm: Vec::new(), tracks: Vec::new(), events: Vec::new() })
+        Play { sc, timing, sim, perm: Vec::new(), tracks: Vec::new(), events: Vec::new() }
     }
 
     /// The database.
@@ -261,21 +258,9 @@ impl<'a, E: Engine> Play<'a, E> {
             e.note = Some("MODEL DEFECT: left unfinished although its session was not blocked on a lock".into());
         }
         self.events.extend(cancelled.into_iter().map(Arc::new));
-        let mut td = Teardown::new(&self.sc.spec.file);
-        for s in 0..self.sc.sessions.len() {
-            // A session whose step is still stuck on a lock runs no teardown.
-            if self.sim.driver.running(s).is_none() {
-                let name = &self.sc.sessions[s].name;
-                let stmts = &self.sc.sessions[s].teardown;
-                td.run(self.sim.driver.engine_mut(), s, stmts, || format!("{name} teardown"), false)?;
-            }
-        }
-        // Orphans are counted after the permutation, before the spec's teardown (which usually
-        // drops the tables); that runs once every transaction is rolled back.
-        let orphans = self.sim.driver.engine_mut().finish()?;
-        if !self.sc.teardown.is_empty() {
-            td.run(self.sim.driver.engine_mut(), 0, &self.sc.teardown, || "teardown".to_string(), true)?;
-        }
+        // A session whose step is still stuck on a lock runs no teardown.
+        let stuck: Vec<bool> = (0..self.sc.sessions.len()).map(|s| self.sim.driver.running(s).is_some()).collect();
+        let orphans = end_sessions(self.sim.driver.engine_mut(), self.sc, &stuck)?;
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
             events: std::mem::take(&mut self.events),

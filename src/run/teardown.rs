@@ -8,12 +8,28 @@
 
 use super::RunError;
 use crate::engine::{DdlRefusal, Engine, Poll, SessionId};
+use crate::scenario::Scenario;
 use crate::sql::{Catalog, DropTables, Plan, Statement, TableId};
 use std::sync::Arc;
 
+/// End a permutation whose steps have run: each session's teardown (none for a session whose
+/// step is still `stuck` on a lock), then every open transaction rolled back and the orphans
+/// counted, then the spec's teardown (which usually drops the tables). Returns the orphans.
+pub(crate) fn end_sessions<E: Engine>(db: &mut E, sc: &Scenario, stuck: &[bool]) -> Result<usize, RunError> {
+    let mut td = Teardown::new(&sc.spec.file);
+    for (s, plan) in sc.sessions.iter().enumerate().filter(|(s, _)| !stuck[*s]) {
+        td.run(db, s, &plan.teardown, || format!("{} teardown", plan.name), false)?;
+    }
+    let orphans = db.finish()?;
+    if !sc.teardown.is_empty() {
+        td.run(db, 0, &sc.teardown, || "teardown".to_string(), true)?;
+    }
+    Ok(orphans)
+}
+
 /// The teardowns of one permutation: the tables they dropped so far.
 #[derive(Debug)]
-pub(crate) struct Teardown<'a> {
+struct Teardown<'a> {
     /// The spec file, for error positions.
     file: &'a str,
     dropped: TableSet,

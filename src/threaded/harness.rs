@@ -3,7 +3,7 @@
 
 use super::{Arrival, Park, StepDone, Threaded, ThreadedError};
 use crate::engine::{DeadlockInfo, Engine, Plain};
-use crate::run::{run_setup, Runner, Teardown};
+use crate::run::{end_sessions, Runner};
 use crate::scenario::Scenario;
 use crate::store::MemStore;
 use crate::sync::thread;
@@ -71,6 +71,11 @@ impl ThreadedRun {
             .collect()
     }
 
+    /// Did the clock move (a timer or a sleeper decided something)?
+    pub fn clock_moved(&self) -> bool {
+        self.arrivals.iter().any(|a| matches!(a, Arrival::Clock(_)))
+    }
+
     /// The `permutation` line of the steps' arrival order.
     pub fn permutation(&self) -> String {
         let steps: Vec<&str> = self
@@ -91,11 +96,7 @@ pub fn run_threads<E>(sc: &Arc<Scenario>, how: &Schedule) -> Result<ThreadedRun,
 where
     E: Engine<Parts = Plain<MemStore>> + 'static,
 {
-    let runner = Runner::<E>::new(sc, MemStore::default())?;
-    let mut db = runner.database(MemStore::default(), sc.session_names())?;
-    for s in 0..sc.sessions.len() {
-        run_setup(&mut db, sc, s)?;
-    }
+    let db = Runner::<E>::new(sc, MemStore::default())?.sessions_ready(MemStore::default())?;
     let n = sc.sessions.len();
     let with_steps = sc.sessions.iter().filter(|p| !p.steps.is_empty()).count();
     let eng = crate::sync::Arc::new(Threaded::new(db, n, how.check_grants));
@@ -146,14 +147,7 @@ where
     if let Some(e) = first_err {
         return Err(e);
     }
-    let orphans = eng.with_engine(|db| -> Result<usize, crate::run::RunError> {
-        let mut td = Teardown::new(&sc.spec.file);
-        for (s, plan) in sc.sessions.iter().enumerate() {
-            td.run(db, s, &plan.teardown, || format!("{} teardown", plan.name), false)?;
-        }
-        Ok(db.finish()?)
-    });
-    let orphans = orphans?;
+    let orphans = eng.with_engine(|db| end_sessions(db, sc, &vec![false; n]))?;
     let (arrivals, parks, deadlocks, violation) = eng.record();
     Ok(ThreadedRun { arrivals, steps, orphans, parks, deadlocks, violation })
 }

@@ -126,8 +126,6 @@ enum Place {
 #[derive(Debug)]
 struct Slot {
     place: Place,
-    /// The turn was handed to it (it resumes its statement).
-    resumed: bool,
     /// The step it runs, while it runs one.
     step: Option<Arc<str>>,
     /// The turn its step arrived in.
@@ -199,6 +197,11 @@ impl<E: Engine> Core<E> {
         }
     }
 
+    /// The failure every thread reports, if one happened.
+    fn failed(&self) -> Result<(), ThreadedError> {
+        self.failure.clone().map_or(Ok(()), Err)
+    }
+
     /// Every session is parked or gone, and nobody holds the turn.
     fn quiet(&self) -> bool {
         self.turn == Turn::Free && self.slots.iter().all(|s| s.place != Place::Busy)
@@ -209,8 +212,7 @@ impl<E: Engine> Threaded<E> {
     /// Share `db`, which has `sessions` sessions, one thread each. With `check_grants`, the lock
     /// table's invariant ([`crate::lock::Locks::granted_conflict`]) is checked after every call.
     pub fn new(db: E, sessions: usize, check_grants: bool) -> Self {
-        let slot =
-            || Slot { place: Place::Busy, resumed: false, step: None, arrived_in: 0, rows: Vec::new(), done: None };
+        let slot = || Slot { place: Place::Busy, step: None, arrived_in: 0, rows: Vec::new(), done: None };
         Threaded {
             core: Mutex::new(Core {
                 driver: Driver::new(db, sessions),
@@ -242,9 +244,7 @@ impl<E: Engine> Threaded<E> {
         while g.turn != Turn::Free && g.failure.is_none() {
             self.free.wait(&mut g);
         }
-        if let Some(f) = &g.failure {
-            return Err(f.clone());
-        }
+        g.failed()?;
         g.turn = Turn::Session(s);
         g.turns += 1;
         g.arrivals.push(Arrival::Step(s, step.clone()));
@@ -262,27 +262,21 @@ impl<E: Engine> Threaded<E> {
         g.run(s);
         loop {
             self.pass_turn(&mut g, Some(s));
-            if let Some(f) = &g.failure {
-                return Err(f.clone());
-            }
+            g.failed()?;
             if let Some(done) = g.slots[s].done.take() {
                 g.slots[s].step = None;
                 return Ok(done);
             }
-            // Blocked: park until the turn comes back.
+            // Blocked: park until the turn is handed to it (nobody else gives the turn to `s`).
             let wants = g.driver.engine().wait_target(s);
             g.parks.push(Park { session: s, step: step.clone(), wants });
             g.slots[s].place = Place::Parked;
             self.quiet.notify_all();
-            while !g.slots[s].resumed && g.failure.is_none() {
+            while g.turn != Turn::Session(s) && g.failure.is_none() {
                 self.resume[s].wait(&mut g);
             }
-            if let Some(f) = &g.failure {
-                return Err(f.clone());
-            }
-            let slot = &mut g.slots[s];
-            slot.resumed = false;
-            slot.place = Place::Busy;
+            g.failed()?;
+            g.slots[s].place = Place::Busy;
             g.run(s);
         }
     }
@@ -313,7 +307,6 @@ impl<E: Engine> Threaded<E> {
                 continue;
             }
             g.turn = Turn::Session(w);
-            g.slots[w].resumed = true;
             #[cfg(fksim_mutant_lost_wakeup)]
             if !g.dropped_one {
                 g.dropped_one = true;
@@ -360,10 +353,7 @@ impl<E: Engine> Threaded<E> {
                 self.quiet.wait(&mut g);
             }
         }
-        match &g.failure {
-            Some(f) => Err(f.clone()),
-            None => Ok(()),
-        }
+        g.failed()
     }
 
     /// Session `s` sleeps `us` of virtual time (its application's work between two steps): the
@@ -376,10 +366,7 @@ impl<E: Engine> Threaded<E> {
         while matches!(g.slots[s].place, Place::Asleep(_)) && g.failure.is_none() {
             self.resume[s].wait(&mut g);
         }
-        match &g.failure {
-            Some(f) => Err(f.clone()),
-            None => Ok(()),
-        }
+        g.failed()
     }
 
     /// The clock: whenever every session is parked or asleep (none can move until time passes),
@@ -388,9 +375,7 @@ impl<E: Engine> Threaded<E> {
     pub fn run_clock(&self) -> Result<(), ThreadedError> {
         let mut g = self.core.lock();
         loop {
-            if let Some(f) = &g.failure {
-                return Err(f.clone());
-            }
+            g.failed()?;
             if g.slots.iter().all(|s| s.place == Place::Left) {
                 return Ok(());
             }
@@ -430,10 +415,7 @@ impl<E: Engine> Threaded<E> {
         let mut g = self.core.lock();
         let r = g.driver.engine_mut().vacuum().map(|_| ());
         g.after_engine_call(r);
-        match &g.failure {
-            Some(f) => Err(f.clone()),
-            None => Ok(()),
-        }
+        g.failed()
     }
 
     /// Run `f` on the engine (with no session thread left running: teardown, orphans).

@@ -11,7 +11,6 @@ use crate::store::MemStore;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -76,7 +75,7 @@ where
     let explored = explore::explore::<E>(sc, Space::Reduced, 1, &|_| {})?;
     let explore_classes = explored.classes;
     let mut seeds = ChaCha8Rng::seed_from_u64(opts.seed);
-    let mut classes: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
+    let mut classes = explore::Classes::default();
     let (mut runs, mut divergences, mut violations) = (0u64, 0u64, 0u64);
     let (mut first_divergences, mut first_violation) = (Vec::new(), None);
     let started = Instant::now();
@@ -94,10 +93,8 @@ where
         let how = Schedule { pause: Some(pause), ..Schedule::default() };
         let run = run_threads::<E>(sc, &how)?;
         let replayed = replay::<E>(sc, &run.arrivals)?;
-        let mut class = String::new();
-        explore::class_of(&error_kinds(replayed.events.iter().map(|e| &**e)), replayed.orphans, &mut class);
-        let seen = classes.entry(class).or_insert((0, runs, run.permutation()));
-        seen.0 += 1;
+        let kinds = error_kinds(replayed.events.iter().map(|e| &**e));
+        classes.add(&kinds, replayed.orphans, runs, || replayed.steps());
         if let Some(v) = &run.violation {
             violations += 1;
             first_violation.get_or_insert_with(|| format!("run {runs}: {v}"));
@@ -115,8 +112,6 @@ where
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let mut classes: Vec<(String, (u64, u64, String))> = classes.into_iter().collect();
-    classes.sort_by_key(|(_, (_, first, _))| *first);
     Ok(StressSummary {
         engine: E::KIND.name().to_string(),
         fk: String::new(),
@@ -125,12 +120,13 @@ where
         runs,
         runs_per_second: runs as f64 / seconds.max(1e-9),
         classes: classes
+            .into_classes()
             .into_iter()
-            .map(|(outcome, (runs, _, example))| SeenClass {
-                explored: explore_classes.iter().any(|c| c.outcome == outcome),
-                outcome,
-                runs,
-                example,
+            .map(|c| SeenClass {
+                explored: explore_classes.iter().any(|e| e.outcome == c.outcome),
+                outcome: c.outcome,
+                runs: c.interleavings,
+                example: c.example,
             })
             .collect(),
         explore_classes,

@@ -7,7 +7,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::{calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
-
 use fksim::conform::{Comparison, LiveDb, Timing};
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
 use fksim::explore::{explore_kind, Space, Tracing};
