@@ -3,7 +3,8 @@
 
 use super::dialect::Live;
 use super::live::LiveError;
-use crate::engine::{DbError, ErrorKind};
+use crate::engine::{DbError, ErrorKind, Rows};
+use crate::sql::Value;
 use std::time::Duration;
 
 /// A connection to one live engine.
@@ -144,6 +145,41 @@ impl Conn {
                 Ok(n)
             }
         }
+    }
+
+    /// Run a query and return its result set, every value as text (NULL as NULL): what conform
+    /// compares with the model is how many rows each query returned.
+    pub(crate) fn result_set(&mut self, sql: &str) -> Result<Rows, DbError> {
+        use mysql::prelude::Queryable;
+        let text = |v: Option<String>| v.map_or(Value::Null, |t| Value::Str(t.as_str().into()));
+        let mut out = Rows { columns: Vec::new(), rows: Vec::new() };
+        match self {
+            Conn::My(c) => {
+                let mut result = c.query_iter(sql).map_err(|e| classify_my(&e))?;
+                while let Some(set) = result.iter() {
+                    out.columns = set.columns().as_ref().iter().map(|c| c.name_str().to_string()).collect();
+                    for row in set {
+                        let row = row.map_err(|e| classify_my(&e))?;
+                        let values = (0..row.len())
+                            .map(|i| match row.as_ref(i) {
+                                None | Some(mysql::Value::NULL) => Value::Null,
+                                Some(v) => text(Some(v.as_sql(true).trim_matches('\'').to_string())),
+                            })
+                            .collect();
+                        out.rows.push(values);
+                    }
+                }
+            }
+            Conn::Pg(c) => {
+                for m in c.simple_query(sql).map_err(|e| classify_pg(&e))? {
+                    if let postgres::SimpleQueryMessage::Row(r) = m {
+                        out.columns = r.columns().iter().map(|c| c.name().to_string()).collect();
+                        out.rows.push((0..r.len()).map(|i| text(r.get(i).map(str::to_string))).collect());
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) fn count(&mut self, sql: &str) -> Result<i64, DbError> {

@@ -4,7 +4,7 @@
 
 use super::conn::{Canceller, Conn, Target};
 use super::dialect::{create_schema, drop_schema, orphan_queries, translate, Live};
-use crate::engine::{Access, DbError};
+use crate::engine::{Access, DbError, Rows};
 use crate::run::cadence::{self, Stage};
 use crate::run::{cancel_remaining, Outcome, PermutationReport, StepEvent, Timing, Track};
 use crate::scenario::Scenario;
@@ -136,7 +136,7 @@ impl LiveDb {
         Ok(())
     }
 
-    fn open_session(&self, results: Sender<(usize, Result<(), DbError>)>) -> Result<LiveSession, LiveError> {
+    fn open_session(&self, results: Sender<(usize, Result<Vec<Rows>, DbError>)>) -> Result<LiveSession, LiveError> {
         let mut conn = Conn::open(&self.target, &self.url)?;
         let settings = self.live.dialect().session_settings();
         for s in settings {
@@ -146,11 +146,17 @@ impl LiveDb {
         let (tx, rx): (Sender<Job>, Receiver<Job>) = unbounded();
         let thread = std::thread::spawn(move || {
             for job in rx {
-                let mut outcome = Ok(());
+                let mut outcome = Ok(Vec::new());
                 for sql in &job.stmts {
-                    if let Err(e) = conn.exec(sql) {
-                        outcome = Err(e);
-                        break;
+                    let query = sql.trim_start().get(..6).is_some_and(|w| w.eq_ignore_ascii_case("SELECT"));
+                    let done = if query { conn.result_set(sql).map(Some) } else { conn.exec(sql).map(|_| None) };
+                    match (done, &mut outcome) {
+                        (Ok(Some(rows)), Ok(sets)) => sets.push(rows),
+                        (Ok(_), _) => {}
+                        (Err(e), _) => {
+                            outcome = Err(e);
+                            break;
+                        }
                     }
                 }
                 if results.send((job.id, outcome)).is_err() {
@@ -293,8 +299,8 @@ struct LiveStage<'r> {
     sc: &'r Scenario,
     perm: &'r [PermStep],
     sessions: &'r [LiveSession],
-    rx: &'r Receiver<(usize, Result<(), DbError>)>,
-    inbox: BTreeMap<usize, Result<(), DbError>>,
+    rx: &'r Receiver<(usize, Result<Vec<Rows>, DbError>)>,
+    inbox: BTreeMap<usize, Result<Vec<Rows>, DbError>>,
 }
 
 impl Stage for LiveStage<'_> {
@@ -354,8 +360,8 @@ fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
 
 /// Record results that arrive within `timeout`.
 fn drain(
-    rx: &Receiver<(usize, Result<(), DbError>)>,
-    inbox: &mut BTreeMap<usize, Result<(), DbError>>,
+    rx: &Receiver<(usize, Result<Vec<Rows>, DbError>)>,
+    inbox: &mut BTreeMap<usize, Result<Vec<Rows>, DbError>>,
     tracks: &mut [Track],
     timeout: Duration,
 ) {
@@ -371,7 +377,10 @@ fn drain(
     for (id, r) in std::mem::take(inbox) {
         if let Some(t) = tracks.get_mut(id) {
             t.finished = true;
-            t.error = r.err();
+            match r {
+                Ok(rows) => t.rows = rows,
+                Err(e) => t.error = Some(e),
+            }
         }
     }
 }

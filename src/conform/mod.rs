@@ -17,7 +17,8 @@ pub use load::{run_live_load, LiveLoad};
 use crate::run::{run_kind, EngineKind, PermutationReport};
 use crate::scenario::Scenario;
 
-/// The outcome lines compare_spec.py compares: (step, outcome, error) and orphans.
+/// The outcome lines compared: compare_spec.py's (step, outcome, error) and orphans, and the
+/// number of rows each query returned.
 fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
     let mut lines: Vec<String> = r
         .events
@@ -27,6 +28,12 @@ fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
                 serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
             match &e.error {
                 Some(err) => format!("{} {outcome} {}", e.step, err.kind.name()),
+                // How many rows each query of the step returned (which rows a SKIP LOCKED read
+                // leaves out; the values themselves are each server's text).
+                None if !e.rows.is_empty() => {
+                    let counts: Vec<String> = e.rows.iter().map(|r| r.rows.len().to_string()).collect();
+                    format!("{} {outcome} rows {}", e.step, counts.join(","))
+                }
                 None => format!("{} {outcome}", e.step),
             }
         })

@@ -1,7 +1,7 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
-use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, Plan, Projection, RowLock};
+use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock};
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
@@ -608,6 +608,15 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
     }
 }
 
+/// A savepoint's name as both servers compare it: an unquoted name case-insensitively (PostgreSQL
+/// folds it to lower case; MariaDB compares savepoint names without regard to case).
+fn savepoint_name(id: &ast::Ident) -> String {
+    match id.quote_style {
+        None => id.value.to_ascii_lowercase(),
+        Some(_) => id.value.clone(),
+    }
+}
+
 fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
     let mut out = None;
     for m in modes {
@@ -627,7 +636,7 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
     Ok(out)
 }
 
-fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
+fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClause>) -> R<Plan> {
     let SetExpr::Select(s) = &*q.body else {
         return Err(LowerError::Unsupported("unsupported query form".into()));
     };
@@ -637,19 +646,27 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
     if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
         return Err(LowerError::Unsupported("DISTINCT, GROUP BY and HAVING are not supported".into()));
     }
-    if q.locks.iter().any(|l| l.nonblock.is_some() || l.of.is_some()) {
-        return Err(LowerError::Unsupported("NOWAIT, SKIP LOCKED and FOR ... OF are not supported".into()));
+    if q.locks.iter().any(|l| l.of.is_some()) {
+        return Err(LowerError::Unsupported("FOR ... OF is not supported".into()));
     }
     let table = single_table(catalog, &s.from)?;
     let t = &catalog.tables[table];
-    let lock = match (lock, q.locks.as_slice()) {
-        (l, []) => l,
-        (None, [lc]) => Some(match lc.lock_type {
-            ast::LockType::Update => RowLock::Update,
-            ast::LockType::Share => RowLock::Share,
+    let clause = match (clause, q.locks.as_slice()) {
+        (c, []) => c,
+        (None, [lc]) => Some(LockClause {
+            lock: match lc.lock_type {
+                ast::LockType::Update => RowLock::Update,
+                ast::LockType::Share => RowLock::Share,
+            },
+            wait: match lc.nonblock {
+                None => LockWait::Wait,
+                Some(ast::NonBlock::Nowait) => LockWait::NoWait,
+                Some(ast::NonBlock::SkipLocked) => LockWait::SkipLocked,
+            },
         }),
         _ => return Err(LowerError::Unsupported("unsupported locking clause".into())),
     };
+    let (lock, wait) = clause.map_or((None, LockWait::Wait), |c| (Some(c.lock), c.wait));
     let proj = match s.projection.as_slice() {
         [SelectItem::Wildcard(_)] => Projection::Star,
         [SelectItem::UnnamedExpr(e)] if e.to_string().eq_ignore_ascii_case("COUNT(*)") => Projection::CountStar,
@@ -665,7 +682,7 @@ fn select(catalog: &Catalog, q: &ast::Query, lock: Option<RowLock>) -> R<Plan> {
                 .collect::<R<Vec<_>>>()?,
         ),
     };
-    Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock })
+    Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock, wait })
 }
 
 /// What a DROP TABLE statement drops (`None` for any other statement).
@@ -676,7 +693,7 @@ pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
 }
 
 /// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.
-pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str, opts: SchemaOptions) -> R<Plan> {
+pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &str, opts: SchemaOptions) -> R<Plan> {
     if lock.is_some() && !matches!(ast, Ast::Query(_)) {
         return Err(LowerError::Unsupported("a locking clause belongs on a SELECT".into()));
     }
@@ -763,6 +780,9 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<RowLock>, text: &str
         Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
         Ast::Commit { chain: false, .. } => Ok(Plan::Commit),
         Ast::Rollback { chain: false, savepoint: None } => Ok(Plan::Rollback),
+        Ast::Rollback { chain: false, savepoint: Some(name) } => Ok(Plan::RollbackToSavepoint(savepoint_name(name))),
+        Ast::Savepoint { name } => Ok(Plan::Savepoint(savepoint_name(name))),
+        Ast::ReleaseSavepoint { name } => Ok(Plan::ReleaseSavepoint(savepoint_name(name))),
         Ast::Set(ast::Set::SetTransaction { modes, .. }) => {
             let level = isolation(modes)?
                 .ok_or_else(|| LowerError::Unsupported("SET TRANSACTION without an isolation level".into()))?;

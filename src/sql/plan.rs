@@ -27,6 +27,25 @@ pub enum RowLock {
     KeyShare,
 }
 
+/// What a locking read does with a row another transaction holds in a conflicting mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LockWait {
+    /// Wait for it (the default).
+    #[default]
+    Wait,
+    /// `NOWAIT`: fail at once.
+    NoWait,
+    /// `SKIP LOCKED`: leave the row out.
+    SkipLocked,
+}
+
+/// A locking read's clause: its strength and what it does when it would wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LockClause {
+    pub lock: RowLock,
+    pub wait: LockWait,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
     Eq,
@@ -176,10 +195,18 @@ pub enum Plan {
         proj: Projection,
         filter: Filter,
         lock: Option<RowLock>,
+        /// NOWAIT / SKIP LOCKED (a locking read only).
+        wait: LockWait,
     },
     Begin(Option<Isolation>),
     Commit,
     Rollback,
+    /// `SAVEPOINT name` (names compared as the servers fold them: case-insensitively unless quoted).
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`
+    ReleaseSavepoint(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`
+    RollbackToSavepoint(String),
     /// SET [SESSION] TRANSACTION ISOLATION LEVEL ...: `next_only` for the next transaction only.
     SetIsolation {
         level: Isolation,
@@ -243,7 +270,14 @@ impl Statement {
     pub fn is_transaction_control(&self) -> bool {
         matches!(
             self.plan,
-            Plan::Begin(_) | Plan::Commit | Plan::Rollback | Plan::SetIsolation { .. } | Plan::SetVar { .. }
+            Plan::Begin(_)
+                | Plan::Commit
+                | Plan::Rollback
+                | Plan::Savepoint(_)
+                | Plan::ReleaseSavepoint(_)
+                | Plan::RollbackToSavepoint(_)
+                | Plan::SetIsolation { .. }
+                | Plan::SetVar { .. }
         )
     }
 }

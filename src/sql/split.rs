@@ -1,7 +1,7 @@
 //! Splitting a `{ ... }` block into statements with their positions, and peeling off the locking
 //! clause (FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE / LOCK IN SHARE MODE).
 
-use super::plan::RowLock;
+use super::plan::{LockClause, LockWait, RowLock};
 use super::SqlError;
 use crate::spec::{Pos, SqlBlock};
 use sqlparser::dialect::GenericDialect;
@@ -70,8 +70,9 @@ pub fn split_block(block: &SqlBlock) -> Result<Vec<RawStatement>, SqlError> {
     Ok(out)
 }
 
-/// If `text` ends with a locking clause, return the text before it and the lock strength.
-pub fn peel_lock_clause(text: &str) -> Result<(String, Option<RowLock>), String> {
+/// If `text` ends with a locking clause (and NOWAIT or SKIP LOCKED), return the text before it
+/// and the clause.
+pub fn peel_lock_clause(text: &str) -> Result<(String, Option<LockClause>), String> {
     let dialect = GenericDialect {};
     let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
         return Ok((text.to_string(), None));
@@ -84,10 +85,16 @@ pub fn peel_lock_clause(text: &str) -> Result<(String, Option<RowLock>), String>
             _ => (t, Keyword::NoKeyword),
         })
         .collect();
-    let kws: Vec<Keyword> = words.iter().map(|(_, k)| *k).collect();
-    if kws.ends_with(&[Keyword::NOWAIT]) || kws.ends_with(&[Keyword::SKIP, Keyword::LOCKED]) {
-        return Err("NOWAIT and SKIP LOCKED are not supported".into());
-    }
+    let mut kws: Vec<Keyword> = words.iter().map(|(_, k)| *k).collect();
+    let wait = if kws.ends_with(&[Keyword::NOWAIT]) {
+        kws.truncate(kws.len() - 1);
+        LockWait::NoWait
+    } else if kws.ends_with(&[Keyword::SKIP, Keyword::LOCKED]) {
+        kws.truncate(kws.len() - 2);
+        LockWait::SkipLocked
+    } else {
+        LockWait::Wait
+    };
     use Keyword::*;
     let forms: [(&[Keyword], RowLock); 5] = [
         (&[FOR, NO, KEY, UPDATE], RowLock::NoKeyUpdate),
@@ -98,10 +105,13 @@ pub fn peel_lock_clause(text: &str) -> Result<(String, Option<RowLock>), String>
     ];
     for (form, lock) in forms {
         if kws.ends_with(form) {
-            let first = words[words.len() - form.len()].0;
+            let first = words[kws.len() - form.len()].0;
             let cut = byte_offset(text, first.span.start.line, first.span.start.column);
-            return Ok((text[..cut].trim_end().to_string(), Some(lock)));
+            return Ok((text[..cut].trim_end().to_string(), Some(LockClause { lock, wait })));
         }
+    }
+    if wait != LockWait::Wait {
+        return Err("NOWAIT and SKIP LOCKED belong after a locking clause (FOR UPDATE, FOR SHARE, ...)".into());
     }
     Ok((text.to_string(), None))
 }
@@ -132,10 +142,20 @@ mod tests {
             ("SELECT * FROM t", None),
         ];
         for (sql, want) in cases {
-            let (rest, lock) = peel_lock_clause(sql).unwrap();
-            assert_eq!(lock, want, "{sql}");
+            let (rest, clause) = peel_lock_clause(sql).unwrap();
+            assert_eq!(clause.map(|c| c.lock), want, "{sql}");
             assert_eq!(rest, "SELECT * FROM t", "{sql}");
         }
-        assert!(peel_lock_clause("SELECT * FROM t FOR UPDATE NOWAIT").is_err());
+        let waits = [
+            ("SELECT * FROM t FOR UPDATE NOWAIT", RowLock::Update, LockWait::NoWait),
+            ("SELECT * FROM t FOR KEY SHARE skip locked", RowLock::KeyShare, LockWait::SkipLocked),
+            ("SELECT * FROM t LOCK IN SHARE MODE SKIP LOCKED", RowLock::Share, LockWait::SkipLocked),
+        ];
+        for (sql, lock, wait) in waits {
+            let (rest, clause) = peel_lock_clause(sql).unwrap();
+            assert_eq!(clause, Some(LockClause { lock, wait }), "{sql}");
+            assert_eq!(rest, "SELECT * FROM t", "{sql}");
+        }
+        assert!(peel_lock_clause("SELECT * FROM t NOWAIT").is_err());
     }
 }

@@ -6,7 +6,7 @@
 mod mariadb;
 mod postgres;
 
-use crate::sql::{peel_lock_clause, Catalog, Column, ForeignKey, Index, RowLock, Table};
+use crate::sql::{peel_lock_clause, Catalog, Column, ForeignKey, Index, LockWait, RowLock, Table};
 
 /// The live servers: the ones the engine profiles model.
 pub use crate::engine::Server as Live;
@@ -179,8 +179,15 @@ pub fn translate(live: Live, sql: &str) -> Vec<String> {
             return out;
         }
     }
-    if let Ok((body, Some(lock))) = peel_lock_clause(sql) {
-        return vec![format!("{body} {}", live.dialect().lock_clause(lock))];
+    if let Ok((body, Some(clause))) = peel_lock_clause(sql) {
+        // Both servers spell NOWAIT and SKIP LOCKED the same, after the locking clause (MariaDB's
+        // manual, "SELECT": `[FOR UPDATE | LOCK IN SHARE MODE] [WAIT n | NOWAIT] [SKIP LOCKED]`).
+        let wait = match clause.wait {
+            LockWait::Wait => "",
+            LockWait::NoWait => " NOWAIT",
+            LockWait::SkipLocked => " SKIP LOCKED",
+        };
+        return vec![format!("{body} {}{wait}", live.dialect().lock_clause(clause.lock))];
     }
     vec![sql.to_string()]
 }

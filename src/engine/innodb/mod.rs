@@ -46,6 +46,21 @@ struct Trx {
     deleted: Vec<(TreeId, Key)>,
     /// The commit sequence number when it began (the vacuum horizon).
     began: u64,
+    /// Its savepoints, oldest first.
+    savepoints: Vec<Savepoint>,
+    /// InnoDB has joined the SQL layer's transaction: a statement of the block has used an
+    /// InnoDB table (`ha_innobase::external_lock` -> `innobase_register_trx`); BEGIN alone does not.
+    registered: bool,
+}
+
+/// A savepoint: its name, the undo log length and `undo_no` when it was set, and whether InnoDB
+/// had joined the transaction by then.
+#[derive(Debug, Clone)]
+struct Savepoint {
+    name: String,
+    mark: usize,
+    undo_no: u64,
+    registered: bool,
 }
 
 /// A statement in progress in a session.
@@ -156,6 +171,8 @@ impl<P: Parts> InnoDb<P> {
                 wait_trx: None,
                 deleted: Vec::new(),
                 began: self.book.commit_seq,
+                savepoints: Vec::new(),
+                registered: false,
             },
         );
         id
@@ -330,6 +347,61 @@ impl<P: Parts> InnoDb<P> {
                 sess.settings.set(name, value);
                 sess.lock_wait_us = lock_wait_setting(&sess.settings);
             }
+            Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::RollbackToSavepoint(_) => {
+                return self.savepoint(s, plan);
+            }
+            _ => {}
+        }
+        Ok(Poll::Done(Ok(None)))
+    }
+
+    /// SAVEPOINT, RELEASE SAVEPOINT and ROLLBACK TO SAVEPOINT (MariaDB's `trans_savepoint`,
+    /// `trans_release_savepoint`, `trans_rollback_to_savepoint`, transaction.cc; InnoDB's
+    /// `trx_savepoint_for_mysql` and `trx_rollback_to_savepoint_for_mysql`, trx0roll.cc).
+    /// Outside a transaction block SAVEPOINT does nothing. A savepoint set again under a name in
+    /// use replaces the old one. ROLLBACK TO undoes the changes made since, keeps the savepoint,
+    /// forgets the later ones, and keeps every row lock: "InnoDB does not release the row locks
+    /// that were stored in memory after the savepoint" (MariaDB's manual, SAVEPOINT;
+    /// `trx_rollback_to_savepoint_for_mysql_low`). Unless InnoDB had not yet joined the
+    /// transaction when the savepoint was set (SAVEPOINT right after BEGIN): the SQL layer then
+    /// rolls the engine's transaction back whole (`ha_rollback_to_savepoint`, handler.cc: "rolling
+    /// back the transaction in all storage engines that were not part of the transaction when
+    /// the savepoint was set"), releasing every lock, and the block goes on in a new one.
+    fn savepoint(&mut self, s: SessionId, plan: &Plan) -> Result<Poll, EngineError> {
+        let missing = |name: &str| err(ErrorKind::Other, format!("SAVEPOINT {name} does not exist"));
+        let Some(trx) = self.sessions[s].trx.filter(|_| self.sessions[s].in_block) else {
+            return Ok(Poll::Done(match plan {
+                Plan::Savepoint(_) => Ok(None),
+                Plan::ReleaseSavepoint(n) | Plan::RollbackToSavepoint(n) => Err(missing(n)),
+                _ => Ok(None),
+            }));
+        };
+        let t = self.trxs.get_mut(&trx).expect("active");
+        match plan {
+            Plan::Savepoint(name) => {
+                t.savepoints.retain(|sp| sp.name != *name);
+                let sp =
+                    Savepoint { name: name.clone(), mark: t.undo.len(), undo_no: t.undo_no, registered: t.registered };
+                t.savepoints.push(sp);
+            }
+            Plan::ReleaseSavepoint(name) | Plan::RollbackToSavepoint(name) => {
+                let Some(i) = t.savepoints.iter().rposition(|sp| sp.name == *name) else {
+                    return Ok(Poll::Done(Err(missing(name))));
+                };
+                let sp = t.savepoints[i].clone();
+                if matches!(plan, Plan::ReleaseSavepoint(_)) {
+                    t.savepoints.truncate(i);
+                } else if sp.registered {
+                    t.savepoints.truncate(i + 1);
+                    self.undo_to(trx, sp.mark, sp.undo_no)?;
+                } else {
+                    let (iso, kept) = (t.iso, t.savepoints[..=i].to_vec());
+                    self.rollback(trx)?;
+                    let next = self.begin_trx(s);
+                    let t = self.trxs.get_mut(&next).expect("active");
+                    (t.iso, t.savepoints) = (iso, kept);
+                }
+            }
             _ => {}
         }
         Ok(Poll::Done(Ok(None)))
@@ -446,6 +518,7 @@ impl<P: Parts> Engine for InnoDb<P> {
             Some(t) => t,
             None => self.begin_trx(s),
         };
+        self.trxs.get_mut(&trx).expect("active").registered = true;
         let locking_select = self.trxs[&trx].iso == Isolation::Serializable && !autocommit;
         let path = match &stmt.plan {
             Plan::Select { lock: None, .. } if !locking_select => None,

@@ -15,7 +15,7 @@ use crate::engine::{
 };
 use crate::lock::{Locks, Request, TxnId};
 use crate::sql::plan::CmpOp;
-use crate::sql::{Cond, Expr, Filter, Isolation, Plan, RefAction, Table, Value};
+use crate::sql::{Cond, Expr, Filter, Isolation, LockWait, Plan, RefAction, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -62,6 +62,8 @@ pub(super) enum Lk {
     Ok,
     Blocked,
     Failed(DbError),
+    /// SKIP LOCKED: the row is locked in a conflicting mode; leave it out.
+    Skipped,
 }
 
 /// What happened to a locked tuple version since the snapshot (`TM_Result`).
@@ -125,6 +127,7 @@ macro_rules! lk {
             Lk::Ok => {}
             Lk::Blocked => return Ok(Step::Blocked),
             Lk::Failed(e) => return Ok(Step::Done(Err(e))),
+            Lk::Skipped => unreachable!("only a locking read skips locked rows"),
         }
     };
 }
@@ -237,6 +240,13 @@ impl<P: Parts> PgDb<P> {
     /// (waiters do not hold back a compatible request); otherwise take the heavyweight tuple lock
     /// (FIFO among conflicting waiters), then wait for the first conflicting holder's transaction
     /// and try again. The tuple lock is given back once the row lock is had.
+    ///
+    /// With NOWAIT or SKIP LOCKED (`wait`), a conflicting holder is not waited for: the
+    /// conditional tuple lock or transaction wait fails (`heap_acquire_tuplock` and
+    /// `ConditionalXactLockTableWait` under `LockWaitError` / `LockWaitSkip`, heapam.c), and the
+    /// statement fails with "could not obtain lock on row in relation" (SQLSTATE 55P03) or
+    /// `ExecLockRows` leaves the row out (`TM_WouldBlock`, nodeLockRows.c).
+    #[allow(clippy::too_many_arguments)]
     fn lock_row(
         &mut self,
         s: usize,
@@ -244,6 +254,7 @@ impl<P: Parts> PgDb<P> {
         table: usize,
         root: i64,
         mode: RowMode,
+        wait: LockWait,
         why: (&Arc<str>, Purpose),
     ) -> Result<Lk, EngineError> {
         let (label, purpose) = why;
@@ -254,7 +265,17 @@ impl<P: Parts> PgDb<P> {
         if !self.locks.holds(trx, &row, want) {
             let tag = self.tag(label, purpose);
             if let Err(holder) = self.locks.try_acquire(trx, &row, want, tag) {
-                return Ok(self.wait_for_row(s, trx, (row, tuple, want), mode, holder, tag));
+                return Ok(match wait {
+                    LockWait::Wait => self.wait_for_row(s, trx, (row, tuple, want), mode, holder, tag),
+                    LockWait::SkipLocked => Lk::Skipped,
+                    LockWait::NoWait => {
+                        let name = &self.cat.tables[table].name;
+                        Lk::Failed(err(
+                            ErrorKind::LockTimeout,
+                            format!("could not obtain lock on row in relation \"{name}\""),
+                        ))
+                    }
+                });
             }
         }
         // The tuple lock is given back once the row lock is had.
@@ -399,12 +420,22 @@ impl<P: Parts> PgDb<P> {
                 }
                 self.run_triggers(s, trx, cur, &label)
             }
-            Plan::Select { table, filter, lock: Some(l), .. } => {
+            Plan::Select { table, filter, lock: Some(l), wait, .. } => {
                 let mode = RowMode::of(*l);
                 self.collect(trx, *table, filter, cur)?;
                 while cur.next < cur.targets.len() {
                     let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-                    lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, Purpose::LockingRead(mode))));
+                    let why = (&label, Purpose::LockingRead(mode));
+                    match self.lock_row(s, trx, *table, root_of(&k), mode, *wait, why)? {
+                        Lk::Ok => {}
+                        Lk::Blocked => return Ok(Step::Blocked),
+                        Lk::Failed(e) => return Ok(Step::Done(Err(e))),
+                        Lk::Skipped => {
+                            cur.current = None;
+                            cur.next += 1;
+                            continue;
+                        }
+                    }
                     recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
                     if let Some(v) = self.version(*table, &k)? {
                         rows_out.push(v.row.to_vec());
@@ -431,7 +462,15 @@ impl<P: Parts> PgDb<P> {
                         let t = &cat.tables[*table];
                         let key_change = key_cols(t).iter().any(|&c| old.row[c] != new[c]);
                         let mode = if key_change { RowMode::Update } else { RowMode::NoKeyUpdate };
-                        lk!(self.lock_row(s, trx, *table, root_of(&k), mode, (&label, Purpose::Statement("UPDATE"))));
+                        lk!(self.lock_row(
+                            s,
+                            trx,
+                            *table,
+                            root_of(&k),
+                            mode,
+                            LockWait::Wait,
+                            (&label, Purpose::Statement("UPDATE"))
+                        ));
                         recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", cur));
                         if let Some(e) = self.crosscheck(trx, *table, &k, cur)? {
                             return Ok(Step::Done(Err(e)));
@@ -487,7 +526,8 @@ impl<P: Parts> PgDb<P> {
     ) -> Result<Step, EngineError> {
         while cur.next < cur.targets.len() {
             let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
-            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, (label, Purpose::Statement("DELETE"))));
+            let why = (label, Purpose::Statement("DELETE"));
+            lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, LockWait::Wait, why));
             recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", cur));
             if let Some(e) = self.crosscheck(trx, table, &k, cur)? {
                 return Ok(Step::Done(Err(e)));
@@ -653,6 +693,7 @@ impl<P: Parts> PgDb<P> {
                 Lk::Ok => cur.ri_next += 1,
                 Lk::Blocked => return Ok(Step::Blocked),
                 Lk::Failed(e) => return Ok(Step::Done(Err(e))),
+                Lk::Skipped => unreachable!("RI checks wait for locked rows"),
             }
         }
         Ok(Step::Done(Ok(())))
@@ -700,6 +741,7 @@ impl<P: Parts> PgDb<P> {
             fk.parent,
             root_of(&k),
             RowMode::KeyShare,
+            LockWait::Wait,
             (label, Purpose::FkCheck { fk_table, parent: fk.parent }),
         )? {
             Lk::Ok => {}
@@ -763,6 +805,7 @@ impl<P: Parts> PgDb<P> {
                 fk_table,
                 root_of(&k),
                 RowMode::KeyShare,
+                LockWait::Wait,
                 (label, Purpose::ParentCheck { fk_table, parent: fk.parent }),
             )? {
                 Lk::Ok => {}

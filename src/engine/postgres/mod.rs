@@ -6,6 +6,7 @@
 mod actions;
 mod exec;
 pub mod modes;
+mod savepoints;
 
 use super::forget_commits;
 use super::timers::{TimerKind, Timers};
@@ -39,6 +40,8 @@ struct Trx {
     /// The transaction snapshot (REPEATABLE READ): commits up to this sequence are visible.
     snapshot: Option<u64>,
     undo: Vec<Undo>,
+    /// Its savepoints (subtransactions), oldest first.
+    savepoints: Vec<savepoints::Savepoint>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,7 +151,8 @@ impl<P: Parts> PgDb<P> {
         let id = self.book.next_trx;
         self.book.next_trx += 1;
         let iso = iso.or(self.sessions[s].iso).unwrap_or(Isolation::ReadCommitted);
-        self.trxs.insert(id, Trx { session: s, began: self.book.commit_seq, iso, snapshot: None, undo: Vec::new() });
+        let began = self.book.commit_seq;
+        self.trxs.insert(id, Trx { session: s, began, iso, snapshot: None, undo: Vec::new(), savepoints: Vec::new() });
         // A transaction holds an exclusive lock on its own id; waiting for it means asking Share.
         self.locks.add_granted(id, &PgRes::Xact(id), PgLock::Hw(Hw::Exclusive), 0);
         self.sessions[s].trx = Some(id);
@@ -157,17 +161,7 @@ impl<P: Parts> PgDb<P> {
 
     fn end_trx(&mut self, trx: TxnId, commit: bool) -> Result<(), EngineError> {
         if !commit {
-            if let Some(t) = self.trxs.get_mut(&trx) {
-                let undo: Vec<Undo> = t.undo.drain(..).rev().collect();
-                for u in undo {
-                    self.unsettled.push((u.tree, u.key.clone()));
-                    let w = match u.prev {
-                        Some(r) => Write::Put(u.tree, u.key, r),
-                        None => Write::Remove(u.tree, u.key),
-                    };
-                    self.store.apply_one(w)?;
-                }
-            }
+            self.undo_writes(trx, 0)?;
         }
         let Some(t) = self.trxs.remove(&trx) else { return Ok(()) };
         if commit {
@@ -190,11 +184,36 @@ impl<P: Parts> PgDb<P> {
         Ok(())
     }
 
+    /// Take back what the transaction wrote since its undo log had `mark` entries.
+    fn undo_writes(&mut self, trx: TxnId, mark: usize) -> Result<(), EngineError> {
+        let Some(t) = self.trxs.get_mut(&trx) else { return Ok(()) };
+        let undo: Vec<Undo> = t.undo.drain(mark.min(t.undo.len())..).rev().collect();
+        for u in undo {
+            self.unsettled.push((u.tree, u.key.clone()));
+            let w = match u.prev {
+                Some(r) => Write::Put(u.tree, u.key, r),
+                None => Write::Remove(u.tree, u.key),
+            };
+            self.store.apply_one(w)?;
+        }
+        Ok(())
+    }
+
     /// Abort on error: PostgreSQL's AbortTransaction releases every lock at once; a block then
-    /// stays aborted until COMMIT or ROLLBACK.
+    /// stays aborted until COMMIT or ROLLBACK. Inside a savepoint only the subtransaction is
+    /// aborted (`AbortCurrentTransaction` -> `AbortSubTransaction`, xact.c): what it wrote and
+    /// locked goes at once, the block stays aborted until ROLLBACK TO SAVEPOINT.
     fn abort(&mut self, s: SessionId, autocommit: bool) -> Result<(), EngineError> {
         if let Some(trx) = self.sessions[s].trx {
-            self.end_trx(trx, false)?;
+            let inner = self.trxs.get(&trx).and_then(|t| t.savepoints.len().checked_sub(1));
+            match inner {
+                Some(i) if !autocommit && self.sessions[s].in_block => {
+                    self.abort_subtransaction(trx, i)?;
+                    self.sessions[s].aborted = true;
+                    return Ok(());
+                }
+                _ => self.end_trx(trx, false)?,
+            }
         }
         self.sessions[s].aborted = !autocommit && self.sessions[s].in_block;
         if autocommit {
@@ -399,7 +418,7 @@ impl<P: Parts> PgDb<P> {
 
     fn control(&mut self, s: SessionId, plan: &Plan) -> Result<Poll, EngineError> {
         let sess = &self.sessions[s];
-        if sess.aborted && !matches!(plan, Plan::Commit | Plan::Rollback) {
+        if sess.aborted && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint(_)) {
             return Ok(Poll::Done(Err(aborted_error())));
         }
         match plan {
@@ -433,6 +452,9 @@ impl<P: Parts> PgDb<P> {
             }
             Plan::SetVar { name, value } => {
                 self.sessions[s].settings.set(name, value);
+            }
+            Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::RollbackToSavepoint(_) => {
+                return self.savepoint(s, plan);
             }
             _ => {}
         }
