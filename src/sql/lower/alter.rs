@@ -239,3 +239,7 @@ pub(super) fn add_fk(catalog: &mut Catalog, id: TableId, fk: PendingFk, opts: Sc
     });
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "alter_tests.rs"]
+mod tests;
