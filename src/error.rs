@@ -22,6 +22,8 @@ pub enum Error {
     #[error(transparent)]
     Run(#[from] RunError),
     #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
+    #[error(transparent)]
     #[cfg(not(loom))]
     Live(#[from] LiveError),
     #[error(transparent)]
@@ -48,7 +50,7 @@ impl Error {
     /// the model does not support, a bad workload file, a server that cannot be reached.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::Spec(_) | Error::Load(_) | Error::Workload(_) | Error::Usage(_) => true,
+            Error::Spec(_) | Error::Load(_) | Error::Schema(_) | Error::Workload(_) | Error::Usage(_) => true,
             #[cfg(not(loom))]
             Error::Live(_) => true,
             Error::Run(e) => e.is_bad_input(),

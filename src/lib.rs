@@ -18,6 +18,7 @@ pub mod lock;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod schema;
 pub mod sim;
 pub mod spec;
 pub mod sql;

@@ -45,9 +45,15 @@ impl Scenario {
     /// Bind a parsed spec. DDL in the setup blocks builds the catalog; every other statement is
     /// checked against it, so a bad table or column is reported before anything runs.
     pub fn load(spec: Spec, opts: SchemaOptions) -> Result<Scenario, LoadError> {
+        Scenario::load_with(spec, opts, Catalog::default())
+    }
+
+    /// [`Scenario::load`] on a schema that exists already (`--schema`): the setup's DDL adds to
+    /// `catalog`, and creating a table it has is an error.
+    pub fn load_with(spec: Spec, opts: SchemaOptions, catalog: Catalog) -> Result<Scenario, LoadError> {
         let file = spec.file.clone();
         let fail = |e: SqlError| LoadError { file: file.clone(), pos: e.pos, what: e.what };
-        let mut catalog = Catalog::default();
+        let mut catalog = catalog;
         let mut setup = Vec::new();
         for block in &spec.setup {
             for st in parse_block(block, &mut catalog, opts).map_err(fail)? {

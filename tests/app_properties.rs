@@ -121,6 +121,7 @@ fn login_vs_insert() -> impl Strategy<Value = (Concrete, Vec<usize>)> {
             let login = Action::Login { user };
             let (a, b) = if insert_first { (insert, login) } else { (login, insert) };
             let mut c = Concrete {
+                sql: Default::default(),
                 users: 3,
                 isolation,
                 sessions: vec![vec![Txn { actions: vec![a] }], vec![Txn { actions: vec![b] }]],

@@ -6,39 +6,52 @@
 //! error Django does not catch) ends the transaction with `ROLLBACK`, as `transaction.atomic`
 //! does; get_or_create goes on as [`super::Action::GetOrCreateEnrollment`] describes.
 
+use super::sql::AppSql;
 use super::workload::{Draw, Workload};
 use super::{Action, Part};
 use crate::engine::ErrorKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
 /// The setup of a load run: the schema, users 1..=`users` (`u1`, ...), each with one enrollment
 /// and one bookmark whose ids come from AUTO_INCREMENT (so the rows the clients insert follow
 /// them on either engine).
 pub fn setup_sql(users: i64) -> String {
-    let mut out = String::from(super::SCHEMA);
-    let rows = |f: &dyn Fn(i64) -> String| (1..=users).map(f).collect::<Vec<_>>().join(", ");
-    out.push_str(&format!("  INSERT INTO auth_user VALUES {};\n", rows(&|u| format!("({u}, 'u{u}', NULL, TRUE)"))));
-    out.push_str(&format!(
-        "  INSERT INTO student_courseenrollment (user_id, course_id, is_active) VALUES {};\n",
-        rows(&|u| format!("({u}, 'c-old', TRUE)"))
-    ));
-    out.push_str(&format!(
-        "  INSERT INTO bookmarks_bookmark (user_id, usage_key) VALUES {};\n",
-        rows(&|u| format!("({u}, 'b-old')"))
-    ));
+    setup_sql_in(&AppSql::default(), users)
+}
+
+/// [`setup_sql`] for a run's schema (no DDL for a schema file's: it made the tables).
+pub fn setup_sql_in(sql: &AppSql, users: i64) -> String {
+    let mut out = String::from(sql.setup_ddl());
+    let rows = |f: &dyn Fn(i64) -> Vec<String>| (1..=users).map(f).collect::<Vec<_>>();
+    let user_cols = ["id", "username", "last_login", "is_active"];
+    let u = rows(&|u| vec![u.to_string(), format!("'u{u}'"), "NULL".into(), "TRUE".into()]);
+    out.push_str(&format!("  {};\n", sql.insert("auth_user", &user_cols, &u, true)));
+    let e = rows(&|u| vec![u.to_string(), "'c-old'".into(), "TRUE".into()]);
+    let enr_cols = ["user_id", "course_id", "is_active"];
+    out.push_str(&format!("  {};\n", sql.insert("student_courseenrollment", &enr_cols, &e, false)));
+    let b = rows(&|u| vec![u.to_string(), "'b-old'".into()]);
+    out.push_str(&format!("  {};\n", sql.insert("bookmarks_bookmark", &["user_id", "usage_key"], &b, false)));
     out
 }
 
 /// The setup of a load run as a spec's text (one idle session), for [`crate::scenario::Scenario`].
 pub fn setup_spec(users: i64) -> String {
-    format!("setup {{\n{}}}\nsession c\nstep s {{ SELECT 1 FROM auth_user WHERE id = 0; }}\n", setup_sql(users))
+    setup_spec_in(&AppSql::default(), users)
+}
+
+/// [`setup_spec`] for a run's schema.
+pub fn setup_spec_in(sql: &AppSql, users: i64) -> String {
+    format!("setup {{\n{}}}\nsession c\nstep s {{ SELECT 1 FROM auth_user WHERE id = 0; }}\n", setup_sql_in(sql, users))
 }
 
 /// One transaction a client runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadTxn {
     pub actions: Vec<Action>,
+    /// How the actions spell their SQL.
+    pub sql: Arc<AppSql>,
 }
 
 impl LoadTxn {
@@ -82,16 +95,17 @@ impl TxnSource {
         let mut actions = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let d = Draw { kind: self.rng.gen(), user: self.rng.gen(), item: self.rng.gen() };
-            let mut a = w.action(d);
-            if let Action::GetOrCreateEnrollment { user, new_user: Some(nu), .. } = &mut a {
-                let id = w.user_count() + 1 + self.saved * i64::from(self.clients) + i64::from(self.client);
-                self.saved += 1;
-                nu.id = id;
-                *user = id;
+            for mut a in w.actions(d) {
+                if let Action::GetOrCreateEnrollment { user, new_user: Some(nu), .. } = &mut a {
+                    let id = w.user_count() + 1 + self.saved * i64::from(self.clients) + i64::from(self.client);
+                    self.saved += 1;
+                    nu.id = id;
+                    *user = id;
+                }
+                actions.push(a);
             }
-            actions.push(a);
         }
-        LoadTxn { actions }
+        LoadTxn { actions, sql: w.sql.clone() }
     }
 }
 
@@ -113,6 +127,7 @@ pub type Answer<'a> = Result<usize, ErrorKind>;
 #[derive(Debug, Clone)]
 pub struct TxnRun {
     actions: Vec<Action>,
+    sql: Arc<AppSql>,
     action: usize,
     part: usize,
     /// The statements of the current part, and how many have been sent.
@@ -128,6 +143,7 @@ impl TxnRun {
     pub fn new(txn: &LoadTxn, error_aborts_transaction: bool) -> TxnRun {
         TxnRun {
             actions: txn.actions.clone(),
+            sql: txn.sql.clone(),
             action: 0,
             part: 0,
             stmts: Vec::new(),
@@ -178,7 +194,7 @@ impl TxnRun {
 
     fn enter_part(&mut self) -> Next {
         let Some(a) = self.actions.get(self.action) else { return Next::Commit };
-        self.stmts = a.part_statements(a.parts()[self.part]);
+        self.stmts = a.part_statements_in(a.parts()[self.part], &self.sql);
         self.sent = 0;
         if self.stmts.is_empty() {
             return self.next_action();
@@ -205,6 +221,7 @@ mod tests {
     fn goc(new_user: bool) -> LoadTxn {
         let nu = new_user.then(|| NewUser { id: 9, username: "n0".into() });
         LoadTxn {
+            sql: Default::default(),
             actions: vec![
                 Action::GetOrCreateEnrollment { row: 0, user: 9, new_user: nu, course: "c1".into() },
                 Action::Login { user: 1 },
@@ -260,7 +277,7 @@ mod tests {
         r.start();
         r.answer(Ok(0));
         assert_eq!(r.answer(Err(ErrorKind::LockTimeout)), Next::Rollback(ErrorKind::LockTimeout));
-        let login = LoadTxn { actions: vec![Action::Login { user: 1 }] };
+        let login = LoadTxn { actions: vec![Action::Login { user: 1 }], sql: Default::default() };
         for error_aborts_transaction in [false, true] {
             let mut r = TxnRun::new(&login, error_aborts_transaction);
             r.start();

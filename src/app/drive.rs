@@ -7,7 +7,7 @@ use super::{Action, Part, CHILD_TABLES};
 use crate::engine::{DbError, ErrorKind};
 use crate::report::text;
 use crate::run::{run_kind_on, EngineKind, Outcome, PermutationReport, RunError, Timing};
-use crate::scenario::{LoadError, Scenario};
+use crate::scenario::LoadError;
 use crate::spec::{parse_spec, SpecError};
 use crate::sql::{SchemaOptions, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -22,6 +22,8 @@ pub enum AppError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
     #[error("generated spec has no permutation line")]
     NoPermutation,
     #[error("{0}: {1}")]
@@ -39,6 +41,8 @@ pub struct AppRun {
     pub report: PermutationReport,
     /// Model runs it took (one more for each action that raised).
     pub passes: usize,
+    /// The schema and `--fk off=` it ran on.
+    pub sql: std::sync::Arc<super::sql::AppSql>,
 }
 
 /// Run `c` in `schedule` order (see [`Layout::order`]). When an action raises (an SQL error, or a
@@ -64,7 +68,7 @@ pub fn run_app(
     loop {
         passes += 1;
         let text = spec_text(c, &layout, &order, tail, comment);
-        let sc = Scenario::load(parse_spec("generated.spec", &text)?, opts)?;
+        let sc = c.sql.base.scenario(parse_spec("generated.spec", &text)?, opts)?;
         let perm = sc.permutations().next().ok_or(AppError::NoPermutation)?;
         let report = run_kind_on(engine, &sc, Timing::default(), &[perm])?.pop().ok_or(AppError::NoPermutation)?;
         let times = Times::of(&report);
@@ -94,7 +98,7 @@ pub fn run_app(
             }
         }
         if !changed || passes > order.len() + 1 {
-            return Ok(AppRun { engine, fk_on, spec: text, layout, order, report, passes });
+            return Ok(AppRun { engine, fk_on, spec: text, layout, order, report, passes, sql: c.sql.clone() });
         }
     }
 }
@@ -206,7 +210,8 @@ impl AppRun {
     pub fn replay_command(&self, path: &Path) -> String {
         let fk = if self.fk_on { "on" } else { "off" };
         let path = shell_word(&path.display().to_string());
-        format!("fksim run {path} --engine {} --fk {fk}", self.engine.name())
+        let base = self.sql.base.args();
+        format!("fksim run {path} --engine {} --fk {fk}{base}", self.engine.name())
     }
 
     /// The spec as written to `path`: a header with the command that replays it, then the spec.
@@ -217,7 +222,8 @@ impl AppRun {
     /// The transcript of the run as the driver ran it: what `fksim run` prints for its spec
     /// with [`AppRun::replay_command`]'s engine and FK setting.
     pub fn transcript(&self) -> Result<String, AppError> {
-        let sc = Scenario::load(parse_spec("generated.spec", &self.spec)?, schema_options(self.engine, self.fk_on))?;
+        let spec = parse_spec("generated.spec", &self.spec)?;
+        let sc = self.sql.base.scenario(spec, schema_options(self.engine, self.fk_on))?;
         Ok(text::header(&sc) + &text::permutation(&sc, &self.report))
     }
 
@@ -350,7 +356,12 @@ mod tests {
     /// Sessions that each run one get_or_create of user 1's enrollment in `course`.
     fn get_or_creates(sessions: usize, course: &str, isolation: IsolationChoice) -> Concrete {
         let g = Action::GetOrCreateEnrollment { row: 0, user: 1, new_user: None, course: course.into() };
-        let mut c = Concrete { users: 1, isolation, sessions: vec![vec![Txn { actions: vec![g] }]; sessions] };
+        let mut c = Concrete {
+            sql: Default::default(),
+            users: 1,
+            isolation,
+            sessions: vec![vec![Txn { actions: vec![g] }]; sessions],
+        };
         c.number();
         c
     }

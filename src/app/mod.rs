@@ -9,9 +9,11 @@
 pub mod client;
 pub mod drive;
 pub mod spec;
+pub mod sql;
 pub mod summary;
 pub mod workload;
 
+use sql::AppSql;
 use std::fmt;
 
 /// The application schema (the Open edX tables of `model/scenarios`), as spec setup DDL.
@@ -85,6 +87,20 @@ pub enum Action {
     GetOrCreateEnrollment { row: i64, user: i64, new_user: Option<NewUser>, course: String },
     /// The background orphan sweeper: removes child rows whose user no longer exists.
     Sweep,
+    /// `StudentModule.objects.get_or_create(student=u, module_state_key=k, course_id=c)`, as
+    /// courseware's `FieldDataCache.set_many` runs it before saving a block's state: the get,
+    /// then the create, as [`Action::GetOrCreateEnrollment`]. Only with a schema that has
+    /// `courseware_studentmodule`.
+    GetOrCreateModule { user: i64, course: String, key: String },
+    /// The `StudentModule.save()` of the new state that follows (an UPDATE; Django's names the
+    /// row by its id, the model's by its unique key, the same row).
+    SaveModule { user: i64, course: String, key: String },
+    /// completion's `BlockCompletion.objects.submit_completion`: `get_or_create(user=u,
+    /// context_key=c, block_key=k, defaults={completion, block_type})`.
+    SubmitCompletion { user: i64, course: String, key: String },
+    /// The save of the new completion value that follows when the row existed (sent always
+    /// here: the model cannot see whether the create ran).
+    UpdateCompletion { user: i64, course: String, key: String },
 }
 
 /// A part of an action that the driver sends as a step of its own, because what Django sends
@@ -104,7 +120,16 @@ pub enum Part {
 /// A child row's id as sent: given (a workload run numbers its rows so that its spec replays
 /// them), or, for row 0, left to the table's AUTO_INCREMENT / SERIAL column as Django leaves it
 /// (the load simulator's rows).
-fn child_insert(table: &str, row: i64, user: i64, cols: &str, rest: &str) -> String {
+fn child_insert(sql: &AppSql, table: &str, row: i64, user: i64, cols: &str, rest: &str) -> String {
+    if !sql.builtin() {
+        let user_col = sql.children().iter().find(|(t, _)| *t == table).map_or("user_id", |(_, c)| c).to_string();
+        let mut names: Vec<&str> = if row == 0 { vec![] } else { vec!["id"] };
+        names.push(&user_col);
+        names.extend(cols.split(", "));
+        let mut row_vals: Vec<String> = if row == 0 { vec![] } else { vec![row.to_string()] };
+        row_vals.extend([user.to_string(), rest.to_string()]);
+        return sql.insert(table, &names, &[row_vals], false);
+    }
     if row == 0 {
         format!("INSERT INTO {table} (user_id, {cols}) VALUES ({user}, {rest})")
     } else {
@@ -118,17 +143,28 @@ fn lit(s: &str) -> String {
 }
 
 /// `CourseEnrollment.objects.create(user=u, course_id=c)`'s INSERT.
-fn enroll_insert(row: i64, user: i64, course: &str) -> String {
-    child_insert(CHILD_TABLES[0], row, user, "course_id, is_active", &format!("{}, TRUE", lit(course)))
+fn enroll_insert(sql: &AppSql, row: i64, user: i64, course: &str) -> String {
+    child_insert(sql, CHILD_TABLES[0], row, user, "course_id, is_active", &format!("{}, TRUE", lit(course)))
 }
 
 impl Action {
-    /// The statements Django sends, in order.
+    /// The statements Django sends, in order, for the built-in schema.
     pub fn statements(&self) -> Vec<String> {
+        self.statements_in(&AppSql::default())
+    }
+
+    /// The statements Django sends, in order, for a run's schema.
+    pub fn statements_in(&self, sql: &AppSql) -> Vec<String> {
+        let module_where = |user: &i64, course: &str, key: &str| {
+            format!("student_id = {user} AND module_id = {} AND course_id = {}", lit(key), lit(course))
+        };
+        let completion_where = |user: &i64, course: &str, key: &str| {
+            format!("course_key = {} AND block_key = {} AND user_id = {user}", lit(course), lit(key))
+        };
         match self {
-            Action::Enroll { row, user, course } => vec![enroll_insert(*row, *user, course)],
+            Action::Enroll { row, user, course } => vec![enroll_insert(sql, *row, *user, course)],
             Action::AddBookmark { row, user, key } => {
-                vec![child_insert(CHILD_TABLES[1], *row, *user, "usage_key", &lit(key))]
+                vec![child_insert(sql, CHILD_TABLES[1], *row, *user, "usage_key", &lit(key))]
             }
             Action::DeleteBookmark { user, key } => {
                 vec![format!("DELETE FROM bookmarks_bookmark WHERE user_id = {user} AND usage_key = {}", lit(key))]
@@ -141,33 +177,71 @@ impl Action {
             }
             Action::DeleteUserCascade { user } => {
                 let mut v: Vec<String> =
-                    CHILD_TABLES.iter().map(|t| format!("DELETE FROM {t} WHERE user_id IN ({user})")).collect();
+                    sql.children().iter().map(|(t, c)| format!("DELETE FROM {t} WHERE {c} IN ({user})")).collect();
                 v.push(format!("DELETE FROM auth_user WHERE id IN ({user})"));
                 v
             }
             Action::GetOrCreateEnrollment { row, user, new_user, course } => {
                 let mut v = Vec::new();
                 if let Some(n) = new_user {
-                    v.push(format!("INSERT INTO auth_user VALUES ({}, {}, NULL, TRUE)", n.id, lit(&n.username)));
+                    v.push(sql.insert(
+                        "auth_user",
+                        &["id", "username", "last_login", "is_active"],
+                        &[vec![n.id.to_string(), lit(&n.username), "NULL".into(), "TRUE".into()]],
+                        true,
+                    ));
                 }
                 v.push(format!(
                     "SELECT id FROM student_courseenrollment WHERE user_id = {user} AND course_id = {}",
                     lit(course)
                 ));
-                v.push(enroll_insert(*row, *user, course));
+                v.push(enroll_insert(sql, *row, *user, course));
                 v
             }
-            Action::Sweep => CHILD_TABLES
+            Action::Sweep => sql
+                .children()
                 .iter()
-                .map(|t| format!("DELETE FROM {t} WHERE user_id NOT IN (SELECT id FROM auth_user)"))
+                .map(|(t, c)| format!("DELETE FROM {t} WHERE {c} NOT IN (SELECT id FROM auth_user)"))
                 .collect(),
+            Action::GetOrCreateModule { user, course, key } => vec![
+                format!("SELECT id FROM courseware_studentmodule WHERE {}", module_where(user, course, key)),
+                child_insert(
+                    sql,
+                    "courseware_studentmodule",
+                    0,
+                    *user,
+                    "module_id, course_id, module_type",
+                    &format!("{}, {}, 'problem'", lit(key), lit(course)),
+                ),
+            ],
+            Action::SaveModule { user, course, key } => vec![format!(
+                "UPDATE courseware_studentmodule SET state = '[1]', modified = CURRENT_TIMESTAMP WHERE {}",
+                module_where(user, course, key)
+            )],
+            Action::SubmitCompletion { user, course, key } => vec![
+                format!("SELECT id FROM completion_blockcompletion WHERE {}", completion_where(user, course, key)),
+                child_insert(
+                    sql,
+                    "completion_blockcompletion",
+                    0,
+                    *user,
+                    "course_key, block_key, block_type, completion",
+                    &format!("{}, {}, 'problem', 1", lit(course), lit(key)),
+                ),
+            ],
+            Action::UpdateCompletion { user, course, key } => vec![format!(
+                "UPDATE completion_blockcompletion SET completion = 1, modified = CURRENT_TIMESTAMP WHERE {}",
+                completion_where(user, course, key)
+            )],
         }
     }
 
     /// The parts the driver sends, each as its own step, in order.
     pub fn parts(&self) -> &'static [Part] {
         match self {
-            Action::GetOrCreateEnrollment { .. } => &[Part::Get, Part::Create, Part::GetAgain],
+            Action::GetOrCreateEnrollment { .. }
+            | Action::GetOrCreateModule { .. }
+            | Action::SubmitCompletion { .. } => &[Part::Get, Part::Create, Part::GetAgain],
             _ => &[Part::Whole],
         }
     }
@@ -175,7 +249,12 @@ impl Action {
     /// The statements of one part ([`Action::statements`] is the get and the create of a
     /// get_or_create that found nothing).
     pub fn part_statements(&self, part: Part) -> Vec<String> {
-        let mut all = self.statements();
+        self.part_statements_in(part, &AppSql::default())
+    }
+
+    /// [`Action::part_statements`] for a run's schema.
+    pub fn part_statements_in(&self, part: Part, sql: &AppSql) -> Vec<String> {
+        let mut all = self.statements_in(sql);
         match part {
             Part::Whole => all,
             Part::Create => all.split_off(all.len() - 1),
@@ -195,7 +274,11 @@ impl Action {
             | Action::DeleteBookmark { user, .. }
             | Action::Login { user }
             | Action::Rename { user, .. }
-            | Action::DeleteUserCascade { user } => Some(*user),
+            | Action::DeleteUserCascade { user }
+            | Action::GetOrCreateModule { user, .. }
+            | Action::SaveModule { user, .. }
+            | Action::SubmitCompletion { user, .. }
+            | Action::UpdateCompletion { user, .. } => Some(*user),
             Action::GetOrCreateEnrollment { user, new_user: None, .. } => Some(*user),
             Action::GetOrCreateEnrollment { new_user: Some(_), .. } | Action::Sweep => None,
         }
@@ -224,6 +307,10 @@ impl Action {
             Action::GetOrCreateEnrollment { new_user: None, .. } => "get_or_create",
             Action::GetOrCreateEnrollment { new_user: Some(_), .. } => "get_or_create_new_user",
             Action::Sweep => "sweep",
+            Action::GetOrCreateModule { .. } => "studentmodule",
+            Action::SaveModule { .. } => "studentmodule_save",
+            Action::SubmitCompletion { .. } => "completion",
+            Action::UpdateCompletion { .. } => "completion_update",
         }
     }
 }

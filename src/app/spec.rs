@@ -6,8 +6,9 @@
 //! the schedule come the tail steps of two extra sessions: `tick` (a plain read that lets virtual
 //! time pass with no writer, so waits end), `obs1`/`obs2` (read every row) and `sweep`.
 
+use super::sql::AppSql;
 use super::workload::Concrete;
-use super::{Action, Part, SCHEMA};
+use super::{Action, Part};
 use std::fmt::Write;
 
 /// What a step of a session script is for.
@@ -39,14 +40,14 @@ pub struct Step {
 pub const NOOP: &str = "SELECT 1 FROM auth_user WHERE id = 0";
 
 impl Step {
-    pub fn sql(&self, begin: &str) -> Vec<String> {
+    pub fn sql(&self, begin: &str, sql: &AppSql) -> Vec<String> {
         match &self.role {
             Role::Begin { users } if users.is_empty() => vec![begin.to_string()],
             Role::Begin { users } => {
                 let ids: Vec<String> = users.iter().map(i64::to_string).collect();
                 vec![format!("SELECT id FROM auth_user WHERE id IN ({})", ids.join(", ")), begin.to_string()]
             }
-            Role::Action(a, part) => a.part_statements(*part),
+            Role::Action(a, part) => a.part_statements_in(*part, sql),
             Role::Commit => vec!["COMMIT".into()],
             Role::Rollback => vec!["ROLLBACK".into()],
             Role::Skipped => vec![NOOP.into()],
@@ -199,25 +200,33 @@ pub fn spec_text(c: &Concrete, layout: &Layout, order: &[(usize, usize)], tail: 
         let _ = writeln!(out, "# {line}");
     }
     out.push_str("setup\n{\n");
-    out.push_str(SCHEMA);
-    let users: Vec<String> = (1..=c.users).map(|u| format!("({u}, 'u{u}', NULL, TRUE)")).collect();
-    let enr: Vec<String> = (1..=c.users).map(|u| format!("({u}, {u}, 'c-old', TRUE)")).collect();
-    let bm: Vec<String> = (1..=c.users).map(|u| format!("({u}, {u}, 'b-old')")).collect();
-    let _ = writeln!(out, "  INSERT INTO auth_user VALUES {};", users.join(", "));
-    let _ = writeln!(out, "  INSERT INTO student_courseenrollment VALUES {};", enr.join(", "));
-    let _ = writeln!(out, "  INSERT INTO bookmarks_bookmark VALUES {};", bm.join(", "));
-    out.push_str("}\nteardown\n{\n  DROP TABLE student_courseenrollment;\n  DROP TABLE bookmarks_bookmark;\n  DROP TABLE auth_user;\n}\n");
+    let sql = &c.sql;
+    out.push_str(sql.setup_ddl());
+    let rows = |f: &dyn Fn(i64) -> Vec<String>| (1..=c.users).map(f).collect::<Vec<_>>();
+    let users = rows(&|u| vec![u.to_string(), format!("'u{u}'"), "NULL".into(), "TRUE".into()]);
+    let enr = rows(&|u| vec![u.to_string(), u.to_string(), "'c-old'".into(), "TRUE".into()]);
+    let bm = rows(&|u| vec![u.to_string(), u.to_string(), "'b-old'".into()]);
+    let _ =
+        writeln!(out, "  {};", sql.insert("auth_user", &["id", "username", "last_login", "is_active"], &users, true));
+    let enr_cols = ["id", "user_id", "course_id", "is_active"];
+    let _ = writeln!(out, "  {};", sql.insert("student_courseenrollment", &enr_cols, &enr, true));
+    let _ = writeln!(out, "  {};", sql.insert("bookmarks_bookmark", &["id", "user_id", "usage_key"], &bm, true));
+    out.push_str("}\n");
+    // The schema file's tables outlive the spec; the built-in ones are the spec's own.
+    if sql.builtin() {
+        out.push_str("teardown\n{\n  DROP TABLE student_courseenrollment;\n  DROP TABLE bookmarks_bookmark;\n  DROP TABLE auth_user;\n}\n");
+    }
     let begin = c.isolation.begin();
     for (s, steps) in layout.sessions.iter().enumerate() {
         let _ = writeln!(out, "\nsession {}", session_name(s));
         for st in steps {
-            let _ = writeln!(out, "step {} {{ {}; }}", st.name, st.sql(begin).join("; "));
+            let _ = writeln!(out, "step {} {{ {}; }}", st.name, st.sql(begin, sql).join("; "));
         }
     }
     let _ =
         writeln!(out, "\nsession obs\nstep tick {{ {NOOP}; }}\nstep obs1 {{ {OBSERVE} }}\nstep obs2 {{ {OBSERVE} }}");
     if tail.sweep {
-        let sweep = Action::Sweep.statements().join("; ");
+        let sweep = Action::Sweep.statements_in(sql).join("; ");
         let _ = writeln!(out, "\nsession sweeper\nstep sweep {{ {sweep}; }}");
     }
     let mut perm: Vec<&str> = order.iter().map(|&(s, i)| layout.sessions[s][i].name.as_str()).collect();
@@ -239,6 +248,7 @@ mod tests {
 
     fn two() -> Concrete {
         let mut c = Concrete {
+            sql: Default::default(),
             users: 2,
             isolation: IsolationChoice::ReadCommitted,
             sessions: vec![
@@ -283,8 +293,12 @@ mod tests {
         let mut l = Layout::new(&c);
         let names: Vec<&str> = l.sessions[0].iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["s1t1b", "s1t1l1", "s1t1e2", "s1t1g3", "s1t1g3i", "s1t1g3r", "s1t1c"]);
-        assert!(l.sessions[0][3].sql("BEGIN")[0].starts_with("SELECT id FROM student_courseenrollment"));
-        assert!(l.sessions[0][4].sql("BEGIN")[0].starts_with("INSERT INTO student_courseenrollment"));
+        assert!(
+            l.sessions[0][3].sql("BEGIN", &AppSql::default())[0].starts_with("SELECT id FROM student_courseenrollment")
+        );
+        assert!(
+            l.sessions[0][4].sql("BEGIN", &AppSql::default())[0].starts_with("INSERT INTO student_courseenrollment")
+        );
         // The get found the row: neither the create nor the second get is sent.
         assert!(!l.skip_rest_of_action(0, 2));
         assert!(l.skip_rest_of_action(0, 3));

@@ -84,10 +84,17 @@ pub struct Mix {
     pub get_or_create_new_user: u32,
     #[serde(default)]
     pub sweep: u32,
+    /// courseware's StudentModule get_or_create, then the save of its state (a schema with
+    /// `courseware_studentmodule`, `--schema`).
+    #[serde(default)]
+    pub studentmodule: u32,
+    /// completion's `submit_completion` (a schema with `completion_blockcompletion`).
+    #[serde(default)]
+    pub completion: u32,
 }
 
 impl Mix {
-    fn weights(&self) -> [u32; 9] {
+    fn weights(&self) -> [u32; 11] {
         [
             self.enroll,
             self.bookmark_add,
@@ -98,6 +105,8 @@ impl Mix {
             self.get_or_create,
             self.get_or_create_new_user,
             self.sweep,
+            self.studentmodule,
+            self.completion,
         ]
     }
 
@@ -125,6 +134,10 @@ pub struct Workload {
     /// How `fksim load` runs it: clients, times, the server's cores.
     #[serde(default)]
     pub load: Option<Spanned<LoadTable>>,
+    /// How the actions spell their SQL: the built-in schema unless [`Workload::set_sql`] gave
+    /// one.
+    #[serde(skip)]
+    pub sql: std::sync::Arc<super::sql::AppSql>,
 }
 
 /// The `[load]` table: a closed system of `clients`, each looping think time, BEGIN, one
@@ -246,6 +259,8 @@ pub struct Concrete {
     pub users: i64,
     pub isolation: IsolationChoice,
     pub sessions: Vec<Vec<Txn>>,
+    /// How the actions spell their SQL.
+    pub sql: std::sync::Arc<super::sql::AppSql>,
 }
 
 /// First id of rows the workload inserts, and of users get_or_create saves.
@@ -386,17 +401,54 @@ impl Workload {
                 new_user: Some(NewUser { id: 0, username: format!("n{}", item % self.users.new_usernames.max(1)) }),
                 course,
             },
-            _ => Action::Sweep,
+            8 => Action::Sweep,
+            9 => Action::GetOrCreateModule { user, course, key },
+            _ => Action::SubmitCompletion { user, course, key },
         }
+    }
+
+    /// The actions of one draw: its action, then the save that follows a get_or_create of a
+    /// StudentModule or a BlockCompletion.
+    pub fn actions(&self, d: Draw) -> Vec<Action> {
+        let a = self.action(d);
+        let then = match &a {
+            Action::GetOrCreateModule { user, course, key } => {
+                Some(Action::SaveModule { user: *user, course: course.clone(), key: key.clone() })
+            }
+            Action::SubmitCompletion { user, course, key } => {
+                Some(Action::UpdateCompletion { user: *user, course: course.clone(), key: key.clone() })
+            }
+            _ => None,
+        };
+        std::iter::once(a).chain(then).collect()
+    }
+
+    /// Run on `sql`'s schema; a mix that writes a table the schema lacks is an error.
+    pub fn set_sql(&mut self, sql: super::sql::AppSql) -> Result<(), crate::schema::SchemaError> {
+        let m = self.mix.get_ref();
+        for (weight, table) in
+            [(m.studentmodule, "courseware_studentmodule"), (m.completion, "completion_blockcompletion")]
+        {
+            if weight > 0 && !sql.has(table) {
+                return Err(crate::scenario::LoadError {
+                    file: sql.base.schema.as_ref().map_or("the built-in schema".into(), |s| s.file.clone()),
+                    pos: Default::default(),
+                    what: format!("the mix writes `{table}`, which the schema does not create (use --schema)"),
+                }
+                .into());
+            }
+        }
+        self.sql = std::sync::Arc::new(sql);
+        Ok(())
     }
 
     /// Session scripts from raw draws: `draws[session][txn][action]`.
     pub fn concrete(&self, draws: &[Vec<Vec<Draw>>]) -> Concrete {
         let sessions = draws
             .iter()
-            .map(|s| s.iter().map(|t| Txn { actions: t.iter().map(|d| self.action(*d)).collect() }).collect())
+            .map(|s| s.iter().map(|t| Txn { actions: t.iter().flat_map(|d| self.actions(*d)).collect() }).collect())
             .collect();
-        let mut c = Concrete { users: self.user_count(), isolation: self.isolation, sessions };
+        let mut c = Concrete { users: self.user_count(), isolation: self.isolation, sessions, sql: self.sql.clone() };
         c.number();
         c
     }

@@ -9,12 +9,11 @@ use super::events::{EventQueue, Nanos};
 use super::server::{Class, Cores, GroupLog};
 use super::stats::{LoadResult, Stats};
 use super::SimError;
-use crate::app::client::{setup_spec, LoadTxn, Next, TxnRun, TxnSource};
+use crate::app::client::{setup_spec_in, LoadTxn, Next, TxnRun, TxnSource};
 use crate::app::workload::{LoadSettings, Workload};
 use crate::drive::{Driver, Event, Work};
 use crate::engine::{Engine, ErrorKind, Plain};
 use crate::run::Runner;
-use crate::scenario::Scenario;
 use crate::spec::{parse_spec, Pos};
 use crate::sql::{parse_statement, Catalog, Plan, RawStatement, SchemaOptions, Statement};
 use crate::store::IndexedStore;
@@ -138,9 +137,9 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
     /// A run of `w` with `set`, costs `costs`, the FK on or off, from `seed`.
     pub fn new(w: &'w Workload, set: LoadSettings, costs: &'w Costs, fk_on: bool, seed: u64) -> Result<Self, SimError> {
         let opts = E::schema(fk_on);
-        let text = setup_spec(w.user_count());
-        let sc = Scenario::load(parse_spec("load-setup.spec", &text).map_err(SimError::setup)?, opts)
-            .map_err(SimError::setup)?;
+        let text = setup_spec_in(&w.sql, w.user_count());
+        let spec = parse_spec("load-setup.spec", &text).map_err(SimError::setup)?;
+        let sc = w.sql.base.scenario(spec, opts).map_err(SimError::setup)?;
         let names: Vec<String> = (1..=set.clients).map(|c| format!("c{c}")).collect();
         let db: E = Runner::<E>::new(&sc, IndexedStore::default())?.database(IndexedStore::default(), names)?;
         let cat = sc.catalog.clone();
@@ -181,8 +180,8 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
             sim.clients.push(Client {
                 source,
                 label: Arc::from(format!("c{}", c + 1)),
-                txn: LoadTxn { actions: Vec::new() },
-                run: TxnRun::new(&LoadTxn { actions: Vec::new() }, E::ERROR_ABORTS_TRANSACTION),
+                txn: LoadTxn { actions: Vec::new(), sql: w.sql.clone() },
+                run: TxnRun::new(&LoadTxn { actions: Vec::new(), sql: w.sql.clone() }, E::ERROR_ABORTS_TRANSACTION),
                 kind: Arc::from(""),
                 retries: 0,
                 began: 0,

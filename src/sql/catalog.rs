@@ -11,6 +11,9 @@ pub enum ColType {
     Text,
     Bool,
     Timestamp,
+    /// DOUBLE PRECISION / FLOAT / REAL (Django's FloatField). The model stores whole numbers
+    /// only (a literal with a fraction is refused), which is all its statements need.
+    Float,
 }
 
 /// How MariaDB stores a column (utf8mb4: 4 bytes a character), for the optimizer's key lengths and
@@ -105,6 +108,11 @@ pub struct ForeignKey {
     pub enforced: bool,
     /// The child index used for checks (InnoDB's `foreign_index`): first index led by `cols`.
     pub child_index: Option<usize>,
+    /// Declared `DEFERRABLE` (PostgreSQL; Django declares every FK so there). Recorded only:
+    /// the engines check every FK at the statement for now.
+    pub deferrable: bool,
+    /// Declared `INITIALLY DEFERRED` (implies `deferrable`).
+    pub initially_deferred: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
-use super::catalog::{pg_object_name, Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
+mod alter;
+
+use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
 use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock};
 use super::value::Value;
 use sqlparser::ast::{
@@ -92,7 +94,9 @@ fn column_of(table: &Table, name: &str) -> R<usize> {
 /// sizes of the MariaDB manual's "Data Type Storage Requirements").
 fn col_type(dt: &DataType) -> R<(ColType, bool, Width)> {
     let text = dt.to_string().to_ascii_uppercase();
-    let base = text.split('(').next().unwrap_or("").trim();
+    // MySQL's UNSIGNED (Django's Positive*Field) changes nothing the model keeps.
+    let unsigned = text.split('(').next().unwrap_or("").trim().strip_suffix(" UNSIGNED");
+    let base = unsigned.unwrap_or_else(|| text.split('(').next().unwrap_or("").trim());
     let declared: Option<u32> =
         text.split_once('(').and_then(|(_, rest)| rest.split([')', ',']).next()).and_then(|n| n.trim().parse().ok());
     let int = |bytes| Width::fixed(bytes);
@@ -109,9 +113,15 @@ fn col_type(dt: &DataType) -> R<(ColType, bool, Width)> {
             let chars = declared.unwrap_or(1);
             (ColType::Text, false, Width { bytes: 4 * chars, variable: true, chars: Some(chars) })
         }
-        "TEXT" | "STRING" => (ColType::Text, false, Width { bytes: 65_535, variable: true, chars: None }),
+        "TEXT" | "STRING" | "LONGTEXT" | "MEDIUMTEXT" | "TINYTEXT" => {
+            (ColType::Text, false, Width { bytes: 65_535, variable: true, chars: None })
+        }
         "BOOLEAN" | "BOOL" => (ColType::Bool, false, int(1)),
-        "TIMESTAMP" | "TIMESTAMPTZ" => (ColType::Timestamp, false, int(4)),
+        "TIMESTAMP" | "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" | "TIMESTAMP WITHOUT TIME ZONE" => {
+            (ColType::Timestamp, false, int(4))
+        }
+        "DOUBLE PRECISION" | "DOUBLE" | "FLOAT8" => (ColType::Float, false, int(8)),
+        "FLOAT" | "REAL" | "FLOAT4" => (ColType::Float, false, int(4)),
         "DATETIME" => (ColType::Timestamp, false, int(5)),
         "DATE" => (ColType::Timestamp, false, int(3)),
         _ => return Err(LowerError::Unsupported(format!("unsupported column type `{text}`"))),
@@ -139,6 +149,28 @@ struct PendingFk {
     parent_cols: Vec<String>,
     on_delete: Option<ReferentialAction>,
     on_update: Option<ReferentialAction>,
+    /// `DEFERRABLE` and `INITIALLY DEFERRED` (PostgreSQL's, as Django declares every FK).
+    deferrable: bool,
+    initially_deferred: bool,
+}
+
+impl PendingFk {
+    /// A foreign key of `cols` as sqlparser read it (`name`: the constraint's name, if any).
+    fn new(name: Option<String>, cols: Vec<String>, fk: &ast::ForeignKeyConstraint) -> PendingFk {
+        let ch = fk.characteristics.as_ref();
+        let initially_deferred = ch.and_then(|c| c.initially) == Some(ast::DeferrableInitial::Deferred);
+        PendingFk {
+            name,
+            cols,
+            parent: fk.foreign_table.clone(),
+            parent_cols: fk.referred_columns.iter().map(unquote).collect(),
+            on_delete: fk.on_delete,
+            on_update: fk.on_update,
+            // INITIALLY DEFERRED implies DEFERRABLE (PostgreSQL's transformConstraintAttrs).
+            deferrable: ch.and_then(|c| c.deferrable).unwrap_or(initially_deferred),
+            initially_deferred,
+        }
+    }
 }
 
 fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOptions) -> R<()> {
@@ -160,7 +192,7 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     let mut uniques: Vec<(Option<String>, Option<String>, Vec<String>)> = Vec::new();
     let mut fks: Vec<PendingFk> = Vec::new();
     for c in &ct.columns {
-        let (ty, serial, width) = col_type(&c.data_type)?;
+        let (ty, mut serial, width) = col_type(&c.data_type)?;
         let cname = unquote(&c.name);
         let mut not_null = serial;
         for o in &c.options {
@@ -173,18 +205,16 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                     not_null = true;
                 }
                 ColumnOption::Unique(_) => uniques.push((None, o.name.as_ref().map(unquote), vec![cname.clone()])),
-                ColumnOption::ForeignKey(fk) if fk.characteristics.is_some() => {
-                    return Err(LowerError::NotModelled("DEFERRABLE / INITIALLY DEFERRED foreign keys"))
+                ColumnOption::ForeignKey(fk) => {
+                    fks.push(PendingFk::new(o.name.as_ref().map(unquote), vec![cname.clone()], fk))
                 }
-                ColumnOption::ForeignKey(fk) => fks.push(PendingFk {
-                    name: o.name.as_ref().map(unquote),
-                    cols: vec![cname.clone()],
-                    parent: fk.foreign_table.clone(),
-                    parent_cols: fk.referred_columns.iter().map(unquote).collect(),
-                    on_delete: fk.on_delete,
-                    on_update: fk.on_update,
-                }),
                 ColumnOption::Default(_) => {}
+                // PostgreSQL's identity column (`GENERATED BY DEFAULT AS IDENTITY`, Django's
+                // AutoField): filled from a counter when not given, as SERIAL.
+                ColumnOption::Generated { generation_expr: None, .. } => {
+                    serial = true;
+                    not_null = true;
+                }
                 other => {
                     let text = other.to_string();
                     if text.eq_ignore_ascii_case("AUTO_INCREMENT") {
@@ -218,17 +248,9 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 let uname = u.name.as_ref().map(unquote);
                 uniques.push((uname.clone(), uname, u.columns.iter().map(|c| c.column.expr.to_string()).collect()))
             }
-            TableConstraint::ForeignKey(fk) if fk.characteristics.is_some() => {
-                return Err(LowerError::NotModelled("DEFERRABLE / INITIALLY DEFERRED foreign keys"))
+            TableConstraint::ForeignKey(fk) => {
+                fks.push(PendingFk::new(fk.name.as_ref().map(unquote), fk.columns.iter().map(unquote).collect(), fk))
             }
-            TableConstraint::ForeignKey(fk) => fks.push(PendingFk {
-                name: fk.name.as_ref().map(unquote),
-                cols: fk.columns.iter().map(unquote).collect(),
-                parent: fk.foreign_table.clone(),
-                parent_cols: fk.referred_columns.iter().map(unquote).collect(),
-                on_delete: fk.on_delete,
-                on_update: fk.on_update,
-            }),
             TableConstraint::Index(ix) => {
                 let cols = ix.columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>();
                 let cols = cols.iter().map(|c| column_of(&table, c)).collect::<R<Vec<_>>>()?;
@@ -297,71 +319,10 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     let id = catalog.tables.len();
     catalog.tables.push(table);
     for fk in fks {
-        let parent_name = ident_name(&fk.parent);
-        let parent = if parent_name.eq_ignore_ascii_case(&name) { Some(id) } else { catalog.table_id(&parent_name) };
-        let Some(parent) = parent else {
+        if let Err(e) = alter::add_fk(catalog, id, fk, opts) {
             catalog.tables.pop();
-            return Err(LowerError::Invalid(format!("referenced table `{parent_name}` does not exist")));
-        };
-        let child = &catalog.tables[id];
-        let cols = fk.cols.iter().map(|c| column_of(child, c)).collect::<R<Vec<_>>>()?;
-        let ptable = &catalog.tables[parent];
-        let parent_cols = if fk.parent_cols.is_empty() {
-            ptable.pk().to_vec()
-        } else {
-            fk.parent_cols.iter().map(|c| column_of(ptable, c)).collect::<R<Vec<_>>>()?
-        };
-        if parent_cols.len() != cols.len() {
-            return Err(LowerError::Invalid("foreign key column counts differ".into()));
+            return Err(e);
         }
-        if !ptable.indexes.iter().any(|ix| ix.unique && ix.cols == parent_cols) {
-            return Err(LowerError::Invalid(format!("no unique index on the referenced columns of `{}`", ptable.name)));
-        }
-        let given = fk.name.clone();
-        let pg_name = fk.name.clone().unwrap_or_else(|| {
-            let names: Vec<&str> = cols.iter().map(|&c| catalog.tables[id].columns[c].name.as_str()).collect();
-            pg_object_name(&name, Some(&names.join("_")), "fkey", |n| catalog.pg_name_taken(n, false))
-        });
-        let fk_name = fk.name.unwrap_or_else(|| format!("{}_ibfk_{}", name, catalog.tables[id].fks.len() + 1));
-        let (on_delete, on_update) = (ref_action(&fk.on_delete)?, ref_action(&fk.on_update)?);
-        let set_null = on_delete == RefAction::SetNull || on_update == RefAction::SetNull;
-        if set_null && opts.fk_enforced && opts.implicit_fk_index && cols.iter().any(|&c| child.columns[c].not_null) {
-            // InnoDB's DDL (the schema flavour that creates FK indexes) refuses SET NULL on a NOT
-            // NULL column (`dict_foreign_find_index` with `check_null`, dict0dict.cc: "one of the ON ... SET NULL columns is declared NOT NULL"); PostgreSQL
-            // accepts it and fails the delete at run time with a NOT NULL error.
-            catalog.tables.pop();
-            return Err(LowerError::Invalid(format!(
-                "Can't create table `{name}` (errno: 150 \"Foreign key constraint is incorrectly formed\"): SET NULL on a NOT NULL column"
-            )));
-        }
-        let child = &mut catalog.tables[id];
-        let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
-        if child_index.is_none() && opts.implicit_fk_index {
-            // Named as MariaDB names the key it generates: the constraint's name, or the first
-            // column's (`mysql_prepare_create_table`, sql_table.cc; SHOW INDEX).
-            let name = given.unwrap_or_else(|| child.columns[cols[0]].name.clone());
-            let pg_name = name.clone();
-            child.indexes.push(Index {
-                name,
-                pg_name,
-                cols: cols.clone(),
-                unique: false,
-                clustered: false,
-                implicit: true,
-            });
-            child_index = Some(child.indexes.len() - 1);
-        }
-        child.fks.push(ForeignKey {
-            name: fk_name,
-            pg_name,
-            cols,
-            parent,
-            parent_cols,
-            on_delete,
-            on_update,
-            enforced: opts.fk_enforced,
-            child_index,
-        });
     }
     Ok(())
 }
@@ -700,6 +661,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
     match ast {
         Ast::CreateTable(ct) => create_table(catalog, ct, opts).map(|_| Plan::Ddl),
         Ast::CreateIndex(ci) => create_index(catalog, ci).map(|_| Plan::Ddl),
+        Ast::AlterTable(at) => alter::alter_table(catalog, at, opts).map(|_| Plan::Ddl),
         Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } => {
             for n in names {
                 // DROP TABLE IF EXISTS of a table never created is how many specs start.

@@ -13,6 +13,7 @@ use fksim::explore::{explore_kind, Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
 use fksim::scenario::{LoadError, Scenario};
+use fksim::schema::{Base, SchemaFile};
 use fksim::spec::parse_spec_file;
 use fksim::store::{MemStore, SledStore};
 use fksim::Error;
@@ -85,6 +86,34 @@ impl Which2 {
     }
 }
 
+/// One `--fk` value: `on`, `off`, or `off=TABLE.COLUMN[,TABLE.COLUMN...]` (only those foreign
+/// keys unenforced, the others on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FkArg {
+    All(Fk),
+    Off(Vec<String>),
+}
+
+pub fn fk_arg(s: &str) -> std::result::Result<FkArg, String> {
+    match s {
+        "on" => Ok(FkArg::All(Fk::On)),
+        "off" => Ok(FkArg::All(Fk::Off)),
+        _ => match s.strip_prefix("off=") {
+            Some(list) => Ok(FkArg::Off(list.split(',').map(|x| x.trim().to_string()).collect())),
+            None => Err("expected on, off or off=TABLE.COLUMN[,TABLE.COLUMN...]".into()),
+        },
+    }
+}
+
+/// The `--fk` values of a command: the global setting (`off` if any says so) and the foreign
+/// keys `off=` names.
+pub fn fk_settings(args: &[FkArg], schema: Option<&std::path::Path>) -> Result<(Fk, Base)> {
+    let fk = if args.contains(&FkArg::All(Fk::Off)) { Fk::Off } else { Fk::On };
+    let fk_off = args.iter().flat_map(|a| if let FkArg::Off(v) = a { v.clone() } else { vec![] }).collect();
+    let schema = schema.map(SchemaFile::read).transpose()?;
+    Ok((fk, Base { schema, fk_off }))
+}
+
 #[derive(clap::Args)]
 struct Common {
     /// The isolation spec file (PostgreSQL isolationtester format).
@@ -92,9 +121,13 @@ struct Common {
     /// The engine whose locking rules to model.
     #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
     engine: EngineKind,
-    /// `off` strips every FOREIGN KEY / REFERENCES clause and keeps the index on the column.
-    #[arg(long, value_enum, default_value = "on")]
-    fk: Fk,
+    /// `off` strips every FOREIGN KEY / REFERENCES clause and keeps the index on the column;
+    /// `off=TABLE.COLUMN` (repeatable, or comma-separated) only that one.
+    #[arg(long = "fk", value_parser = fk_arg, default_value = "on")]
+    fk_args: Vec<FkArg>,
+    /// DDL to create before the spec's setup runs (`python manage.py sqlmigrate` output).
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
     /// Where rows live: in memory (fast) or in a temporary sled database.
     #[arg(long, value_enum, default_value = "memory")]
     store: StoreKind,
@@ -177,8 +210,13 @@ enum Cmd {
         file: PathBuf,
         #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
         engine: EngineKind,
-        #[arg(long, value_enum, default_value = "off")]
-        fk: Fk,
+        /// `on`, `off`, or `off=TABLE.COLUMN` (repeatable): only that foreign key off.
+        #[arg(long = "fk", value_parser = fk_arg, default_value = "off")]
+        fk_args: Vec<FkArg>,
+        /// DDL the runs start from (`python manage.py sqlmigrate` output) in place of the built-in
+        /// tables.
+        #[arg(long, value_name = "FILE")]
+        schema: Option<PathBuf>,
         /// The seed (printed when not given).
         #[arg(long)]
         seed: Option<u64>,
@@ -209,9 +247,11 @@ enum Cmd {
     },
 }
 
-/// Load and bind a spec; every failure here is bad input.
-fn load(common: &Common) -> Result<Scenario> {
-    load_as(&common.spec, common.engine, common.fk == Fk::On)
+/// Load and bind a spec on its `--schema`, with its `--fk`; every failure here is bad input.
+fn load(common: &Common) -> Result<(Scenario, Fk)> {
+    let (fk, base) = fk_settings(&common.fk_args, common.schema.as_deref())?;
+    let spec = parse_spec_file(&common.spec)?;
+    Ok((base.scenario(spec, common.engine.schema(fk == Fk::On))?, fk))
 }
 
 /// Load and bind a spec for an engine; every failure here is bad input.
@@ -352,6 +392,7 @@ impl StoreTask for RunAll<'_> {
 struct Bench<'a> {
     sc: &'a Scenario,
     common: &'a Common,
+    fk: Fk,
     seconds: f64,
     as_json: bool,
 }
@@ -387,7 +428,7 @@ impl StoreTask for Bench<'_> {
                 perms.len(),
                 common.engine,
                 common.store,
-                common.fk
+                self.fk
             );
         }
         Ok(())
@@ -432,13 +473,13 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Run { common, json, permutation } => {
-            let sc = load(&common)?;
+            let (sc, _) = load(&common)?;
             let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
             common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
-            let sc = load(&common)?;
+            let (sc, fk) = load(&common)?;
             let space = match sample {
                 None if no_reduce => Space::All,
                 None => Space::Reduced,
@@ -464,7 +505,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 }
             };
             let mut summary = explore_kind(common.engine, &sc, space, threads, &progress)?;
-            summary.fk = format!("{:?}", common.fk).to_lowercase();
+            summary.fk = format!("{fk:?}").to_lowercase();
+            for off in fk_settings(&common.fk_args, None)?.1.fk_off {
+                summary.fk.push_str(&format!(" off={off}"));
+            }
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
                 "fksim explore: {} interleavings run in {secs:.2} s on {threads} threads ({:.0} interleavings/s)",
@@ -479,12 +523,15 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             // A broken end invariant is a defect of the model: fail loudly.
             Ok(if summary.stranded > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        Cmd::Workload { file, engine, fk, seed, runs, write } => {
-            let w = fksim::app::workload::Workload::load(&file)?;
-            let seed = seed.unwrap_or_else(rand::random);
+        Cmd::Workload { file, engine, fk_args, schema, seed, runs, write } => {
+            let mut w = fksim::app::workload::Workload::load(&file)?;
+            let (fk, base) = fk_settings(&fk_args, schema.as_deref())?;
             let fk_on = fk == Fk::On;
+            let shown = base.args();
+            w.set_sql(fksim::app::sql::AppSql::new(base, engine.schema(fk_on))?)?;
+            let seed = seed.unwrap_or_else(rand::random);
             let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
-            println!("workload {} engine {engine:?} fk {fk:?} seed {seed}", file.display());
+            println!("workload {} engine {engine:?} fk {fk:?}{shown} seed {seed}", file.display());
             print!("{}", sum.text());
             Ok(ExitCode::SUCCESS)
         }
@@ -498,8 +545,8 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench { common, seconds, json } => {
-            let sc = load(&common)?;
-            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, seconds, as_json: json }))?;
+            let (sc, fk) = load(&common)?;
+            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, fk, seconds, as_json: json }))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,7 +1,9 @@
 //! `fksim load` on the command line: the runs a workload's `[load]` table, the flags and a sweep
 //! ask for, FK on and off per engine, with progress on stderr; text, JSON Lines, an SVG figure.
 
+use crate::cli::{fk_arg, fk_settings, FkArg};
 use crate::{engines_arg, Engines, Which2};
+use fksim::app::sql::AppSql;
 use fksim::app::workload::{LoadOverrides, Workload};
 use fksim::engine::EngineKind;
 use fksim::report::json;
@@ -54,8 +56,14 @@ pub struct LoadArgs {
     workload: PathBuf,
     #[arg(long, value_parser = engines_arg(), default_value = "both")]
     engine: Engines,
-    #[arg(long, value_enum, default_value = "both")]
-    fk: Which2,
+    /// `on`, `off`, `both`, and `off=TABLE.COLUMN` (repeatable: the FK-on runs leave that one
+    /// foreign key unenforced; alone, it means `on` with it off).
+    #[arg(long = "fk", value_parser = load_fk_arg, default_value = "both")]
+    fk: Vec<LoadFk>,
+    /// DDL the runs start from (`python manage.py sqlmigrate` output) in place of the built-in
+    /// tables.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
     /// The seed (printed when not given); the same seed gives the same output, byte for byte.
     #[arg(long)]
     seed: Option<u64>,
@@ -77,6 +85,22 @@ pub struct LoadArgs {
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// One `--fk` value of `fksim load`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadFk {
+    Which(Which2),
+    Off(FkArg),
+}
+
+fn load_fk_arg(s: &str) -> std::result::Result<LoadFk, String> {
+    match s {
+        "on" => Ok(LoadFk::Which(Which2::On)),
+        "off" => Ok(LoadFk::Which(Which2::Off)),
+        "both" => Ok(LoadFk::Which(Which2::Both)),
+        _ => fk_arg(s).map(LoadFk::Off).map_err(|_| "expected on, off, both or off=TABLE.COLUMN[,...]".into()),
+    }
+}
+
 /// The cost model for each engine: `--costs` files by their `engine`, else the shipped ones.
 pub fn costs_for(files: &[PathBuf], engines: &[EngineKind]) -> Result<Vec<Costs>> {
     let mut given = Vec::new();
@@ -95,6 +119,20 @@ pub fn costs_for(files: &[PathBuf], engines: &[EngineKind]) -> Result<Vec<Costs>
 
 pub fn load(a: LoadArgs) -> Result<()> {
     let w = Workload::load(&a.workload)?;
+    let which = a.fk.iter().rev().find_map(|f| if let LoadFk::Which(w) = f { Some(*w) } else { None });
+    let offs: Vec<FkArg> =
+        a.fk.iter().filter_map(|f| if let LoadFk::Off(o) = f { Some(o.clone()) } else { None }).collect();
+    let fks = which.unwrap_or(Which2::On).settings();
+    let (_, schema_base) = fk_settings(&offs, a.schema.as_deref())?;
+    // The workload on each engine's schema, FK on and off, checked before anything runs.
+    let mut on_schema = Vec::new();
+    for &engine in &a.engine.0 {
+        for &fk_on in &fks {
+            let mut we = w.clone();
+            we.set_sql(AppSql::new(schema_base.clone(), engine.schema(fk_on))?)?;
+            on_schema.push(((engine, fk_on), we));
+        }
+    }
     let base = a.settings.overrides();
     let usage = |e: String| Error::Usage(e);
     // Every point's settings, checked before anything runs.
@@ -108,7 +146,6 @@ pub fn load(a: LoadArgs) -> Result<()> {
     };
     let engines = a.engine.0;
     let costs = costs_for(&a.costs, &engines)?;
-    let fks = a.fk.settings();
     let seed = a.seed.unwrap_or_else(rand::random);
     eprintln!("fksim load: {} seed {seed} (--seed {seed} reproduces this output)", a.workload.display());
 
@@ -130,7 +167,8 @@ pub fn load(a: LoadArgs) -> Result<()> {
                 bar.set_message(format!("{} fk {}", engine.name(), if fk_on { "on" } else { "off" }));
                 let at = done_ms;
                 let mut progress = |ns: u64| bar.set_position(at + ns / 1_000_000);
-                let r = simulate(engine, &w, *set, &costs[k], fk_on, seed, &mut progress)?;
+                let we = on_schema.iter().find(|(k, _)| *k == (engine, fk_on)).map_or(&w, |(_, we)| we);
+                let r = simulate(engine, we, *set, &costs[k], fk_on, seed, &mut progress)?;
                 done_ms += (set.seconds * 1000.0) as u64;
                 bar.set_position(done_ms);
                 let x = point.as_ref().map_or(f64::from(set.clients), |p| p.1);

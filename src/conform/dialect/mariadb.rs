@@ -37,6 +37,7 @@ impl Dialect for MariaDb {
             (ColType::Int, true) => format!("{} AUTO_INCREMENT", int_type(c)),
             (ColType::Int, false) => int_type(c).into(),
             (ColType::Text, _) => text_type(c),
+            (ColType::Float, _) => "DOUBLE".into(),
             (ColType::Bool, _) => "BOOLEAN".into(),
             // MariaDB gives a bare TIMESTAMP column an automatic default; NULL DEFAULT NULL avoids it.
             (ColType::Timestamp, _) => "TIMESTAMP NULL DEFAULT NULL".into(),

@@ -22,6 +22,7 @@ impl Dialect for Postgres {
             (ColType::Int, true) => "SERIAL".into(),
             (ColType::Int, false) => int_type(c).into(),
             (ColType::Text, _) => text_type(c),
+            (ColType::Float, _) => "DOUBLE PRECISION".into(),
             (ColType::Bool, _) => "BOOLEAN".into(),
             (ColType::Timestamp, _) => "TIMESTAMP NULL".into(),
         }
