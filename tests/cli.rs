@@ -254,3 +254,49 @@ step s1s { SELECT key, value FROM foo; }
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.starts_with(&format!("fksim: {p}:1:")) && stderr.contains("cannot parse SQL"), "{stderr}");
 }
+
+#[test]
+fn deferrable_foreign_keys_and_set_constraints_are_postgres_sql_only() {
+    let spec = "setup {
+  CREATE TABLE parent (id INT PRIMARY KEY);
+  CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL, CONSTRAINT child_fk FOREIGN KEY (parent_id) REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+}
+session s1
+setup { BEGIN; }
+step s1i { INSERT INTO child VALUES (1, 7); }
+step s1c { COMMIT; }
+";
+    let path = write_spec("deferred.spec", spec);
+    let p = path.display().to_string();
+    // On PostgreSQL the check waits for COMMIT, and it is the COMMIT that fails.
+    let (code, stdout, stderr) = fksim(&["run", &p, "--engine", "postgres"]);
+    assert_eq!(code, 0, "{stderr}");
+    let after_commit = stdout.split("step s1c: COMMIT;").nth(1).unwrap_or("");
+    assert!(stdout.contains("step s1i: INSERT INTO child VALUES (1, 7);\nstep s1c"), "{stdout}");
+    assert!(after_commit.contains("violates foreign key constraint \"child_fk\""), "{stdout}");
+    let (code, _, stderr) = fksim(&["run", &p, "--engine", "innodb"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with(&format!("fksim: {p}:3:")) && stderr.contains("DEFERRABLE"), "{stderr}");
+    let set = "setup { CREATE TABLE parent (id INT PRIMARY KEY); }
+session s1
+setup { BEGIN; }
+step s1s { SET CONSTRAINTS ALL IMMEDIATE; }
+";
+    let path = write_spec("set-constraints.spec", set);
+    let p = path.display().to_string();
+    let (code, _, stderr) = fksim(&["run", &p, "--engine", "postgres"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = fksim(&["run", &p, "--engine", "innodb"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with(&format!("fksim: {p}:4:")) && stderr.contains("SET CONSTRAINTS"), "{stderr}");
+}
+
+#[test]
+fn nowait_needs_a_locking_clause() {
+    rejects(
+        "nowait.spec",
+        "setup { CREATE TABLE t (id INT PRIMARY KEY); }\nsession s1\nstep s1 { SELECT id FROM t NOWAIT; }\n",
+        3,
+        "NOWAIT and SKIP LOCKED belong after a locking clause",
+    );
+}

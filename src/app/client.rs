@@ -133,14 +133,12 @@ pub struct TxnRun {
     /// The statements of the current part, and how many have been sent.
     stmts: Vec<String>,
     sent: usize,
-    /// A statement error aborts the whole transaction (PostgreSQL): get_or_create cannot catch it.
-    error_aborts_transaction: bool,
     /// The error get_or_create caught from its create, re-raised if its get again finds nothing.
     caught: Option<ErrorKind>,
 }
 
 impl TxnRun {
-    pub fn new(txn: &LoadTxn, error_aborts_transaction: bool) -> TxnRun {
+    pub fn new(txn: &LoadTxn) -> TxnRun {
         TxnRun {
             actions: txn.actions.clone(),
             sql: txn.sql.clone(),
@@ -148,7 +146,6 @@ impl TxnRun {
             part: 0,
             stmts: Vec::new(),
             sent: 0,
-            error_aborts_transaction,
             caught: None,
         }
     }
@@ -160,12 +157,15 @@ impl TxnRun {
 
     /// What to send after the last statement answered `a`.
     pub fn answer(&mut self, a: Answer) -> Next {
+        if self.action >= self.actions.len() {
+            eprintln!("DEBUG answer after the last action: {a:?} stmts {:?} sent {} actions {:?}", self.stmts, self.sent, self.actions);
+        }
         let part = self.actions[self.action].parts()[self.part];
         let last_of_part = self.sent == self.stmts.len();
         match (part, a) {
-            // get_or_create catches an IntegrityError from its create and gets again, where the
-            // error left the transaction usable (InnoDB rolls back the statement only).
-            (Part::Create, Err(k)) if is_integrity_error(k) && !self.error_aborts_transaction => {
+            // get_or_create catches an IntegrityError from its create, rolls back to its
+            // savepoint and gets again (see `Action::GetOrCreateEnrollment`).
+            (Part::Create, Err(k)) if is_integrity_error(k) => {
                 self.caught = Some(k);
                 self.part += 1;
                 self.enter_part()
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn get_or_create_that_finds_the_row_sends_no_insert() {
-        let mut r = TxnRun::new(&goc(false), false);
+        let mut r = TxnRun::new(&goc(false));
         assert_eq!(sent(&r.start()), "SELECT");
         let n = r.answer(Ok(1));
         assert!(matches!(&n, Next::Send(s) if s.starts_with("UPDATE auth_user")), "{n:?}");
@@ -246,43 +246,50 @@ mod tests {
     }
 
     #[test]
-    fn get_or_create_catches_a_duplicate_where_the_transaction_survives_it() {
-        let mut r = TxnRun::new(&goc(true), false);
+    fn get_or_create_catches_a_duplicate_in_its_savepoint() {
+        let mut r = TxnRun::new(&goc(true));
         assert_eq!(sent(&r.start()), "INSERT");
         assert_eq!(sent(&r.answer(Ok(1))), "SELECT");
+        assert_eq!(sent(&r.answer(Ok(0))), "SAVEPOINT");
         assert_eq!(sent(&r.answer(Ok(0))), "INSERT");
-        assert_eq!(sent(&r.answer(Err(ErrorKind::UniqueViolation))), "SELECT");
+        assert_eq!(sent(&r.answer(Err(ErrorKind::UniqueViolation))), "ROLLBACK");
+        assert_eq!(sent(&r.answer(Ok(0))), "RELEASE");
+        assert_eq!(sent(&r.answer(Ok(0))), "SELECT");
         assert_eq!(sent(&r.answer(Ok(1))), "UPDATE");
         // The get again finding nothing re-raises.
-        let mut r = TxnRun::new(&goc(false), false);
+        let mut r = TxnRun::new(&goc(false));
         r.start();
+        r.answer(Ok(0));
         r.answer(Ok(0));
         r.answer(Err(ErrorKind::UniqueViolation));
+        r.answer(Ok(0));
+        r.answer(Ok(0));
         assert_eq!(r.answer(Ok(0)), Next::Rollback(ErrorKind::UniqueViolation));
-        // On PostgreSQL the error aborted the transaction: it raises.
-        let mut r = TxnRun::new(&goc(false), true);
+        // A create that succeeds releases its savepoint, and get_or_create returns.
+        let mut r = TxnRun::new(&goc(false));
         r.start();
         r.answer(Ok(0));
-        assert_eq!(r.answer(Err(ErrorKind::UniqueViolation)), Next::Rollback(ErrorKind::UniqueViolation));
+        r.answer(Ok(0));
+        assert_eq!(sent(&r.answer(Ok(1))), "RELEASE");
+        assert_eq!(sent(&r.answer(Ok(0))), "UPDATE");
     }
 
     #[test]
     fn any_other_error_rolls_back() {
-        let mut r = TxnRun::new(&goc(false), false);
+        let mut r = TxnRun::new(&goc(false));
         r.start();
         assert_eq!(r.answer(Err(ErrorKind::Deadlock)), Next::Rollback(ErrorKind::Deadlock));
         // A lock wait timeout is no IntegrityError: get_or_create's create does not catch it,
         // although InnoDB rolled back only the statement.
-        let mut r = TxnRun::new(&goc(false), false);
+        let mut r = TxnRun::new(&goc(false));
         r.start();
+        r.answer(Ok(0));
         r.answer(Ok(0));
         assert_eq!(r.answer(Err(ErrorKind::LockTimeout)), Next::Rollback(ErrorKind::LockTimeout));
         let login = LoadTxn { actions: vec![Action::Login { user: 1 }], sql: Default::default() };
-        for error_aborts_transaction in [false, true] {
-            let mut r = TxnRun::new(&login, error_aborts_transaction);
-            r.start();
-            assert_eq!(r.answer(Err(ErrorKind::LockTimeout)), Next::Rollback(ErrorKind::LockTimeout));
-        }
+        let mut r = TxnRun::new(&login);
+        r.start();
+        assert_eq!(r.answer(Err(ErrorKind::LockTimeout)), Next::Rollback(ErrorKind::LockTimeout));
     }
 
     #[test]

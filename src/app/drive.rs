@@ -79,7 +79,7 @@ pub fn run_app(
             .filter(|&&(s, i)| !handled.contains(&(s, i)))
             .filter_map(|&(s, i)| {
                 let st = &layout.sessions[s][i];
-                let next = next_after(&st.role, times.finish.get(&st.name)?, engine);
+                let next = next_after(&st.role, times.finish.get(&st.name)?);
                 (next != Next::Same).then(|| (times.done[&st.name], (s, i), next))
             })
             .collect();
@@ -116,17 +116,14 @@ enum Next {
 
 /// What Django does after a step finished with `ev` (its error, and the row count of its first
 /// result).
-fn next_after(role: &Role, ev: &(Option<DbError>, usize), engine: EngineKind) -> Next {
+fn next_after(role: &Role, ev: &(Option<DbError>, usize)) -> Next {
     match (role, &ev.0) {
         (Role::Begin { users }, None) if ev.1 < users.len() => Next::Raise,
         (Role::Action(_, Part::Get), None) if ev.1 > 0 => Next::Returned,
         (Role::Action(_, Part::Create), None) => Next::Returned,
-        // get_or_create catches an IntegrityError from its create and gets again. On
-        // PostgreSQL the error has aborted the transaction (there is no savepoint yet, see
-        // `Action::GetOrCreateEnrollment`), so it raises: nothing more is sent.
-        (Role::Action(_, Part::Create), Some(e)) if !engine.error_aborts_transaction() && is_integrity_error(e) => {
-            Next::Same
-        }
+        // get_or_create catches an IntegrityError from its create, rolls back to its savepoint
+        // and gets again (on both engines: see `Action::GetOrCreateEnrollment`).
+        (Role::Action(_, Part::Create), Some(e)) if is_integrity_error(e) => Next::Same,
         // The get again found nothing: get_or_create re-raises the IntegrityError.
         (Role::Action(_, Part::GetAgain), None) if ev.1 == 0 => Next::Raise,
         (_, Some(_)) => Next::Raise,
@@ -147,8 +144,8 @@ fn schema_options(engine: EngineKind, fk_on: bool) -> SchemaOptions {
 }
 
 /// Did the application see this step raise?
-fn raised(role: &Role, times: &Times, name: &str, engine: EngineKind) -> bool {
-    times.finish.get(name).is_some_and(|ev| next_after(role, ev, engine) == Next::Raise)
+fn raised(role: &Role, times: &Times, name: &str) -> bool {
+    times.finish.get(name).is_some_and(|ev| next_after(role, ev) == Next::Raise)
 }
 
 /// When each step was issued and finished, as positions in the report's event list.
@@ -244,7 +241,7 @@ impl AppRun {
                 let end = times.done.get(&last.name).copied().unwrap_or(usize::MAX);
                 let committed = last.role == Role::Commit
                     && times.finish.get(&last.name).is_some_and(|f| f.0.is_none())
-                    && !mine.iter().any(|st| raised(&st.role, &times, &st.name, self.engine));
+                    && !mine.iter().any(|st| raised(&st.role, &times, &st.name));
                 out.push(TxnSpan { session: s, txn: t, start, end, committed });
             }
         }

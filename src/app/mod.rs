@@ -73,17 +73,14 @@ pub enum Action {
     /// row, nothing more; else [`Part::Create`]; on an `IntegrityError`, [`Part::GetAgain`]. Any
     /// other failure raises, and the statements after it are never sent.
     ///
-    /// The model has no SAVEPOINT yet, so the create is sent without one. On InnoDB that changes
-    /// nothing: a duplicate-key or foreign key error rolls back only the statement (the manual's
-    /// "InnoDB Error Handling"), and a rollback to a savepoint would not release the row locks
-    /// the INSERT took either (the manual's "SAVEPOINT" statement page). On PostgreSQL any error
-    /// aborts the whole transaction (`AbortCurrentTransaction`, xact.c), so the driver treats it
-    /// as raised:
-    /// nothing more of the transaction is sent and it rolls back. Once savepoints are modelled,
-    /// the create becomes `SAVEPOINT; INSERT; RELEASE SAVEPOINT` with `ROLLBACK TO SAVEPOINT`
-    /// on an `IntegrityError`, and on PostgreSQL the transaction survives it and goes on with
-    /// `get` again (which finds the other request's row at READ COMMITTED, not at REPEATABLE
-    /// READ), as on InnoDB.
+    /// The create's `atomic` is nested in the request's transaction, so Django sends it as a
+    /// savepoint (`Atomic.__enter__` -> `connection.savepoint()`, django/db/transaction.py):
+    /// `SAVEPOINT; INSERT; RELEASE SAVEPOINT`, and on an `IntegrityError` `Atomic.__exit__`
+    /// sends `ROLLBACK TO SAVEPOINT` then `RELEASE SAVEPOINT` before the `get` again. So the
+    /// transaction survives the error on both engines: on PostgreSQL the error aborted only the
+    /// subtransaction, and the `get` again finds the other request's row at READ COMMITTED (not
+    /// at REPEATABLE READ). On InnoDB the rollback to the savepoint keeps the INSERT's row locks
+    /// (the `get` registered InnoDB in the transaction first; see the engine's savepoints).
     GetOrCreateEnrollment { row: i64, user: i64, new_user: Option<NewUser>, course: String },
     /// The background orphan sweeper: removes child rows whose user no longer exists.
     Sweep,
@@ -102,6 +99,9 @@ pub enum Action {
     /// here: the model cannot see whether the create ran).
     UpdateCompletion { user: i64, course: String, key: String },
 }
+
+/// The savepoint of get_or_create's create (Django names it `s<thread id>_x<n>`).
+pub const GET_OR_CREATE_SAVEPOINT: &str = "s1_x1";
 
 /// A part of an action that the driver sends as a step of its own, because what Django sends
 /// next depends on its result.
@@ -255,14 +255,24 @@ impl Action {
     /// [`Action::part_statements`] for a run's schema.
     pub fn part_statements_in(&self, part: Part, sql: &AppSql) -> Vec<String> {
         let mut all = self.statements_in(sql);
+        let sp = GET_OR_CREATE_SAVEPOINT;
         match part {
             Part::Whole => all,
-            Part::Create => all.split_off(all.len() - 1),
+            Part::Create => {
+                let insert = all.split_off(all.len() - 1);
+                std::iter::once(format!("SAVEPOINT {sp}"))
+                    .chain(insert)
+                    .chain([format!("RELEASE SAVEPOINT {sp}")])
+                    .collect()
+            }
             Part::Get => {
                 all.pop();
                 all
             }
-            Part::GetAgain => all.into_iter().filter(|q| q.starts_with("SELECT")).collect(),
+            Part::GetAgain => [format!("ROLLBACK TO SAVEPOINT {sp}"), format!("RELEASE SAVEPOINT {sp}")]
+                .into_iter()
+                .chain(all.into_iter().filter(|q| q.starts_with("SELECT")))
+                .collect(),
         }
     }
 

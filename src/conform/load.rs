@@ -75,7 +75,6 @@ pub fn run_live_load(db: &mut LiveDb, req: LiveLoad, progress: &mut dyn FnMut(f6
         }
         conns.push(c);
     }
-    let aborts_all = req.engine.error_aborts_transaction();
     let stop = Arc::new(AtomicBool::new(false));
     let start = Arc::new(Barrier::new(set.clients as usize + 1));
     let span = Duration::from_secs_f64(set.seconds);
@@ -87,7 +86,6 @@ pub fn run_live_load(db: &mut LiveDb, req: LiveLoad, progress: &mut dyn FnMut(f6
             set,
             begin: begin.clone(),
             live,
-            aborts_all,
             stop: stop.clone(),
         };
         let (w, start) = (w.clone(), start.clone());
@@ -131,7 +129,6 @@ struct Client {
     set: LoadSettings,
     begin: Vec<String>,
     live: Live,
-    aborts_all: bool,
     stop: Arc<AtomicBool>,
 }
 
@@ -188,7 +185,7 @@ impl Client {
         for sql in self.begin.clone() {
             self.send(&sql, stats).map_err(|k| LiveError::Stuck(format!("BEGIN failed: {}", k.name())))?;
         }
-        let mut run = TxnRun::new(txn, self.aborts_all);
+        let mut run = TxnRun::new(txn);
         let mut next = run.start();
         loop {
             next = match next {

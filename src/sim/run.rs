@@ -181,7 +181,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
                 source,
                 label: Arc::from(format!("c{}", c + 1)),
                 txn: LoadTxn { actions: Vec::new(), sql: w.sql.clone() },
-                run: TxnRun::new(&LoadTxn { actions: Vec::new(), sql: w.sql.clone() }, E::ERROR_ABORTS_TRANSACTION),
+                run: TxnRun::new(&LoadTxn { actions: Vec::new(), sql: w.sql.clone() }),
                 kind: Arc::from(""),
                 retries: 0,
                 began: 0,
@@ -526,7 +526,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
             cl.retries = 0;
             cl.began = self.now;
         }
-        cl.run = TxnRun::new(&cl.txn, E::ERROR_ABORTS_TRANSACTION);
+        cl.run = TxnRun::new(&cl.txn);
         cl.wrote = false;
         cl.raised = None;
         cl.pending = Pending::Begin;

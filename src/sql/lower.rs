@@ -569,6 +569,44 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
     }
 }
 
+/// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}` (PostgreSQL's "SET
+/// CONSTRAINTS"; sqlparser does not parse it), or None when `text` is another statement. MariaDB
+/// has no deferrable constraints, so its dialect refuses it.
+pub(crate) fn set_constraints(text: &str, dialect: SqlDialect) -> Option<R<Plan>> {
+    let words: Vec<String> =
+        text.replace(',', " , ").split_whitespace().map(|w| w.trim_end_matches(';').to_string()).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    if upper.len() < 2 || upper[0] != "SET" || upper[1] != "CONSTRAINTS" {
+        return None;
+    }
+    if dialect == SqlDialect::MySql {
+        return Some(Err(LowerError::Unsupported(
+            "SET CONSTRAINTS is PostgreSQL's: MariaDB has no deferrable constraints".into(),
+        )));
+    }
+    let shape = || LowerError::Invalid("expected SET CONSTRAINTS {ALL | name, ...} {DEFERRED | IMMEDIATE}".into());
+    let deferred = match upper.last().map(String::as_str) {
+        Some("DEFERRED") => true,
+        Some("IMMEDIATE") => false,
+        _ => return Some(Err(shape())),
+    };
+    let list = &words[2..words.len() - 1];
+    let names = match list {
+        [all] if all.eq_ignore_ascii_case("ALL") => None,
+        [] => return Some(Err(shape())),
+        _ => Some(
+            list.iter()
+                .filter(|w| *w != ",")
+                .map(|w| match w.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                    Some(quoted) => quoted.to_string(),
+                    None => w.to_ascii_lowercase(),
+                })
+                .collect(),
+        ),
+    };
+    Some(Ok(Plan::SetConstraints { names, deferred }))
+}
+
 /// A savepoint's name as both servers compare it: an unquoted name case-insensitively (PostgreSQL
 /// folds it to lower case; MariaDB compares savepoint names without regard to case).
 fn savepoint_name(id: &ast::Ident) -> String {

@@ -35,6 +35,10 @@ fn excerpt(text: &str) -> String {
 /// Parse and bind one statement; DDL is applied to `catalog`.
 pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOptions) -> Result<Statement, SqlError> {
     let fail = |what: String| SqlError { pos: raw.pos, what: format!("{what}: `{}`", excerpt(&raw.text)) };
+    if let Some(plan) = lower::set_constraints(&raw.text, opts.dialect) {
+        let plan = plan.map_err(|e| fail(e.to_string()))?;
+        return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
+    }
     let (text, lock) = peel_lock_clause(&raw.text).map_err(fail)?;
     let asts = opts.dialect.parse(&text).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
     let [ast] = asts.as_slice() else {

@@ -212,6 +212,11 @@ pub enum Plan {
         level: Isolation,
         next_only: bool,
     },
+    /// `SET CONSTRAINTS {ALL | name, ...} {IMMEDIATE | DEFERRED}` (PostgreSQL): `names` None for ALL.
+    SetConstraints {
+        names: Option<Vec<String>>,
+        deferred: bool,
+    },
     /// SET name = value (timeouts; others accepted and ignored).
     SetVar {
         name: String,

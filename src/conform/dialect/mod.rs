@@ -109,6 +109,10 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
                     action.push_str(&format!(" ON {event} {words}"));
                 }
             }
+            // Only PostgreSQL has deferrable constraints (the InnoDB profile refuses them).
+            if fk.deferrable && live == Live::Postgres {
+                action.push_str(if fk.initially_deferred { " DEFERRABLE INITIALLY DEFERRED" } else { " DEFERRABLE" });
+            }
             let name = live.dialect().fk_name(fk);
             parts.push(format!(
                 "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){action}",

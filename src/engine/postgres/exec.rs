@@ -55,6 +55,27 @@ pub struct Cursor {
     pub(super) ri_query: bool,
     /// The referential action query running for the current trigger, with its own cursor.
     pub(super) nested: Option<Box<(Plan, Cursor)>>,
+    /// Queue the events of deferred constraints on the transaction instead of firing them (a
+    /// statement inside a transaction block).
+    pub(super) defer: bool,
+}
+
+impl Cursor {
+    /// A statement's cursor; `defer`: it runs in a transaction block, so events of deferred
+    /// constraints wait on the transaction.
+    pub(super) fn statement(defer: bool) -> Cursor {
+        Cursor { defer, ..Cursor::default() }
+    }
+
+    /// A cursor that fires `events` (deferred RI checks, at COMMIT or SET CONSTRAINTS).
+    pub(super) fn firing(events: Vec<Ri>) -> Cursor {
+        Cursor { started: true, ri: events, ..Cursor::default() }
+    }
+
+    /// Are there events left to fire?
+    pub(super) fn has_events(&self) -> bool {
+        self.ri_next < self.ri.len()
+    }
 }
 
 /// The outcome of a lock or check that may have to wait.
@@ -499,6 +520,8 @@ impl<P: Parts> PgDb<P> {
                 }
                 self.run_triggers(s, trx, cur, &label)
             }
+            // The deferred RI checks of a COMMIT or SET CONSTRAINTS ... IMMEDIATE.
+            Plan::Commit | Plan::SetConstraints { .. } => self.run_triggers(s, trx, cur, &label),
             Plan::Delete { table, filter } => {
                 self.collect(trx, *table, filter, cur)?;
                 let resolved = cur.resolved.take();
@@ -680,6 +703,11 @@ impl<P: Parts> PgDb<P> {
     fn run_triggers(&mut self, s: usize, trx: TxnId, cur: &mut Cursor, label: &Arc<str>) -> Result<Step, EngineError> {
         while cur.ri_next < cur.ri.len() {
             let ri = cur.ri[cur.ri_next].clone();
+            if cur.defer && self.deferred_now(trx, &ri) {
+                self.defer(trx, ri);
+                cur.ri_next += 1;
+                continue;
+            }
             let outcome = match ri {
                 Ri::Child { fk_table, fk, vals, tuple } => self.ri_check(s, trx, fk_table, fk, &vals, &tuple, label)?,
                 Ri::Parent { fk_table, fk, vals, restrict } => {

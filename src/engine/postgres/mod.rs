@@ -4,6 +4,7 @@
 //! `deadlock_timeout`. Sessions, transactions, timers and the `Engine` impl.
 
 mod actions;
+mod deferred;
 mod exec;
 pub mod modes;
 mod savepoints;
@@ -42,6 +43,10 @@ struct Trx {
     undo: Vec<Undo>,
     /// Its savepoints (subtransactions), oldest first.
     savepoints: Vec<savepoints::Savepoint>,
+    /// The RI checks of deferred constraints, queued until COMMIT or SET CONSTRAINTS IMMEDIATE.
+    deferred: Vec<exec::Ri>,
+    /// Its SET CONSTRAINTS state.
+    constraints: deferred::ConstraintModes,
 }
 
 #[derive(Debug, Clone)]
@@ -152,7 +157,17 @@ impl<P: Parts> PgDb<P> {
         self.book.next_trx += 1;
         let iso = iso.or(self.sessions[s].iso).unwrap_or(Isolation::ReadCommitted);
         let began = self.book.commit_seq;
-        self.trxs.insert(id, Trx { session: s, began, iso, snapshot: None, undo: Vec::new(), savepoints: Vec::new() });
+        let trx = Trx {
+            session: s,
+            began,
+            iso,
+            snapshot: None,
+            undo: Vec::new(),
+            savepoints: Vec::new(),
+            deferred: Vec::new(),
+            constraints: Default::default(),
+        };
+        self.trxs.insert(id, trx);
         // A transaction holds an exclusive lock on its own id; waiting for it means asking Share.
         self.locks.add_granted(id, &PgRes::Xact(id), PgLock::Hw(Hw::Exclusive), 0);
         self.sessions[s].trx = Some(id);
@@ -371,8 +386,9 @@ impl<P: Parts> PgDb<P> {
         let Some(mut run) = self.sessions[s].running.take() else { return Ok(Poll::Done(Ok(None))) };
         self.sessions[s].waiting = None;
         self.timers.clear(s);
+        let commit = matches!(run.stmt.plan, Plan::Commit);
         if let Some(e) = self.sessions[s].killed.take() {
-            self.abort(s, run.autocommit)?;
+            self.fail(s, run.autocommit, commit)?;
             return Ok(Poll::Done(Err(e)));
         }
         let trx = self.sessions[s].trx.expect("a running statement has a transaction");
@@ -383,6 +399,11 @@ impl<P: Parts> PgDb<P> {
             }
             exec::Step::Done(Ok(())) => {
                 self.release_xact_waits(trx);
+                if commit {
+                    self.end_trx(trx, true)?;
+                    self.sessions[s].in_block = false;
+                    return Ok(Poll::Done(Ok(None)));
+                }
                 if run.autocommit {
                     self.end_trx(trx, true)?;
                     self.sessions[s].in_block = false;
@@ -396,9 +417,37 @@ impl<P: Parts> PgDb<P> {
                 Ok(Poll::Done(Ok(rows)))
             }
             exec::Step::Done(Err(e)) => {
-                self.abort(s, run.autocommit)?;
+                self.fail(s, run.autocommit, commit)?;
                 Ok(Poll::Done(Err(e)))
             }
+        }
+    }
+
+    /// A statement failed: abort as [`PgDb::abort`] says, except a COMMIT whose deferred checks
+    /// failed, which ends the block rolled back (`CommitTransaction` never returns: the error
+    /// aborts the transaction, and the block is over).
+    fn fail(&mut self, s: SessionId, autocommit: bool, commit: bool) -> Result<(), EngineError> {
+        if !commit {
+            return self.abort(s, autocommit);
+        }
+        if let Some(trx) = self.sessions[s].trx {
+            self.end_trx(trx, false)?;
+        }
+        self.sessions[s].in_block = false;
+        self.sessions[s].aborted = false;
+        Ok(())
+    }
+
+    /// For a COMMIT with deferred checks queued, or a SET CONSTRAINTS in a block, the cursor
+    /// that fires the checks due now (an error for a SET CONSTRAINTS that names a constraint
+    /// wrongly); None for every other statement, which runs as usual.
+    fn deferred_checks(&mut self, s: SessionId, plan: &Plan) -> Option<Result<Cursor, DbError>> {
+        let sess = &self.sessions[s];
+        let trx = sess.trx.filter(|_| sess.in_block && !sess.aborted)?;
+        match plan {
+            Plan::Commit => self.commit_checks(trx).map(Ok),
+            Plan::SetConstraints { names, deferred } => Some(self.set_constraints(trx, names, *deferred)),
+            _ => None,
         }
     }
 
@@ -553,6 +602,22 @@ impl<P: Parts> Engine for PgDb<P> {
 
     fn start(&mut self, s: SessionId, stmt: Arc<Statement>, label: &Arc<str>) -> Result<Poll, EngineError> {
         self.book.tick += 1;
+        if let Some(cursor) = self.deferred_checks(s, &stmt.plan) {
+            // A COMMIT or SET CONSTRAINTS that fires deferred RI checks runs as a statement.
+            let cursor = match cursor {
+                Ok(c) => c,
+                Err(e) => {
+                    self.abort(s, false)?;
+                    return Ok(Poll::Done(Err(e)));
+                }
+            };
+            if !cursor.has_events() && matches!(stmt.plan, Plan::SetConstraints { .. }) {
+                return Ok(Poll::Done(Ok(None)));
+            }
+            self.sessions[s].running =
+                Some(Running { stmt, label: label.clone(), cursor, autocommit: false, rows: Vec::new() });
+            return self.drive(s);
+        }
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
             return self.control(s, &stmt.plan);
         }
@@ -569,8 +634,8 @@ impl<P: Parts> Engine for PgDb<P> {
             t.snapshot = Some(self.book.commit_seq);
             self.book.views += 1;
         }
-        self.sessions[s].running =
-            Some(Running { stmt, label: label.clone(), cursor: Cursor::default(), autocommit, rows: Vec::new() });
+        let cursor = Cursor::statement(!autocommit);
+        self.sessions[s].running = Some(Running { stmt, label: label.clone(), cursor, autocommit, rows: Vec::new() });
         self.drive(s)
     }
 

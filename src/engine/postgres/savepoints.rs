@@ -9,13 +9,15 @@
 //! subtransaction id). A session waiting for such a lock waits on the subtransaction's id
 //! (`XactLockTableWait` on the tuple's xmax), which the abort releases: it wakes, finds the
 //! subtransaction no longer in progress and takes the row. Locks the transaction held before
-//! the savepoint stay, and their waiters go on waiting.
+//! the savepoint stay, and their waiters go on waiting. The deferred RI checks it queued are
+//! dropped, and its SET CONSTRAINTS changes undone (`AfterTriggerEndSubXact`).
 //!
 //! The model keeps one transaction id per top-level transaction, so a savepoint records what
 //! the transaction held when it was set; aborting the subtransaction undoes the writes made
 //! since and releases every lock that was not held then, waking the sessions that waited for
 //! one of the released row locks.
 
+use super::deferred::ConstraintModes;
 use super::modes::PgLock;
 use super::{PgDb, PgRes};
 use crate::engine::{err, EngineError, ErrorKind, Parts, Poll, SessionId};
@@ -28,6 +30,9 @@ pub(super) struct Savepoint {
     name: String,
     mark: usize,
     held: Vec<(PgRes, PgLock)>,
+    /// The deferred RI events queued then, and the SET CONSTRAINTS state.
+    deferred: usize,
+    constraints: ConstraintModes,
 }
 
 impl<P: Parts> PgDb<P> {
@@ -51,7 +56,8 @@ impl<P: Parts> PgDb<P> {
         if let Plan::Savepoint(name) = plan {
             let held = self.held(trx);
             let t = self.trxs.get_mut(&trx).expect("active");
-            t.savepoints.push(Savepoint { name: name.clone(), mark: t.undo.len(), held });
+            let (mark, deferred, constraints) = (t.undo.len(), t.deferred.len(), t.constraints.clone());
+            t.savepoints.push(Savepoint { name: name.clone(), mark, held, deferred, constraints });
             return Ok(Poll::Done(Ok(None)));
         }
         let Some(i) = self.trxs[&trx].savepoints.iter().rposition(|sp| sp.name == *name) else {
@@ -74,6 +80,10 @@ impl<P: Parts> PgDb<P> {
     pub(super) fn abort_subtransaction(&mut self, trx: TxnId, i: usize) -> Result<(), EngineError> {
         let Some(sp) = self.trxs.get(&trx).and_then(|t| t.savepoints.get(i)).cloned() else { return Ok(()) };
         self.undo_writes(trx, sp.mark)?;
+        if let Some(t) = self.trxs.get_mut(&trx) {
+            t.deferred.truncate(sp.deferred);
+            t.constraints = sp.constraints.clone();
+        }
         let mut rows = Vec::new();
         for (res, mode) in self.held(trx) {
             if sp.held.contains(&(res, mode)) {

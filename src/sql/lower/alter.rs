@@ -167,6 +167,13 @@ fn drop_column(catalog: &mut Catalog, t: TableId, name: &str) -> R<()> {
 /// Add a foreign key to table `id` (just created, or altered), with its child index: the first
 /// index led by its columns or, where the engine makes one (InnoDB), a new one.
 pub(super) fn add_fk(catalog: &mut Catalog, id: TableId, fk: PendingFk, opts: SchemaOptions) -> R<()> {
+    if fk.deferrable && opts.dialect == super::SqlDialect::MySql {
+        // MariaDB checks every foreign key row by row (row0ins.cc); its grammar has no
+        // DEFERRABLE (sql_yacc.yy `references`), and Django's MySQL backend never writes one.
+        return Err(LowerError::Unsupported(
+            "DEFERRABLE foreign keys are PostgreSQL's: MariaDB checks each row at once".into(),
+        ));
+    }
     let name = catalog.tables[id].name.clone();
     let parent_name = ident_name(&fk.parent);
     let parent = if parent_name.eq_ignore_ascii_case(&name) { Some(id) } else { catalog.table_id(&parent_name) };
