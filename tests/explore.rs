@@ -101,7 +101,7 @@ fn reduction_reaches_the_verdicts_of_the_full_space() {
     for path in scenario_files() {
         let text = std::fs::read_to_string(&path).expect("spec");
         let text: String = text.lines().filter(|l| !l.starts_with("permutation")).map(|l| format!("{l}\n")).collect();
-        for engine in [EngineKind::Innodb, EngineKind::Postgres] {
+        for engine in engines_for(&path) {
             for fk_on in [true, false] {
                 let sc = load_text_for(&path.display().to_string(), &text, engine, fk_on);
                 let counts = sc.spec.step_counts();
@@ -273,7 +273,7 @@ fn no_statement_is_left_unfinished_unless_blocked() {
     let mut checked = 0;
     for (name, text) in specs {
         let text: String = text.lines().filter(|l| !l.starts_with("permutation")).map(|l| format!("{l}\n")).collect();
-        for engine in [EngineKind::Innodb, EngineKind::Postgres] {
+        for engine in engines_for(std::path::Path::new(&name)) {
             for fk_on in [true, false] {
                 let sc = load_text_for(&name, &text, engine, fk_on);
                 let full = run(&sc, engine, Space::All, 2);

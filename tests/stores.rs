@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use fksim::engine::{Engine, EngineTask, Plain};
 use fksim::explore::Tracing;
-use fksim::run::{run_scenario, EngineKind};
+use fksim::run::run_scenario;
 use fksim::scenario::Scenario;
 use fksim::store::{MemStore, SledStore};
 
@@ -30,7 +30,7 @@ fn memory_and_sled_agree_on_every_scenario() {
     let files = scenario_files();
     assert!(files.len() >= 10, "scenarios missing: {files:?}");
     for path in files {
-        for engine in [EngineKind::Innodb, EngineKind::Postgres] {
+        for engine in engines_for(&path) {
             for fk_on in [true, false] {
                 let sc = load_file_for(&path, engine, fk_on);
                 let (mem, sled) = engine.run(BothStores(&sc));
@@ -43,7 +43,7 @@ fn memory_and_sled_agree_on_every_scenario() {
 #[test]
 fn same_input_same_output() {
     for path in scenario_files() {
-        for engine in [EngineKind::Innodb, EngineKind::Postgres] {
+        for engine in engines_for(&path) {
             let sc = load_file_for(&path, engine, true);
             let first = as_json(&run_on(&sc, engine));
             let second = as_json(&run_on(&sc, engine));

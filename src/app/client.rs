@@ -157,9 +157,6 @@ impl TxnRun {
 
     /// What to send after the last statement answered `a`.
     pub fn answer(&mut self, a: Answer) -> Next {
-        if self.action >= self.actions.len() {
-            eprintln!("DEBUG answer after the last action: {a:?} stmts {:?} sent {} actions {:?}", self.stmts, self.sent, self.actions);
-        }
         let part = self.actions[self.action].parts()[self.part];
         let last_of_part = self.sent == self.stmts.len();
         match (part, a) {

@@ -410,14 +410,19 @@ mod tests {
     }
 
     #[test]
-    fn postgres_get_or_create_rolls_back_after_a_unique_violation() {
+    fn postgres_get_or_create_goes_on_after_a_unique_violation_in_its_savepoint() {
+        // READ COMMITTED: the violation aborted only the savepoint's subtransaction; the get
+        // again (after ROLLBACK TO SAVEPOINT) sees s1's row, and s2 commits.
         let r = race(EngineKind::Postgres, IsolationChoice::ReadCommitted);
-        // Without a savepoint the violation aborted the transaction: nothing more is sent.
-        assert_eq!(step(&r, "s2t1g1r").role, Role::Rollback);
-        assert_eq!(step(&r, "s2t1c").role, Role::Skipped);
+        assert_eq!(lines(&r, "s2t1g1r"), [(Outcome::Immediate, None, 1)], "{}", r.spec);
+        assert_eq!(step(&r, "s2t1c").role, Role::Commit);
         assert!(r.report.events.iter().all(|e| e.error.as_ref().is_none_or(|x| x.kind != ErrorKind::Other)));
         let spans = r.spans();
-        assert!(spans[0].committed && !spans[1].committed);
+        assert!(spans[0].committed && spans[1].committed);
+        // REPEATABLE READ: the get again does not see s1's row; get_or_create re-raises.
+        let r = race(EngineKind::Postgres, IsolationChoice::RepeatableRead);
+        assert_eq!(lines(&r, "s2t1g1r"), [(Outcome::Immediate, None, 0)]);
+        assert_eq!(step(&r, "s2t1c").role, Role::Rollback);
     }
 
     #[test]

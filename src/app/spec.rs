@@ -297,7 +297,7 @@ mod tests {
             l.sessions[0][3].sql("BEGIN", &AppSql::default())[0].starts_with("SELECT id FROM student_courseenrollment")
         );
         assert!(
-            l.sessions[0][4].sql("BEGIN", &AppSql::default())[0].starts_with("INSERT INTO student_courseenrollment")
+            l.sessions[0][4].sql("BEGIN", &AppSql::default())[1].starts_with("INSERT INTO student_courseenrollment")
         );
         // The get found the row: neither the create nor the second get is sent.
         assert!(!l.skip_rest_of_action(0, 2));

@@ -92,6 +92,9 @@ struct Client {
     after_sleep: AfterSleep,
     /// The commit's engine call waits for the flush (locks held through it).
     commit_after_flush: bool,
+    /// The commit has been flushed: its engine call came after the flush and had to wait (the
+    /// deferred RI checks of a PostgreSQL COMMIT), so it replies once it is done.
+    flushed: bool,
 }
 
 /// A load run of engine `E`.
@@ -194,6 +197,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
                 wait: None,
                 after_sleep: AfterSleep::Begin,
                 commit_after_flush: false,
+                flushed: false,
             });
         }
         // Clients start spread over one loop's sleeps, so that they do not move in step.
@@ -333,7 +337,12 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
                 }
                 for c in covered {
                     if std::mem::take(&mut self.clients[c].commit_after_flush) {
+                        self.clients[c].flushed = true;
                         self.execute(c)?;
+                        if self.clients[c].answer.is_none() {
+                            // The COMMIT waits (deferred RI checks): it replies when done.
+                            continue;
+                        }
                     }
                     self.reply(c);
                 }
@@ -481,8 +490,9 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
 
     /// The server is done with client `c`'s statement: a commit that wrote is flushed first.
     fn after_server(&mut self, c: usize) {
-        let cl = &self.clients[c];
-        if cl.pending == Pending::Commit && cl.wrote && cl.answer.as_ref().is_none_or(|a| a.is_ok()) {
+        let cl = &mut self.clients[c];
+        let flushed = std::mem::take(&mut cl.flushed);
+        if cl.pending == Pending::Commit && cl.wrote && !flushed && cl.answer.as_ref().is_none_or(|a| a.is_ok()) {
             if let Some(at) = self.log.request(c, self.now) {
                 self.events.push(at, Ev::FlushDone);
             }

@@ -25,6 +25,23 @@ pub fn scenario_files() -> Vec<PathBuf> {
     out
 }
 
+/// The engines a shipped scenario is for: those it has live recordings of
+/// (`model/scenarios/expected/NAME.ENGINE.*`; a PostgreSQL-only spec, such as one with deferrable
+/// foreign keys, has none for InnoDB, which refuses it). Any other spec is for both.
+pub fn engines_for(path: &Path) -> Vec<EngineKind> {
+    let both = vec![EngineKind::Innodb, EngineKind::Postgres];
+    let Some(name) = path.file_stem().and_then(|n| n.to_str()) else { return both };
+    let expected = repo().join("model/scenarios/expected");
+    if path.parent() != Some(repo().join("model/scenarios").as_path()) {
+        return both;
+    }
+    [(EngineKind::Innodb, "innodb"), (EngineKind::Postgres, "postgres")]
+        .into_iter()
+        .filter(|(_, e)| expected.join(format!("{name}.{e}.fk-on.jsonl")).exists())
+        .map(|(k, _)| k)
+        .collect()
+}
+
 pub fn load_text(name: &str, text: &str, fk_on: bool) -> Scenario {
     load_text_for(name, text, EngineKind::Innodb, fk_on)
 }
