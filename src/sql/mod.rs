@@ -9,7 +9,7 @@ pub mod value;
 pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 pub use lower::{SchemaOptions, SqlDialect};
 pub use plan::{Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock, Statement};
-pub use split::{peel_lock_clause, split_block, RawStatement};
+pub use split::{peel_lock_clause, requote, split_block, RawStatement};
 pub use value::Value;
 
 use crate::spec::{Pos, SqlBlock};
@@ -39,7 +39,14 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
         let plan = plan.map_err(|e| fail(e.to_string()))?;
         return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
     }
-    let (text, lock) = peel_lock_clause(&raw.text).map_err(fail)?;
+    // A quoted name is read as each server would read it quoted its own way (MariaDB reads
+    // `"x"` as a string unless ANSI_QUOTES is set; `fksim conform` sends `` `x` `` there).
+    let own = match opts.dialect {
+        SqlDialect::MySql => requote(&raw.text, '`'),
+        SqlDialect::Postgres => requote(&raw.text, '"'),
+        SqlDialect::Generic => raw.text.clone(),
+    };
+    let (text, lock) = peel_lock_clause(&own).map_err(fail)?;
     let asts = opts.dialect.parse(&text).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
     let [ast] = asts.as_slice() else {
         return Err(fail("expected one statement".into()));

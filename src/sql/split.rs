@@ -70,6 +70,34 @@ pub fn split_block(block: &SqlBlock) -> Result<Vec<RawStatement>, SqlError> {
     Ok(out)
 }
 
+/// `text` with every quoted identifier quoted with `quote` (`"` for PostgreSQL, `` ` `` for
+/// MariaDB), so that a name quoted for one server reaches the other quoted its way. Strings in
+/// single quotes and everything else are left as they are; text that does not tokenize is
+/// returned unchanged (its parse reports the error).
+pub fn requote(text: &str, quote: char) -> String {
+    if !text.contains(['"', '`']) {
+        return text.to_string();
+    }
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, text).tokenize_with_location() else {
+        return text.to_string();
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for t in &tokens {
+        let Token::Word(w) = &t.token else { continue };
+        if !matches!(w.quote_style, Some('"' | '`')) || w.value.contains(quote) {
+            continue;
+        }
+        let start = byte_offset(text, t.span.start.line, t.span.start.column);
+        let end = byte_offset(text, t.span.end.line, t.span.end.column);
+        out.push_str(&text[done..start]);
+        out.push_str(&format!("{quote}{}{quote}", w.value));
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
 /// If `text` ends with a locking clause (and NOWAIT or SKIP LOCKED), return the text before it
 /// and the clause.
 pub fn peel_lock_clause(text: &str) -> Result<(String, Option<LockClause>), String> {
@@ -129,6 +157,14 @@ mod tests {
         assert_eq!(stmts[0].pos, Pos { line: 10, col: 9 });
         assert_eq!(stmts[1].text, "UPDATE t SET a = 1");
         assert_eq!(stmts[1].pos, Pos { line: 11, col: 3 });
+    }
+
+    #[test]
+    fn quoted_names_are_requoted_for_each_server() {
+        let pg = r#"SELECT "key", `value` FROM "foo" WHERE name = 'it''s "x"'"#;
+        assert_eq!(requote(pg, '`'), "SELECT `key`, `value` FROM `foo` WHERE name = 'it''s \"x\"'");
+        assert_eq!(requote(pg, '"'), r#"SELECT "key", "value" FROM "foo" WHERE name = 'it''s "x"'"#);
+        assert_eq!(requote("SELECT 1", '`'), "SELECT 1");
     }
 
     #[test]

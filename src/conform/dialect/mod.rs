@@ -6,7 +6,7 @@
 mod mariadb;
 mod postgres;
 
-use crate::sql::{peel_lock_clause, Catalog, Column, ForeignKey, Index, LockWait, RowLock, Table};
+use crate::sql::{peel_lock_clause, requote, Catalog, Column, ForeignKey, Index, LockWait, RowLock, Table};
 
 /// The live servers: the ones the engine profiles model.
 pub use crate::engine::Server as Live;
@@ -165,6 +165,8 @@ pub fn orphan_queries(live: Live, cat: &Catalog) -> Vec<String> {
 /// Translate one statement of a spec for a live engine; `None` when the statement has no meaning
 /// there (PostgreSQL's deadlock_timeout on MariaDB). May expand to several statements.
 pub fn translate(live: Live, sql: &str) -> Vec<String> {
+    let requoted = requote(sql, if live == Live::MariaDb { '`' } else { '"' });
+    let sql = requoted.as_str();
     let upper = sql.trim().to_ascii_uppercase();
     let words: Vec<&str> = upper.split_whitespace().collect();
     if words.first() == Some(&"SET") && words.len() >= 2 {
@@ -199,6 +201,15 @@ pub fn translate(live: Live, sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_names_reach_each_server_quoted_its_way() {
+        assert_eq!(
+            translate(Live::MariaDb, r#"SELECT "id" FROM "t" WHERE a = 'x'"#),
+            ["SELECT `id` FROM `t` WHERE a = 'x'"]
+        );
+        assert_eq!(translate(Live::Postgres, "SELECT `id` FROM t FOR UPDATE"), [r#"SELECT "id" FROM t FOR UPDATE"#]);
+    }
 
     #[test]
     fn locking_clauses_follow_the_dialect() {
