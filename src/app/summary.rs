@@ -4,6 +4,7 @@
 use super::drive::{run_app, AppError, AppRun};
 use super::spec::Tail;
 use super::workload::Workload;
+use crate::engine::MultixactCount;
 use crate::run::EngineKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,6 +29,8 @@ pub struct Summary {
     /// The first run (by number) with orphans, and with a child wait on a user row.
     pub first_orphans: Option<u64>,
     pub first_child_wait: Option<u64>,
+    /// The MultiXacts all runs created, per row (PostgreSQL; None on InnoDB).
+    pub multixacts: Option<MultixactCount>,
 }
 
 impl Summary {
@@ -50,6 +53,9 @@ impl Summary {
         }
         self.waits += r.report.events.iter().filter(|e| e.wait.is_some()).count() as u64;
         self.longest_wait_chain = self.longest_wait_chain.max(r.report.max_wait_chain);
+        if let Some(m) = &r.report.multixacts {
+            self.multixacts.get_or_insert_with(MultixactCount::default).add(m);
+        }
     }
 
     pub fn text(&self) -> String {
@@ -66,6 +72,9 @@ impl Summary {
         );
         let _ = writeln!(o, "  lock waits (all):            {}", self.waits);
         let _ = writeln!(o, "  longest wait chain:          {}", self.longest_wait_chain);
+        if let Some(m) = &self.multixacts {
+            let _ = writeln!(o, "  multixacts:                  {}", m.line(5));
+        }
         if let Some(i) = self.first_orphans {
             let _ = writeln!(o, "  first run with orphans:      {i}");
         }

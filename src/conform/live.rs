@@ -283,6 +283,7 @@ impl LiveDb {
             steps: perm.iter().map(|p| p.name.to_string()).collect(),
             events,
             orphans: orphans as usize,
+            multixacts: None,
             max_wait_chain: 0,
             stranded: Vec::new(),
         })

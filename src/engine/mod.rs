@@ -192,5 +192,10 @@ pub trait Engine: Send + Sized {
     }
     /// Roll back every open transaction and count orphans over every declared foreign key.
     fn finish(&mut self) -> Result<usize, EngineError>;
+    /// The MultiXacts created so far (PostgreSQL: `compute_new_xmax_infomask`), or None where the
+    /// engine has none (InnoDB keeps row locks in its lock table, not in the rows).
+    fn multixacts(&self) -> Option<MultixactCount> {
+        None
+    }
     fn catalog(&self) -> &Catalog;
 }

@@ -154,3 +154,56 @@ pub fn project(table: &Table, proj: &Projection, rows: Vec<Vec<Value>>) -> Rows 
         Projection::One => Rows::new(vec!["?column?".into()], rows.iter().map(|_| vec![Value::Int(1)]).collect()),
     }
 }
+
+/// The MultiXacts a run created (PostgreSQL; InnoDB has none): in total and per row, the row
+/// with the most members first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MultixactCount {
+    pub created: u64,
+    pub members: u64,
+    pub rows: Vec<MultixactRow>,
+}
+
+/// The MultiXacts created on one row's tuple versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MultixactRow {
+    pub table: String,
+    pub key: String,
+    pub created: u64,
+    pub members: u64,
+}
+
+impl MultixactCount {
+    /// Add another run's counts (rows with the same table and key summed), keeping the order.
+    pub fn add(&mut self, other: &MultixactCount) {
+        self.created += other.created;
+        self.members += other.members;
+        for r in &other.rows {
+            match self.rows.iter_mut().find(|x| x.table == r.table && x.key == r.key) {
+                Some(x) => {
+                    x.created += r.created;
+                    x.members += r.members;
+                }
+                None => self.rows.push(r.clone()),
+            }
+        }
+        self.rows.sort_by(|a, b| b.members.cmp(&a.members).then(b.created.cmp(&a.created)));
+    }
+
+    /// `2 created, 5 members (auth_user id=1: 2 / 5)`, naming at most `top` rows.
+    pub fn line(&self, top: usize) -> String {
+        let mut s = format!("{} created, {} members", self.created, self.members);
+        if !self.rows.is_empty() {
+            let rows: Vec<String> = self
+                .rows
+                .iter()
+                .take(top)
+                .map(|r| format!("{} {}: {} / {}", r.table, r.key, r.created, r.members))
+                .collect();
+            let more =
+                if self.rows.len() > top { format!(", {} more rows", self.rows.len() - top) } else { String::new() };
+            s.push_str(&format!(" ({}{more})", rows.join(", ")));
+        }
+        s
+    }
+}

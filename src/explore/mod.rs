@@ -75,6 +75,24 @@ pub struct Summary {
     pub stranded: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stranded_example: Option<String>,
+    /// The MultiXacts the interleavings created (PostgreSQL; None on InnoDB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multixacts: Option<ExploredMultixacts>,
+}
+
+/// The MultiXacts of the interleavings run: how many created some, the totals, and the one that
+/// used the most members (ties: the first). Under reduction, of the interleavings run: two
+/// orders of commuting steps (a commit and another session's KEY SHARE lock) can create
+/// different multixacts, so the full walk (`--no-reduce`) is the one to quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExploredMultixacts {
+    pub with_multixacts: u64,
+    pub created: u64,
+    pub members: u64,
+    pub most_created: u64,
+    pub most_members: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub most_example: Option<String>,
 }
 
 /// The outcome class of one permutation, written into `s`: its error kinds, deadlock, orphans;
@@ -192,6 +210,37 @@ struct Partial {
     /// Interleavings that broke the end invariant, and the first of them (index, steps).
     stranded: u64,
     stranded_first: Option<(u64, Vec<String>)>,
+    /// Whether the engine counts MultiXacts; interleavings with some; created and members in all.
+    mx_counted: bool,
+    mx_with: u64,
+    mx_created: u64,
+    mx_members: u64,
+    /// The interleaving with the most members: (members, created, index, steps).
+    mx_most: Option<(u64, u64, u64, Vec<String>)>,
+}
+
+impl Partial {
+    fn add_multixacts(&mut self, index: u64, r: &Ended) {
+        let Some(m) = &r.multixacts else { return };
+        self.mx_counted = true;
+        if m.created == 0 {
+            return;
+        }
+        self.mx_with += 1;
+        self.mx_created += m.created;
+        self.mx_members += m.members;
+        self.mx_keep((m.members, m.created, index), || r.steps());
+    }
+
+    fn mx_keep(&mut self, (members, created, index): (u64, u64, u64), steps: impl FnOnce() -> Vec<String>) {
+        let better = self
+            .mx_most
+            .as_ref()
+            .is_none_or(|&(m, c, i, _)| (members, created) > (m, c) || ((members, created) == (m, c) && index < i));
+        if better {
+            self.mx_most = Some((members, created, index, steps()));
+        }
+    }
 }
 
 impl Partial {
@@ -220,6 +269,7 @@ impl Partial {
             }
         }
         self.classes.add(&kinds, r.orphans, index, || r.steps());
+        self.add_multixacts(index, r);
     }
 
     fn merge(&mut self, o: Partial) {
@@ -239,6 +289,13 @@ impl Partial {
             }
         }
         self.classes.merge(o.classes);
+        self.mx_counted |= o.mx_counted;
+        self.mx_with += o.mx_with;
+        self.mx_created += o.mx_created;
+        self.mx_members += o.mx_members;
+        if let Some((m, c, i, steps)) = o.mx_most {
+            self.mx_keep((m, c, i), || steps);
+        }
     }
 }
 
@@ -351,6 +408,14 @@ where
         classes: all.classes.into_classes(),
         stranded: all.stranded,
         stranded_example: all.stranded_first.map(|(_, steps)| format!("permutation {}", steps.join(" "))),
+        multixacts: all.mx_counted.then(|| ExploredMultixacts {
+            with_multixacts: all.mx_with,
+            created: all.mx_created,
+            members: all.mx_members,
+            most_created: all.mx_most.as_ref().map_or(0, |m| m.1),
+            most_members: all.mx_most.as_ref().map_or(0, |m| m.0),
+            most_example: all.mx_most.map(|m| format!("permutation {}", m.3.join(" "))),
+        }),
     })
 }
 
@@ -374,6 +439,16 @@ pub fn text(s: &Summary) -> String {
         s.parent_lock_waits, s.with_parent_lock_waits
     ));
     out.push_str(&format!("  longest wait chain:    {}\n", s.longest_wait_chain));
+    if let Some(m) = &s.multixacts {
+        match &m.most_example {
+            None => out.push_str("  multixacts:            none\n"),
+            Some(ex) => out.push_str(&format!(
+                "  multixacts:            in {} interleavings, {} created, {} members; most in one: {} created, {} \
+                 members, {ex}\n",
+                m.with_multixacts, m.created, m.members, m.most_created, m.most_members
+            )),
+        }
+    }
     match &s.stranded_example {
         None => out.push_str("  end invariant:         holds (no statement left unfinished unless blocked)\n"),
         Some(ex) => out.push_str(&format!(

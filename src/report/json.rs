@@ -1,7 +1,7 @@
 //! JSON Lines output: the `fksim run --json` contract, written with `", "` and `": "` separators
 //! so lines read like the recorded real-engine files.
 
-use crate::engine::{Access, DeadlockInfo, LockDesc};
+use crate::engine::{Access, DeadlockInfo, LockDesc, MultixactCount};
 use crate::run::{Outcome, PermutationReport, StepEvent};
 use serde::Serialize;
 use std::io;
@@ -71,6 +71,12 @@ struct StepLine<'a> {
     access: &'a [Access],
 }
 
+/// The MultiXacts a permutation created (PostgreSQL), on its own line before the orphans.
+#[derive(Serialize)]
+struct MultixactLine<'a> {
+    multixacts: &'a MultixactCount,
+}
+
 #[derive(Serialize)]
 struct OrphanLine {
     orphans: usize,
@@ -111,6 +117,10 @@ pub fn permutation(report: &PermutationReport) -> String {
     out.push('\n');
     for e in &report.events {
         out.push_str(&step_line(e));
+        out.push('\n');
+    }
+    if let Some(m) = &report.multixacts {
+        out.push_str(&to_line(&MultixactLine { multixacts: m }));
         out.push('\n');
     }
     out.push_str(&to_line(&OrphanLine { orphans: report.orphans }));

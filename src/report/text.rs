@@ -121,6 +121,10 @@ pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
     for e in &report.events {
         out.push_str(&event(sc, e));
     }
+    // A note line (isolationtester's comparisons leave `  --` lines out), only when some were made.
+    if let Some(m) = report.multixacts.as_ref().filter(|m| m.created > 0) {
+        out.push_str(&format!("  -- multixacts: {}\n", m.line(usize::MAX)));
+    }
     out.push_str(&format!("orphans: {}\n", report.orphans));
     out
 }

@@ -14,7 +14,9 @@ pub(crate) use teardown::end_sessions;
 
 pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
 
-use crate::engine::{Access, DbError, DeadlockInfo, Engine, EngineError, Parts, Plain, Poll, Rows, Snapshot, WaitInfo};
+use crate::engine::{
+    Access, DbError, DeadlockInfo, Engine, EngineError, MultixactCount, Parts, Plain, Poll, Rows, Snapshot, WaitInfo,
+};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
 use crate::store::MemStore;
@@ -58,6 +60,8 @@ pub struct PermutationReport {
     pub steps: Vec<String>,
     pub events: Vec<StepEvent>,
     pub orphans: usize,
+    /// The MultiXacts the permutation created (PostgreSQL; None on InnoDB and live servers).
+    pub multixacts: Option<MultixactCount>,
     /// The longest chain of waiting transactions seen when a step was reported (a waiter behind
     /// a holder is 2; 0 when nothing waited).
     pub max_wait_chain: usize,

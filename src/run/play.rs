@@ -6,7 +6,7 @@ use super::cadence::{self, unfinished, Stage};
 use super::teardown::end_sessions;
 use super::{cancel_remaining, wait_chain, PermutationReport, RunError, StepEvent, Timing, Track};
 use crate::drive::{Driver, Event, Work};
-use crate::engine::{Engine, Parts, Poll, SessionId};
+use crate::engine::{Engine, MultixactCount, Parts, Poll, SessionId};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
 use crate::sql::Statement;
@@ -56,6 +56,8 @@ pub struct Ended {
     pub perm: Vec<Arc<PermStep>>,
     pub events: Vec<Arc<StepEvent>>,
     pub orphans: usize,
+    /// The MultiXacts the permutation created (PostgreSQL).
+    pub multixacts: Option<MultixactCount>,
     pub max_wait_chain: usize,
     /// Steps left unfinished at the end although their session was not blocked on a lock: a
     /// defect of the model (a lost wake-up, a victim never told). Empty in a correct run.
@@ -72,6 +74,7 @@ impl Ended {
             steps: self.steps(),
             events: self.events.into_iter().map(Arc::unwrap_or_clone).collect(),
             orphans: self.orphans,
+            multixacts: self.multixacts,
             max_wait_chain: self.max_wait_chain,
             stranded: self.stranded.iter().map(|s| s.to_string()).collect(),
         }
@@ -261,10 +264,12 @@ impl<'a, E: Engine> Play<'a, E> {
         // A session whose step is still stuck on a lock runs no teardown.
         let stuck: Vec<bool> = (0..self.sc.sessions.len()).map(|s| self.sim.driver.running(s).is_some()).collect();
         let orphans = end_sessions(self.sim.driver.engine_mut(), self.sc, &stuck)?;
+        let multixacts = self.sim.driver.engine_mut().multixacts();
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
             events: std::mem::take(&mut self.events),
             orphans,
+            multixacts,
             max_wait_chain: self.sim.max_chain,
             stranded,
         })

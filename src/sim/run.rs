@@ -271,7 +271,9 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
     /// reached, now and then.
     pub fn run(mut self, progress: &mut dyn FnMut(Nanos)) -> Result<LoadResult, SimError> {
         self.go(progress)?;
-        Ok(self.stats.result(E::KIND.name(), self.fk_on, self.seed, self.set, self.cores.used))
+        let mut r = self.stats.result(E::KIND.name(), self.fk_on, self.seed, self.set, self.cores.used);
+        r.multixacts = self.driver.engine().multixacts();
+        Ok(r)
     }
 
     /// Handle the events in time order to the end (or, with the order forced, until it is done).

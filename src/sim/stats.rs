@@ -3,6 +3,7 @@
 
 use super::events::Nanos;
 use crate::app::workload::LoadSettings;
+use crate::engine::MultixactCount;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -85,6 +86,10 @@ pub struct LoadResult {
     pub lock_waits: LockWaits,
     pub cpu: Cpu,
     pub settings: LoadSettings,
+    /// The MultiXacts the run created, the rows with the most members first (the simulator on
+    /// PostgreSQL; None on InnoDB and on a live server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multixacts: Option<MultixactCount>,
 }
 
 fn ms(ns: Nanos) -> f64 {
@@ -218,6 +223,7 @@ impl Stats {
                 clients: share(used[1]),
             },
             settings,
+            multixacts: None,
         }
     }
 }
@@ -249,6 +255,9 @@ impl LoadResult {
         }
         for r in &w.hottest_rows {
             let _ = writeln!(o, "    row {} {}: {} ({:.1} ms)", r.table, r.key, r.count, r.total_ms);
+        }
+        if let Some(m) = &self.multixacts {
+            let _ = writeln!(o, "  multixacts: {}", m.line(5));
         }
         let _ = writeln!(
             o,

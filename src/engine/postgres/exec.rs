@@ -94,18 +94,18 @@ enum Tm {
     Deleted,
 }
 
-fn tkey(root: i64, version: i64) -> Key {
+pub(super) fn tkey(root: i64, version: i64) -> Key {
     Arc::new([Value::Int(root), Value::Int(version)])
 }
 
-fn root_of(k: &Key) -> i64 {
+pub(super) fn root_of(k: &Key) -> i64 {
     match k.first() {
         Some(Value::Int(r)) => *r,
         _ => 0,
     }
 }
 
-fn version_of(k: &Key) -> i64 {
+pub(super) fn version_of(k: &Key) -> i64 {
     match k.get(1) {
         Some(Value::Int(v)) => *v,
         _ => 0,
@@ -431,6 +431,7 @@ impl<P: Parts> PgDb<P> {
                         self.next_ctid += 1;
                         let k = tkey(root, 0);
                         self.write(trx, *table, k.clone(), Version::new(trx, values, false))?;
+                        self.note_insert(*table, &k);
                         cur.written = Some(k);
                     }
                     let k = cur.written.clone().expect("written");
@@ -458,6 +459,7 @@ impl<P: Parts> PgDb<P> {
                         }
                     }
                     recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
+                    self.note_lock(trx, *table, &k, mode)?;
                     if let Some(v) = self.version(*table, &k)? {
                         rows_out.push(v.row.to_vec());
                     }
@@ -496,10 +498,11 @@ impl<P: Parts> PgDb<P> {
                         if let Some(e) = self.crosscheck(trx, *table, &k, cur)? {
                             return Ok(Step::Done(Err(e)));
                         }
+                        let nk = tkey(root_of(&k), version_of(&k) + 1);
+                        self.note_update(trx, *table, &k, Some(&nk), mode, &old.row);
                         let mut dead = old.clone();
                         dead.xmax = trx;
                         self.write(trx, *table, k.clone(), dead)?;
-                        let nk = tkey(root_of(&k), version_of(&k) + 1);
                         self.write(trx, *table, nk.clone(), Version::new(trx, new.clone(), false))?;
                         let indexed = t.indexes.iter().flat_map(|ix| ix.cols.iter()).any(|&c| old.row[c] != new[c]);
                         self.queue_child_checks(*table, &nk, Some((&old, trx)), cur)?;
@@ -556,6 +559,7 @@ impl<P: Parts> PgDb<P> {
                 return Ok(Step::Done(Err(e)));
             }
             if let Some(mut v) = self.version(table, &k)? {
+                self.note_update(trx, table, &k, None, RowMode::Update, &v.row);
                 let old = v.row.clone();
                 v.xmax = trx;
                 v.deleted = true;
@@ -777,7 +781,10 @@ impl<P: Parts> PgDb<P> {
         }
         let rr = self.iso(trx) >= Isolation::RepeatableRead;
         Ok(match self.tm(trx, fk.parent, &k)? {
-            Tm::Ok | Tm::Updated { key_changed: false, .. } => Lk::Ok,
+            Tm::Ok | Tm::Updated { key_changed: false, .. } => {
+                self.note_lock(trx, fk.parent, &k, RowMode::KeyShare)?;
+                Lk::Ok
+            }
             _ if rr => Lk::Failed(serialization("update")),
             Tm::Deleted => Lk::Failed(violation),
             Tm::Updated { newest, .. } => {
@@ -840,7 +847,10 @@ impl<P: Parts> PgDb<P> {
                 other => return Ok(other),
             }
             match self.tm(trx, fk_table, &k)? {
-                Tm::Ok | Tm::Updated { key_changed: false, .. } => return Ok(Lk::Failed(violation)),
+                Tm::Ok | Tm::Updated { key_changed: false, .. } => {
+                    self.note_lock(trx, fk_table, &k, RowMode::KeyShare)?;
+                    return Ok(Lk::Failed(violation));
+                }
                 _ if rr => return Ok(Lk::Failed(serialization("update"))),
                 Tm::Deleted => {}
                 Tm::Updated { newest, .. } => {

@@ -7,13 +7,16 @@ mod actions;
 mod deferred;
 mod exec;
 pub mod modes;
+mod multixact;
 mod savepoints;
+mod xmax;
 
 use super::forget_commits;
 use super::timers::{TimerKind, Timers};
 use super::{
     count_orphans, err, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError, EngineKind,
-    ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
+    ErrorKind, Horizon, LockDesc, MultixactCount, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo,
+    SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
@@ -109,6 +112,8 @@ pub struct PgDb<P: Parts> {
     /// The waiters' deadlock checks and lock timeouts.
     timers: Timers<PgTimer>,
     book: Book,
+    /// Each tuple version's xmax and the multixacts created.
+    mx: multixact::Multixacts,
 }
 
 /// A PostgreSQL waiter's timers (proc.c `ProcSleep` enables both when the wait begins).
@@ -143,6 +148,7 @@ where
             whys: self.whys.clone(),
             timers: self.timers.clone(),
             book: self.book.clone(),
+            mx: self.mx.clone(),
         }
     }
 }
@@ -179,6 +185,7 @@ impl<P: Parts> PgDb<P> {
             self.undo_writes(trx, 0)?;
         }
         let Some(t) = self.trxs.remove(&trx) else { return Ok(()) };
+        self.mx.end(trx);
         if commit {
             // What the transaction wrote becomes visible to every later snapshot.
             for u in &t.undo {
@@ -567,6 +574,7 @@ impl<P: Parts> Engine for PgDb<P> {
             whys: Chain::new(),
             timers: Timers::default(),
             book,
+            mx: Default::default(),
         }
     }
 
@@ -711,6 +719,7 @@ impl<P: Parts> Engine for PgDb<P> {
         let seq = h.seq();
         self.store.apply(writes)?;
         forget_commits(&mut self.book, seq);
+        self.vacuum_xmax();
         // A transaction's lock on its own id carries no reason (tag 0).
         let held = self
             .trxs
@@ -758,5 +767,9 @@ impl<P: Parts> Engine for PgDb<P> {
 
     fn catalog(&self) -> &Catalog {
         &self.cat
+    }
+
+    fn multixacts(&self) -> Option<MultixactCount> {
+        Some(self.multixact_count())
     }
 }
