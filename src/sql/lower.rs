@@ -1,9 +1,10 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
 mod alter;
+mod select;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
-use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock};
+use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan};
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
@@ -597,55 +598,6 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
     Ok(out)
 }
 
-fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClause>) -> R<Plan> {
-    let SetExpr::Select(s) = &*q.body else {
-        return Err(LowerError::Unsupported("unsupported query form".into()));
-    };
-    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
-        return Err(LowerError::Unsupported("WITH, ORDER BY, LIMIT and FETCH are not supported".into()));
-    }
-    if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
-        return Err(LowerError::Unsupported("DISTINCT, GROUP BY and HAVING are not supported".into()));
-    }
-    if q.locks.iter().any(|l| l.of.is_some()) {
-        return Err(LowerError::Unsupported("FOR ... OF is not supported".into()));
-    }
-    let table = single_table(catalog, &s.from)?;
-    let t = &catalog.tables[table];
-    let clause = match (clause, q.locks.as_slice()) {
-        (c, []) => c,
-        (None, [lc]) => Some(LockClause {
-            lock: match lc.lock_type {
-                ast::LockType::Update => RowLock::Update,
-                ast::LockType::Share => RowLock::Share,
-            },
-            wait: match lc.nonblock {
-                None => LockWait::Wait,
-                Some(ast::NonBlock::Nowait) => LockWait::NoWait,
-                Some(ast::NonBlock::SkipLocked) => LockWait::SkipLocked,
-            },
-        }),
-        _ => return Err(LowerError::Unsupported("unsupported locking clause".into())),
-    };
-    let (lock, wait) = clause.map_or((None, LockWait::Wait), |c| (Some(c.lock), c.wait));
-    let proj = match s.projection.as_slice() {
-        [SelectItem::Wildcard(_)] => Projection::Star,
-        [SelectItem::UnnamedExpr(e)] if e.to_string().eq_ignore_ascii_case("COUNT(*)") => Projection::CountStar,
-        [SelectItem::UnnamedExpr(ast::Expr::Value(v))] if v.value.to_string() == "1" => Projection::One,
-        items => Projection::Cols(
-            items
-                .iter()
-                .map(|i| match i {
-                    SelectItem::UnnamedExpr(e) => column_ref(t, e)
-                        .unwrap_or_else(|| Err(LowerError::Unsupported(format!("unsupported select item `{e}`")))),
-                    other => Err(LowerError::Unsupported(format!("unsupported select item `{other}`"))),
-                })
-                .collect::<R<Vec<_>>>()?,
-        ),
-    };
-    Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock, wait })
-}
-
 /// What a DROP TABLE statement drops (`None` for any other statement).
 pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
     let Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } = ast else { return None };
@@ -738,7 +690,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             let sub = Subqueries::Allowed(catalog);
             Ok(Plan::Delete { table, filter: filter(sub, &catalog.tables[table], &del.selection)? })
         }
-        Ast::Query(q) => select(catalog, q, lock),
+        Ast::Query(q) => select::select(catalog, q, lock),
         Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
         Ast::Commit { chain: false, .. } => Ok(Plan::Commit),
         Ast::Rollback { chain: false, savepoint: None } => Ok(Plan::Rollback),

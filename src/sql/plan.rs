@@ -155,6 +155,33 @@ impl Filter {
     }
 }
 
+/// One ORDER BY key: a column, its direction, and where NULLs go (PostgreSQL's default: NULLS
+/// LAST for ASC, NULLS FIRST for DESC, `transformSortClause` in parse_clause.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub col: usize,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+/// Compare two rows by `keys` (values of one column compare as [`Value::sql_cmp`]).
+pub fn sort_cmp(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for k in keys {
+        let (x, y) = (&a[k.col], &b[k.col]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => return if k.nulls_first { Ordering::Less } else { Ordering::Greater },
+            (false, true) => return if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+            (false, false) => x.sql_cmp(y).unwrap_or_else(|| x.cmp(y)),
+        };
+        let o = if k.desc { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
 /// A value in an INSERT row or on the right of `SET col =`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expr {
@@ -197,6 +224,10 @@ pub enum Plan {
         lock: Option<RowLock>,
         /// NOWAIT / SKIP LOCKED (a locking read only).
         wait: LockWait,
+        /// ORDER BY, in order of significance (empty: the scan's order).
+        order: Vec<SortKey>,
+        /// LIMIT n: the statement stops after n rows are returned.
+        limit: Option<usize>,
     },
     Begin(Option<Isolation>),
     Commit,

@@ -530,6 +530,9 @@ impl<P: Parts> Engine for InnoDb<P> {
             }
             _ => None,
         };
+        if let (Plan::Select { table, order, limit, .. }, Some(p)) = (&stmt.plan, &path) {
+            self.check_ordered_scan(*table, order, limit.is_some(), p)?;
+        }
         self.sessions[s].access = path.as_ref().zip(stmt.plan.table()).map(|(p, table)| {
             let t = &self.cat.tables[table];
             Access { table: self.book.names.tables[table].clone(), path: p.name(t), undecided: p.undecided.clone() }

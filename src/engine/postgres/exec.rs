@@ -14,7 +14,7 @@ use crate::engine::{
     err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
 };
 use crate::lock::{Locks, Request, TxnId};
-use crate::sql::plan::CmpOp;
+use crate::sql::plan::{sort_cmp, CmpOp, SortKey};
 use crate::sql::{Cond, Expr, Filter, Isolation, LockWait, Plan, RefAction, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
@@ -389,10 +389,13 @@ impl<P: Parts> PgDb<P> {
     ) -> Result<Step, EngineError> {
         let label = label.clone();
         match plan {
-            Plan::Select { table, filter, lock: None, .. } => {
+            Plan::Select { table, filter, lock: None, order, limit, .. } => {
                 let snap = self.snap(trx);
                 *rows_out =
                     self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
+                // Limit -> Sort -> Scan (nodeSort.c, nodeLimit.c).
+                rows_out.sort_by(|a, b| sort_cmp(order, a, b));
+                rows_out.truncate(limit.unwrap_or(usize::MAX));
                 Ok(Step::Done(Ok(())))
             }
             Plan::Insert { table, rows } => {
@@ -420,10 +423,17 @@ impl<P: Parts> PgDb<P> {
                 }
                 self.run_triggers(s, trx, cur, &label)
             }
-            Plan::Select { table, filter, lock: Some(l), wait, .. } => {
+            Plan::Select { table, filter, lock: Some(l), wait, order, limit, .. } => {
                 let mode = RowMode::of(*l);
-                self.collect(trx, *table, filter, cur)?;
-                while cur.next < cur.targets.len() {
+                if !cur.started {
+                    self.collect(trx, *table, filter, cur)?;
+                    self.sort_targets(*table, order, &mut cur.targets)?;
+                }
+                // Limit -> LockRows -> Sort -> Scan: LockRows hands up only the rows it locked
+                // (not those SKIP LOCKED passed over or EvalPlanQual dropped), and Limit stops
+                // pulling once it has n of them, so no row after the n-th is locked
+                // (ExecLimit in nodeLimit.c, ExecLockRows in nodeLockRows.c).
+                while cur.next < cur.targets.len() && limit.is_none_or(|n| rows_out.len() < n) {
                     let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
                     let why = (&label, Purpose::LockingRead(mode));
                     match self.lock_row(s, trx, *table, root_of(&k), mode, *wait, why)? {
@@ -563,6 +573,22 @@ impl<P: Parts> PgDb<P> {
             let filter = cur.resolved.as_ref().unwrap_or(filter);
             cur.targets = self.scan_visible(table, trx, snap, filter)?.into_iter().map(|(k, _)| k).collect();
         }
+        Ok(())
+    }
+
+    /// Order a locking read's targets by its ORDER BY, on the versions its snapshot saw (the
+    /// Sort runs below LockRows, so a row EvalPlanQual re-fetches keeps its place).
+    fn sort_targets(&self, table: usize, order: &[SortKey], targets: &mut Vec<Key>) -> Result<(), EngineError> {
+        if order.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(targets.len());
+        for k in targets.drain(..) {
+            let row = self.version(table, &k)?.map(|v| v.row).unwrap_or_default();
+            rows.push((k, row));
+        }
+        rows.sort_by(|a, b| sort_cmp(order, &a.1, &b.1));
+        targets.extend(rows.into_iter().map(|(k, _)| k));
         Ok(())
     }
 

@@ -95,3 +95,18 @@ fn select_without_from_is_refused_as_such() {
         lower("SELECT a.id FROM auth_user a JOIN bookmarks_bookmark b ON b.user_id = a.id").unwrap_err().to_string();
     assert!(e.contains("no joins"), "{e}");
 }
+
+#[test]
+fn order_by_and_limit_lower_to_sort_keys() {
+    use crate::sql::plan::SortKey;
+    let Plan::Select { order, limit, .. } =
+        lower("SELECT * FROM auth_user ORDER BY username DESC, id LIMIT 3").unwrap()
+    else {
+        panic!("not a SELECT")
+    };
+    let keys =
+        vec![SortKey { col: 1, desc: true, nulls_first: true }, SortKey { col: 0, desc: false, nulls_first: false }];
+    assert_eq!((order, limit), (keys, Some(3)));
+    assert!(lower("SELECT * FROM auth_user ORDER BY lower(username)").unwrap_err().what.contains("ORDER BY key"));
+    assert!(lower("SELECT * FROM auth_user LIMIT 1 OFFSET 2").unwrap_err().what.contains("LIMIT n"));
+}
