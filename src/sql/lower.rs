@@ -123,6 +123,13 @@ fn col_type(dt: &DataType) -> R<(ColType, bool, Width)> {
         }
         "DOUBLE PRECISION" | "DOUBLE" | "FLOAT8" => (ColType::Float, false, int(8)),
         "FLOAT" | "REAL" | "FLOAT4" => (ColType::Float, false, int(4)),
+        "NUMERIC" | "DECIMAL" | "DEC" => {
+            let scale = text.split_once(',').and_then(|(_, r)| r.trim_end_matches(')').trim().parse::<u32>().ok());
+            if scale.is_some_and(|s| s > 0) {
+                return Err(LowerError::Unsupported(format!("{base} with a scale is not modelled: `{text}`")));
+            }
+            (ColType::Numeric, false, Width { bytes: 9, variable: true, chars: None })
+        }
         "DATETIME" => (ColType::Timestamp, false, int(5)),
         "DATE" => (ColType::Timestamp, false, int(3)),
         _ => return Err(LowerError::Unsupported(format!("unsupported column type `{text}`"))),
@@ -385,7 +392,33 @@ fn literal(e: &ast::Expr) -> R<Value> {
             _ => Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
         },
         ast::Expr::Nested(inner) => literal(inner),
+        ast::Expr::TypedString(ts) => typed_literal(e, &ts.data_type, &ts.value.value),
         _ => Err(LowerError::Unsupported(format!("unsupported expression `{e}` (only literals here)"))),
+    }
+}
+
+/// `DATE '2008-01-01'`, `TIMESTAMP [WITH TIME ZONE] '...'`: kept as their text, which compares
+/// as the dates do when every literal of a column is written the same way (ISO 8601, as the
+/// specs write them). A DATE in ISO form prints as PostgreSQL prints it (`date_out` with DateStyle
+/// ISO); a timestamp is printed as written, not as `timestamptz_out` would.
+fn typed_literal(e: &ast::Expr, ty: &DataType, value: &ast::Value) -> R<Value> {
+    let ty = ty.to_string().to_ascii_uppercase();
+    let text = match value {
+        ast::Value::SingleQuotedString(s) => s.as_str(),
+        _ => return Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
+    };
+    let iso_date = |d: &str| {
+        let b = d.as_bytes();
+        b.len() == 10 && b[4] == b'-' && b[7] == b'-' && d.chars().filter(char::is_ascii_digit).count() == 8
+    };
+    match ty.as_str() {
+        "DATE" if iso_date(text) => Ok(Value::Str(text.into())),
+        "TIMESTAMP" | "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" | "TIMESTAMP WITHOUT TIME ZONE"
+            if text.get(..10).is_some_and(iso_date) =>
+        {
+            Ok(Value::Str(text.into()))
+        }
+        _ => Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
     }
 }
 

@@ -110,3 +110,23 @@ fn order_by_and_limit_lower_to_sort_keys() {
     assert!(lower("SELECT * FROM auth_user ORDER BY lower(username)").unwrap_err().what.contains("ORDER BY key"));
     assert!(lower("SELECT * FROM auth_user LIMIT 1 OFFSET 2").unwrap_err().what.contains("LIMIT n"));
 }
+
+#[test]
+fn numeric_columns_and_typed_literals() {
+    let mut cat = Catalog::default();
+    let mut run = |sql: &str| {
+        parse_statement(&RawStatement { text: sql.into(), pos: Pos { line: 1, col: 1 } }, &mut cat, OPTS)
+            .map(|s| s.plan)
+    };
+    run("CREATE TABLE acct (id TEXT PRIMARY KEY, balance NUMERIC NOT NULL, opened DATE)").unwrap();
+    let Plan::Insert { rows, .. } = run("INSERT INTO acct VALUES ('x', 600, DATE '2008-01-01')").unwrap() else {
+        panic!("not an INSERT")
+    };
+    assert_eq!(rows[0][1], crate::sql::Expr::Lit(Value::Int(600)));
+    assert_eq!(rows[0][2], crate::sql::Expr::Lit(Value::Str("2008-01-01".into())));
+    assert!(run("INSERT INTO acct VALUES ('y', 1.5, NULL)").unwrap_err().what.contains("unsupported number"));
+    assert!(run("INSERT INTO acct VALUES ('y', 1, DATE 'today')").unwrap_err().what.contains("unsupported literal"));
+    let err = run("CREATE TABLE r (n INT PRIMARY KEY, amount NUMERIC(13,2))").unwrap_err();
+    assert!(err.what.contains("with a scale is not modelled"), "{}", err.what);
+    assert_eq!(cat.tables[0].columns[1].ty, crate::sql::ColType::Numeric);
+}
