@@ -1,6 +1,7 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
 mod alter;
+mod insert;
 mod select;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
@@ -8,8 +9,7 @@ use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, 
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
-    Statement as Ast, TableConstraint, TableFactor, TableObject, TransactionIsolationLevel, TransactionMode,
-    UnaryOperator,
+    Statement as Ast, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, UnaryOperator,
 };
 
 /// How DDL is turned into a schema.
@@ -656,47 +656,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             Ok(Plan::Ddl)
         }
-        Ast::Insert(ins) => {
-            let TableObject::TableName(name) = &ins.table else {
-                return Err(LowerError::Unsupported("unsupported INSERT target".into()));
-            };
-            let table = table_of(catalog, name)?;
-            let t = &catalog.tables[table];
-            if ins.on.is_some() || ins.returning.is_some() {
-                return Err(LowerError::Unsupported(
-                    "ON CONFLICT / ON DUPLICATE KEY / RETURNING are not supported".into(),
-                ));
-            }
-            let Some(src) = &ins.source else {
-                return Err(LowerError::Unsupported("INSERT needs VALUES".into()));
-            };
-            let SetExpr::Values(values) = &*src.body else {
-                return Err(LowerError::Unsupported("only INSERT ... VALUES is supported".into()));
-            };
-            let visible: Vec<usize> = t.visible_columns().map(|(i, _)| i).collect();
-            let targets: Vec<usize> = if ins.columns.is_empty() {
-                visible
-            } else {
-                ins.columns.iter().map(|c| column_of(t, &c.to_string())).collect::<R<Vec<_>>>()?
-            };
-            let mut rows = Vec::new();
-            for row in &values.rows {
-                // Fewer values than columns fill the rest with defaults (PostgreSQL's rule).
-                if row.len() > targets.len() || (row.len() < targets.len() && !ins.columns.is_empty()) {
-                    return Err(LowerError::Invalid(format!(
-                        "INSERT has {} values for {} columns",
-                        row.len(),
-                        targets.len()
-                    )));
-                }
-                let mut full = vec![Expr::Default; t.columns.len()];
-                for (&c, e) in targets.iter().zip(row.iter()) {
-                    full[c] = expr(t, e)?;
-                }
-                rows.push(full);
-            }
-            Ok(Plan::Insert { table, rows })
-        }
+        Ast::Insert(ins) => insert::insert(catalog, ins),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];

@@ -130,3 +130,24 @@ fn numeric_columns_and_typed_literals() {
     assert!(err.what.contains("with a scale is not modelled"), "{}", err.what);
     assert_eq!(cat.tables[0].columns[1].ty, crate::sql::ColType::Numeric);
 }
+
+#[test]
+fn insert_select_expands_literals_and_generate_series() {
+    let rows = |sql: &str| match lower(sql).unwrap() {
+        Plan::Insert { rows, .. } => rows.iter().map(|r| r[..2].to_vec()).collect::<Vec<_>>(),
+        other => panic!("not an INSERT: {other:?}"),
+    };
+    let lit = |v: Value| crate::sql::Expr::Lit(v);
+    let want = |a: i64, b: &str| vec![lit(Value::Int(a)), lit(Value::Str(b.into()))];
+    assert_eq!(rows("INSERT INTO auth_user SELECT 7, 'u7'"), vec![want(7, "u7")]);
+    assert_eq!(rows("INSERT INTO auth_user SELECT generate_series(1, 2), 'x'"), vec![want(1, "x"), want(2, "x")]);
+    assert_eq!(
+        rows("INSERT INTO auth_user SELECT g, 'y' FROM generate_series(3, 4) g"),
+        vec![want(3, "y"), want(4, "y")]
+    );
+    let nested = "INSERT INTO auth_user (id, username) SELECT x, 'z' FROM (SELECT * FROM generate_series(5, 5)) a(x)";
+    assert_eq!(rows(nested), vec![want(5, "z")]);
+    assert!(lower("INSERT INTO auth_user SELECT id, username FROM auth_user").is_err());
+    let big = lower("INSERT INTO auth_user (id) SELECT generate_series(1, 1000000)").unwrap_err();
+    assert!(big.what.contains("more rows than the model keeps"), "{}", big.what);
+}
