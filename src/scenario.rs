@@ -57,6 +57,22 @@ fn step_text(sql: &str) -> String {
 }
 
 impl Scenario {
+    /// Start every session with `SET name = value`, before its own setup: a server default other
+    /// than the model's (whose `lock_timeout` of 10 s is that of fksim's recordings). A `SET` in
+    /// the spec still wins.
+    pub fn set_session_default(&mut self, name: &str, value: &str) {
+        let plan = Plan::SetVar { name: name.to_ascii_lowercase(), value: value.to_string() };
+        let stmt = Arc::new(Statement {
+            plan,
+            text: format!("SET {name} = {value}"),
+            pos: Pos { line: 0, col: 0 },
+            drop: None,
+        });
+        for s in &mut self.sessions {
+            s.setup.insert(0, stmt.clone());
+        }
+    }
+
     /// Bind a parsed spec. DDL in the setup blocks builds the catalog; every other statement is
     /// checked against it, so a bad table or column is reported before anything runs.
     pub fn load(spec: Spec, opts: SchemaOptions) -> Result<Scenario, LoadError> {

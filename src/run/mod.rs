@@ -12,7 +12,7 @@ pub use play::{Ended, Play};
 
 pub(crate) use teardown::end_sessions;
 
-pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
+pub(crate) use steps::{cancel_remaining, complete_waiting, has_blocker, own_event, Track};
 
 use crate::engine::{Access, DbError, DeadlockInfo, Engine, EngineError, Parts, Plain, Poll, Rows, Snapshot, WaitInfo};
 use crate::scenario::Scenario;

@@ -5,7 +5,7 @@ mod insert;
 mod select;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
-use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan};
+use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan, TableLock};
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
@@ -631,6 +631,24 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
     Ok(out)
 }
 
+/// `LOCK TABLE` (PostgreSQL's `LockTableCommand`, lockcmds.c): ACCESS EXCLUSIVE unless a mode
+/// is given.
+fn lock_table(catalog: &Catalog, l: &ast::Lock) -> R<Plan> {
+    use ast::LockTableMode as M;
+    let tables = l.tables.iter().map(|t| table_of(catalog, &t.name)).collect::<R<Vec<_>>>()?;
+    let mode = match l.lock_mode {
+        Some(M::AccessShare) => TableLock::AccessShare,
+        Some(M::RowShare) => TableLock::RowShare,
+        Some(M::RowExclusive) => TableLock::RowExclusive,
+        Some(M::ShareUpdateExclusive) => TableLock::ShareUpdateExclusive,
+        Some(M::Share) => TableLock::Share,
+        Some(M::ShareRowExclusive) => TableLock::ShareRowExclusive,
+        Some(M::Exclusive) => TableLock::Exclusive,
+        Some(M::AccessExclusive) | None => TableLock::AccessExclusive,
+    };
+    Ok(Plan::LockTable { tables, mode, nowait: l.nowait })
+}
+
 /// What a DROP TABLE statement drops (`None` for any other statement).
 pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
     let Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } = ast else { return None };
@@ -684,6 +702,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             Ok(Plan::Delete { table, filter: filter(sub, &catalog.tables[table], &del.selection)? })
         }
         Ast::Query(q) => select::select(catalog, q, lock),
+        Ast::Lock(l) => lock_table(catalog, l),
         Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
         Ast::Commit { chain: false, .. } => Ok(Plan::Commit),
         Ast::Rollback { chain: false, savepoint: None } => Ok(Plan::Rollback),

@@ -10,6 +10,7 @@ pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table,
 pub use lower::{SchemaOptions, SqlDialect};
 pub use plan::{
     Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock, SortKey, Statement,
+    TableLock,
 };
 pub use split::{peel_lock_clause, split_block, RawStatement};
 pub use value::Value;

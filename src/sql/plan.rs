@@ -250,6 +250,26 @@ pub enum Plan {
     },
     /// DDL after setup (DROP TABLE in a teardown): accepted, not run by the model.
     Ddl,
+    /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL).
+    LockTable {
+        tables: Vec<TableId>,
+        mode: TableLock,
+        nowait: bool,
+    },
+}
+
+/// PostgreSQL's table lock modes (lockdefs.h), weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableLock {
+    AccessShare,
+    RowShare,
+    RowExclusive,
+    ShareUpdateExclusive,
+    Share,
+    ShareRowExclusive,
+    Exclusive,
+    /// The default of `LOCK TABLE` without a mode.
+    AccessExclusive,
 }
 
 /// What a DROP TABLE removes (the engines leave DDL after setup to the runner).
@@ -275,6 +295,7 @@ impl Plan {
     pub fn tables(&self) -> Vec<TableId> {
         match self {
             Plan::Insert { table, .. } => vec![*table],
+            Plan::LockTable { tables, .. } => tables.clone(),
             Plan::Update { table, filter, .. }
             | Plan::Delete { table, filter }
             | Plan::Select { table, filter, .. } => {

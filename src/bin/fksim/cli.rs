@@ -145,6 +145,10 @@ enum Cmd {
         /// Run this permutation ("s1a s2a s1b ...") instead of the spec's.
         #[arg(long)]
         permutation: Option<String>,
+        /// Start every session with `SET NAME = VALUE` (a server default, e.g. `lock_timeout=0`
+        /// for PostgreSQL's own isolation specs); repeatable.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
     /// Run every interleaving of a spec's sessions (or a seeded random sample) and summarise the
     /// outcomes: orphans, deadlocks, errors, waits on the parent table, one example each.
@@ -472,8 +476,15 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             let ok = conform(ConformArgs { specs, engines, fks, record, mysql_url, postgres_url, timing })?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Cmd::Run { common, json, permutation } => {
-            let (sc, _) = load(&common)?;
+        Cmd::Run { common, json, permutation, set } => {
+            let (mut sc, _) = load(&common)?;
+            for nv in &set {
+                let Some((name, value)) = nv.split_once('=') else {
+                    eprintln!("fksim: --set takes NAME=VALUE, not `{nv}`");
+                    return Ok(ExitCode::from(2));
+                };
+                sc.set_session_default(name.trim(), value.trim());
+            }
             let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
             common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
             Ok(ExitCode::SUCCESS)

@@ -510,6 +510,11 @@ impl<P: Parts> Engine for InnoDb<P> {
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
             return self.run_control(s, &stmt.plan);
         }
+        if let Plan::LockTable { .. } = stmt.plan {
+            // MariaDB's LOCK TABLES (one statement for all tables, READ / WRITE, ending the
+            // transaction) is not PostgreSQL's LOCK TABLE.
+            return Err(EngineError::Unsupported("LOCK TABLE is not modelled on InnoDB".into()));
+        }
         let autocommit = !self.sessions[s].in_block || self.sessions[s].trx.is_none();
         if autocommit {
             self.sessions[s].in_block = false;

@@ -55,6 +55,8 @@ pub struct Cursor {
     pub(super) ri_query: bool,
     /// The referential action query running for the current trigger, with its own cursor.
     pub(super) nested: Option<Box<(Plan, Cursor)>>,
+    /// The statement holds its relation locks (`relation::relation_locks`).
+    relations_locked: bool,
 }
 
 /// The outcome of a lock or check that may have to wait.
@@ -220,7 +222,7 @@ impl<P: Parts> PgDb<P> {
         Ok(())
     }
 
-    fn start_wait(&mut self, s: usize, res: PgRes, mode: PgLock, tag: u32) {
+    pub(super) fn start_wait(&mut self, s: usize, res: PgRes, mode: PgLock, tag: u32) {
         self.sessions[s].waiting = Some((res, mode, tag));
         self.arm_timers(s);
     }
@@ -388,6 +390,10 @@ impl<P: Parts> PgDb<P> {
         label: &Arc<str>,
     ) -> Result<Step, EngineError> {
         let label = label.clone();
+        if !cur.relations_locked {
+            lk!(self.lock_relations(s, trx, plan, &label));
+            cur.relations_locked = true;
+        }
         match plan {
             Plan::Select { table, filter, lock: None, order, limit, .. } => {
                 let snap = self.snap(trx);
@@ -752,6 +758,12 @@ impl<P: Parts> PgDb<P> {
             return Ok(Lk::Ok);
         }
         let fk = self.cat.tables[fk_table].fks[f].clone();
+        // RI_FKey_check opens the parent with RowShareLock (ri_triggers.c).
+        let why = (label, Purpose::FkCheck { fk_table, parent: fk.parent });
+        match self.lock_relation(s, trx, fk.parent, Hw::RowShare, false, why)? {
+            Lk::Ok => {}
+            other => return Ok(other),
+        }
         let child = self.cat.tables[fk_table].name.clone();
         let violation = err(
             ErrorKind::FkViolation,
@@ -804,6 +816,12 @@ impl<P: Parts> PgDb<P> {
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
         let fk = self.cat.tables[fk_table].fks[f].clone();
+        // ri_restrict opens the child table with RowShareLock (ri_triggers.c).
+        let why = (label, Purpose::ParentCheck { fk_table, parent: fk.parent });
+        match self.lock_relation(s, trx, fk_table, Hw::RowShare, false, why)? {
+            Lk::Ok => {}
+            other => return Ok(other),
+        }
         let latest = self.book.commit_seq;
         if !restrict && !self.scan_visible(fk.parent, trx, latest, &Self::key_filter(&fk.parent_cols, vals))?.is_empty()
         {

@@ -6,6 +6,7 @@
 mod actions;
 mod exec;
 pub mod modes;
+mod relation;
 mod savepoints;
 
 use super::forget_commits;
@@ -22,13 +23,14 @@ use litemap::LiteMap;
 use modes::{Hw, PgLock, RowMode};
 use std::sync::Arc;
 
-/// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, or a
-/// transaction.
+/// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, a
+/// transaction, or a table (a relation lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PgRes {
     Row(u32, i64),
     Tuple(u32, i64),
     Xact(TxnId),
+    Rel(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -279,6 +281,7 @@ impl<P: Parts> PgDb<P> {
                 let owner = self.book.holder_label(self.trxs.get(x).map(|t| t.session), *x);
                 (names.none.clone(), format!("transaction of {owner}"), "transaction")
             }
+            PgRes::Rel(t) => (names.tables[*t as usize].clone(), "whole table".into(), "relation"),
         };
         let mode = match mode {
             PgLock::Row(m) => m.sql(),
