@@ -108,6 +108,10 @@ pub trait Locks<R: Resource, M: LockMode>: Clone + Default + Send {
     fn move_queue(&mut self, from: &R, to: &R, convert: &mut dyn FnMut(&Entry<M>) -> Option<M>) -> Vec<Grant<R>>;
     /// Release one granted lock of `txn` on `res` with exactly `mode`; returns what is granted now.
     fn release_one(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<Grant<R>>;
+    /// Put the waiting requests on `res` in the order of `order` (every waiter once), behind the
+    /// granted locks, and grant those that can be now (PostgreSQL's deadlock checker rearranging
+    /// a wait queue, then `ProcLockWakeup`). Returns what is granted now.
+    fn reorder_waiters(&mut self, res: &R, order: &[TxnId]) -> Vec<Grant<R>>;
     /// Other transactions' locks (granted or waiting) that a request would have to wait for.
     fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId>;
     /// The resource and entry `txn` waits for, if it waits.
@@ -282,6 +286,19 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
                     list.retain(|r| r != res);
                 }
             }
+        }
+        self.regrant(res, &mut grants);
+        grants
+    }
+
+    fn reorder_waiters(&mut self, res: &R, order: &[TxnId]) -> Vec<Grant<R>> {
+        let mut grants = Vec::new();
+        if let Some(queue) = self.queues.get_mut(res) {
+            let (granted, waiting): (Vec<Entry<M>>, Vec<Entry<M>>) = queue.iter().partition(|e| e.granted);
+            let rank = |t: TxnId| order.iter().position(|&o| o == t).unwrap_or(order.len());
+            let mut waiting = waiting;
+            waiting.sort_by_key(|e| rank(e.txn));
+            *queue = granted.into_iter().chain(waiting).collect();
         }
         self.regrant(res, &mut grants);
         grants

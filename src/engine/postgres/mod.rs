@@ -4,6 +4,7 @@
 //! `deadlock_timeout`. Sessions, transactions, timers and the `Engine` impl.
 
 mod actions;
+mod deadlock;
 mod exec;
 pub mod modes;
 mod relation;
@@ -339,10 +340,26 @@ impl<P: Parts> PgDb<P> {
     }
 
     /// The deadlock check a waiter runs once, `deadlock_timeout` after its wait began
-    /// (proc.c `CheckDeadLock`, deadlock.c): a cycle through it makes it the victim.
+    /// (proc.c `CheckDeadLock`, deadlock.c `DeadLockCheck`): a cycle through it that reordering
+    /// wait queues can break is broken so (a soft deadlock: the queues are rearranged and the
+    /// waiters that can be granted now are woken, `ProcLockWakeup`); any other makes it the victim.
     fn check_deadlock(&mut self, s: SessionId) -> Result<(), EngineError> {
         self.timers.disarm(s, PgTimer::DeadlockCheck);
         let Some(trx) = self.sessions[s].trx else { return Ok(()) };
+        match deadlock::check(&self.locks, trx) {
+            deadlock::Verdict::None => return Ok(()),
+            deadlock::Verdict::Soft(orders) => {
+                for (res, order) in orders {
+                    for g in self.locks.reorder_waiters(&res, &order) {
+                        if let Some(x) = self.trxs.get(&g.txn) {
+                            self.book.wakeups.push(x.session);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            deadlock::Verdict::Hard => {}
+        }
         let Some(cycle) = self.locks.find_cycle_from(trx) else { return Ok(()) };
         let waits = cycle.iter().filter_map(|t| self.trxs.get(t).and_then(|x| self.waiting_desc(x.session))).collect();
         let names = cycle
