@@ -285,6 +285,8 @@ impl LiveDb {
             orphans: orphans as usize,
             max_wait_chain: 0,
             stranded: Vec::new(),
+            setup_rows: Vec::new(),
+            teardown_rows: Vec::new(),
         })
     }
 }

@@ -77,20 +77,27 @@ pub(crate) struct SetErrors {
 }
 
 /// The row `old` becomes under `SET col = expr, ...`: literals coerced to the column types,
-/// CURRENT_TIMESTAMP as the statement's tick, DEFAULT as NULL, `col + n` from the old row; NOT
-/// NULL enforced with the engine's message.
+/// CURRENT_TIMESTAMP as the statement's tick, DEFAULT as NULL (or, given a `sequence`, the next
+/// value of a serial column's sequence: PostgreSQL's `nextval` default), `col + n` from the old
+/// row; NOT NULL enforced with the engine's message.
 pub(crate) fn updated_row(
     table: &Table,
     old: &[Value],
     set: &[(usize, Expr)],
     tick: i64,
     errors: &SetErrors,
+    mut sequence: Option<&mut i64>,
 ) -> Result<Vec<Value>, DbError> {
     let mut new = old.to_vec();
     for (c, e) in set {
         let v = match e {
             Expr::Lit(v) => v.clone().coerce(table.columns[*c].ty),
             Expr::Now => Value::Time(tick),
+            Expr::Default if table.columns[*c].serial && sequence.is_some() => {
+                let n = sequence.as_deref_mut().expect("checked");
+                *n += 1;
+                Value::Int(*n)
+            }
             Expr::Default => Value::Null,
             Expr::ColPlus(src, n) => match &old[*src] {
                 Value::Int(i) => Value::Int(i + n),

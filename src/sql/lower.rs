@@ -1,5 +1,6 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
+mod advisory;
 mod alter;
 mod insert;
 mod select;
@@ -517,7 +518,7 @@ fn not_in_select(catalog: &Catalog, col: usize, q: &ast::Query) -> R<Cond> {
     Ok(Cond::NotInSelect { col, table, pcol })
 }
 
-fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
+fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Filter) -> R<()> {
     let unsupported = || {
         LowerError::Unsupported(format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))"))
     };
@@ -538,9 +539,9 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
                 _ => return Err(unsupported()),
             };
             if let Some(col) = column_ref(table, left) {
-                out.push(Cond::Cmp(col?, op, literal(right)?));
+                out.conds.push(Cond::Cmp(col?, op, literal(right)?));
             } else if let Some(col) = column_ref(table, right) {
-                out.push(Cond::Cmp(col?, flip(op), literal(left)?));
+                out.conds.push(Cond::Cmp(col?, flip(op), literal(left)?));
             } else {
                 return Err(unsupported());
             }
@@ -549,7 +550,7 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
         ast::Expr::InList { expr, list, negated } => {
             let col = column_ref(table, expr).ok_or_else(unsupported)??;
             let list = list.iter().map(literal).collect::<R<Vec<_>>>()?;
-            out.push(if *negated { Cond::NotIn(col, list) } else { Cond::In(col, list) });
+            out.conds.push(if *negated { Cond::NotIn(col, list) } else { Cond::In(col, list) });
             Ok(())
         }
         ast::Expr::InSubquery { expr, subquery, negated } => {
@@ -562,20 +563,24 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
                     "`{e}`: NOT IN (SELECT ...) is supported in DELETE only, not in {kind}"
                 ))),
                 (Subqueries::Allowed(catalog), true) => {
-                    out.push(not_in_select(catalog, col, subquery)?);
+                    out.conds.push(not_in_select(catalog, col, subquery)?);
                     Ok(())
                 }
             }
         }
+        ast::Expr::IsNotNull(inner) if advisory::call(inner).is_some() => {
+            out.advisory.push(advisory::call(inner).expect("checked")?);
+            Ok(())
+        }
         ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
             let col = column_ref(table, inner).ok_or_else(unsupported)??;
-            out.push(Cond::IsNull(col, matches!(e, ast::Expr::IsNull(_))));
+            out.conds.push(Cond::IsNull(col, matches!(e, ast::Expr::IsNull(_))));
             Ok(())
         }
         ast::Expr::Between { expr, negated: false, low, high } => {
             let col = column_ref(table, expr).ok_or_else(unsupported)??;
-            out.push(Cond::Cmp(col, CmpOp::Ge, literal(low)?));
-            out.push(Cond::Cmp(col, CmpOp::Le, literal(high)?));
+            out.conds.push(Cond::Cmp(col, CmpOp::Ge, literal(low)?));
+            out.conds.push(Cond::Cmp(col, CmpOp::Le, literal(high)?));
             Ok(())
         }
         _ => Err(unsupported()),
@@ -583,11 +588,11 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
 }
 
 fn filter(sub: Subqueries, table: &Table, selection: &Option<ast::Expr>) -> R<Filter> {
-    let mut out = Vec::new();
+    let mut out = Filter::default();
     if let Some(e) = selection {
         conds(sub, table, e, &mut out)?;
     }
-    Ok(Filter { conds: out })
+    Ok(out)
 }
 
 fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {

@@ -9,8 +9,8 @@ pub mod value;
 pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 pub use lower::{SchemaOptions, SqlDialect};
 pub use plan::{
-    Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock, SortKey, Statement,
-    TableLock,
+    Advisory, AdvisoryOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock,
+    SortKey, Statement, TableLock,
 };
 pub use split::{peel_lock_clause, split_block, RawStatement};
 pub use value::Value;

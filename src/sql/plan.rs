@@ -114,6 +114,34 @@ pub fn not_in(x: &Value, list: &[Value]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Filter {
     pub conds: Vec<Cond>,
+    /// `pg_advisory_lock(k) IS NOT NULL` and the like: calls made for each row the scan returns
+    /// (PostgreSQL), always true.
+    pub advisory: Vec<Advisory>,
+}
+
+/// What an advisory lock function does (lockfuncs.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvisoryOp {
+    /// `pg_advisory[_xact]_lock[_shared](key)`: wait for the lock, then hold it.
+    Lock,
+    /// `pg_advisory_unlock[_shared](key)`: give back one hold of a session lock (true if held).
+    Unlock,
+    /// `pg_advisory_unlock_all()`: give back every session lock.
+    UnlockAll,
+}
+
+/// A call of a PostgreSQL advisory lock function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advisory {
+    /// The function's name, lower case (the result column's name).
+    pub name: String,
+    pub op: AdvisoryOp,
+    /// The key: one bigint, or two ints as `(k1 << 32) | k2`.
+    pub key: i64,
+    /// Held to the end of the transaction (`_xact_`), not the session.
+    pub xact: bool,
+    /// ShareLock (`_shared`), not ExclusiveLock.
+    pub shared: bool,
 }
 
 impl Filter {
@@ -143,7 +171,7 @@ impl Filter {
                 other => other.clone(),
             });
         }
-        Ok(Filter { conds })
+        Ok(Filter { conds, advisory: self.advisory.clone() })
     }
 
     /// The value a column is pinned to by an `=` conjunct, if any.
@@ -250,6 +278,8 @@ pub enum Plan {
     },
     /// DDL after setup (DROP TABLE in a teardown): accepted, not run by the model.
     Ddl,
+    /// `SELECT pg_advisory_lock(k), ...` without FROM (PostgreSQL): one row of the calls' results.
+    Advisory(Vec<Advisory>),
     /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL).
     LockTable {
         tables: Vec<TableId>,
@@ -307,6 +337,14 @@ impl Plan {
 }
 
 impl Plan {
+    /// The WHERE clause of a statement that has one.
+    pub fn filter(&self) -> Option<&Filter> {
+        match self {
+            Plan::Update { filter, .. } | Plan::Delete { filter, .. } | Plan::Select { filter, .. } => Some(filter),
+            _ => None,
+        }
+    }
+
     /// The table a data statement works on.
     pub fn table(&self) -> Option<TableId> {
         match self {

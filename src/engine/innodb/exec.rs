@@ -549,7 +549,7 @@ impl<P: Parts> InnoDb<P> {
             not_null: |c| format!("Column '{c}' cannot be null"),
         };
         let t = &self.cat.tables[table];
-        let new = updated_row(t, &row, set, self.book.tick, &ERRORS)?;
+        let new = updated_row(t, &row, set, self.book.tick, &ERRORS, None)?;
         let changed = |cols: &[usize]| cols.iter().any(|&c| row[c] != new[c]);
         let pk_changed = changed(t.pk());
         let parent_checks = |ix: usize| -> Vec<Op> {

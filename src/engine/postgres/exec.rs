@@ -57,6 +57,9 @@ pub struct Cursor {
     pub(super) nested: Option<Box<(Plan, Cursor)>>,
     /// The statement holds its relation locks (`relation::relation_locks`).
     relations_locked: bool,
+    /// The WHERE clause's advisory lock calls made so far (one round per row), and all made.
+    advisory_next: usize,
+    advisory_done: bool,
 }
 
 /// The outcome of a lock or check that may have to wait.
@@ -394,11 +397,38 @@ impl<P: Parts> PgDb<P> {
             lk!(self.lock_relations(s, trx, plan, &label));
             cur.relations_locked = true;
         }
+        if let Some(f) = plan.filter().filter(|f| !f.advisory.is_empty() && !cur.advisory_done) {
+            // A volatile function in the WHERE clause runs for each row the scan returns, after
+            // the statement's snapshot is taken (ExecQual in ExecScan, execScan.c).
+            self.prepare(trx, plan, cur, rows_out)?;
+            let n = match plan {
+                Plan::Select { lock: None, .. } => rows_out.len(),
+                _ => cur.targets.len(),
+            };
+            let calls = f.advisory.clone();
+            while cur.advisory_next < calls.len() * n {
+                if self.advisory(s, trx, &calls[cur.advisory_next % calls.len()], &label)?.is_none() {
+                    return Ok(Step::Blocked);
+                }
+                cur.advisory_next += 1;
+            }
+            cur.advisory_done = true;
+        }
         match plan {
-            Plan::Select { table, filter, lock: None, order, limit, .. } => {
-                let snap = self.snap(trx);
-                *rows_out =
-                    self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
+            Plan::Advisory(calls) => {
+                if rows_out.is_empty() {
+                    rows_out.push(Vec::new());
+                }
+                while rows_out[0].len() < calls.len() {
+                    match self.advisory(s, trx, &calls[rows_out[0].len()], &label)? {
+                        None => return Ok(Step::Blocked),
+                        Some(v) => rows_out[0].push(v),
+                    }
+                }
+                Ok(Step::Done(Ok(())))
+            }
+            Plan::Select { lock: None, order, limit, .. } => {
+                self.prepare(trx, plan, cur, rows_out)?;
                 // Limit -> Sort -> Scan (nodeSort.c, nodeLimit.c).
                 rows_out.sort_by(|a, b| sort_cmp(order, a, b));
                 rows_out.truncate(limit.unwrap_or(usize::MAX));
@@ -429,12 +459,9 @@ impl<P: Parts> PgDb<P> {
                 }
                 self.run_triggers(s, trx, cur, &label)
             }
-            Plan::Select { table, filter, lock: Some(l), wait, order, limit, .. } => {
+            Plan::Select { table, filter, lock: Some(l), wait, limit, .. } => {
                 let mode = RowMode::of(*l);
-                if !cur.started {
-                    self.collect(trx, *table, filter, cur)?;
-                    self.sort_targets(*table, order, &mut cur.targets)?;
-                }
+                self.prepare(trx, plan, cur, rows_out)?;
                 // Limit -> LockRows -> Sort -> Scan: LockRows hands up only the rows it locked
                 // (not those SKIP LOCKED passed over or EvalPlanQual dropped), and Limit stops
                 // pulling once it has n of them, so no row after the n-th is locked
@@ -582,6 +609,37 @@ impl<P: Parts> PgDb<P> {
         Ok(())
     }
 
+    /// The statement's first look at its table, once: the rows a plain SELECT returns, or the
+    /// targets of a locking read (in ORDER BY order), UPDATE or DELETE.
+    fn prepare(
+        &mut self,
+        trx: TxnId,
+        plan: &Plan,
+        cur: &mut Cursor,
+        rows_out: &mut Vec<Vec<Value>>,
+    ) -> Result<(), EngineError> {
+        if cur.started {
+            return Ok(());
+        }
+        match plan {
+            Plan::Select { table, filter, lock: None, .. } => {
+                cur.started = true;
+                let snap = self.snap(trx);
+                *rows_out =
+                    self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
+            }
+            Plan::Select { table, filter, order, .. } => {
+                self.collect(trx, *table, filter, cur)?;
+                self.sort_targets(*table, order, &mut cur.targets)?;
+            }
+            Plan::Update { table, filter, .. } | Plan::Delete { table, filter } => {
+                self.collect(trx, *table, filter, cur)?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Order a locking read's targets by its ORDER BY, on the versions its snapshot saw (the
     /// Sort runs below LockRows, so a row EvalPlanQual re-fetches keeps its place).
     fn sort_targets(&self, table: usize, order: &[SortKey], targets: &mut Vec<Key>) -> Result<(), EngineError> {
@@ -604,12 +662,13 @@ impl<P: Parts> PgDb<P> {
         insert_values(t, exprs, self.book.tick, &mut self.book.serials[table], Serial::Sequence, not_null)
     }
 
-    fn new_row(&self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
+    fn new_row(&mut self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
         const ERRORS: SetErrors = SetErrors {
             arithmetic: "operator does not exist for this column type",
             not_null: |c| format!("null value in column \"{c}\" violates not-null constraint"),
         };
-        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS)
+        let sequence = Some(&mut self.book.serials[table]);
+        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS, sequence)
     }
 
     /// `_bt_check_unique` with a dirty snapshot: an equal key whose inserter (or deleter) is still
@@ -737,7 +796,8 @@ impl<P: Parts> PgDb<P> {
 
     /// `cols = vals` (SQL equality: a NULL matches nothing), the WHERE clause of the RI queries.
     pub(super) fn key_filter(cols: &[usize], vals: &[Value]) -> Filter {
-        Filter { conds: cols.iter().zip(vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, v.clone())).collect() }
+        let conds = cols.iter().zip(vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, v.clone())).collect();
+        Filter { conds, ..Filter::default() }
     }
 
     /// `RI_FKey_check`: `SELECT 1 FROM parent WHERE key = $1 FOR KEY SHARE` with a fresh snapshot

@@ -4,6 +4,7 @@
 //! `deadlock_timeout`. Sessions, transactions, timers and the `Engine` impl.
 
 mod actions;
+mod advisory;
 mod deadlock;
 mod exec;
 pub mod modes;
@@ -32,6 +33,8 @@ pub enum PgRes {
     Tuple(u32, i64),
     Xact(TxnId),
     Rel(u32),
+    /// An advisory lock's key (`SET_LOCKTAG_INT64`, lockfuncs.c).
+    Advisory(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +72,8 @@ struct Sess {
     waiting: Option<(PgRes, PgLock, u32)>,
     killed: Option<DbError>,
     settings: Settings,
+    /// Session-level advisory locks held: (key, shared, times taken).
+    advisory: Vec<(i64, bool, u32)>,
 }
 
 /// Why a PostgreSQL lock was taken, formatted only when reported.
@@ -260,7 +265,7 @@ impl<P: Parts> PgDb<P> {
 
     fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
         let names = &self.book.names;
-        let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
+        let session = self.book.holder_label(self.session_of(trx), trx);
         let why = self.whys.get(tag as usize);
         let taken_by = why.map(|w| w.text(|p| self.purpose_text(p))).unwrap_or_else(|| "transaction".into());
         let fk_check = why.is_some_and(|w| matches!(w.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }));
@@ -283,6 +288,7 @@ impl<P: Parts> PgDb<P> {
                 (names.none.clone(), format!("transaction of {owner}"), "transaction")
             }
             PgRes::Rel(t) => (names.tables[*t as usize].clone(), "whole table".into(), "relation"),
+            PgRes::Advisory(k) => (names.none.clone(), format!("key {k}"), "advisory"),
         };
         let mode = match mode {
             PgLock::Row(m) => m.sql(),
@@ -410,6 +416,9 @@ impl<P: Parts> PgDb<P> {
                 let rows = match &run.stmt.plan {
                     Plan::Select { table, proj, .. } => {
                         Some(crate::engine::project(&self.cat.tables[*table], proj, run.rows))
+                    }
+                    Plan::Advisory(calls) => {
+                        Some(super::Rows::new(calls.iter().map(|c| c.name.clone()).collect(), run.rows))
                     }
                     _ => None,
                 };

@@ -59,6 +59,11 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
     if q.locks.iter().any(|l| l.of.is_some()) {
         return Err(LowerError::Unsupported("FOR ... OF is not supported".into()));
     }
+    if s.from.is_empty() && q.locks.is_empty() && clause.is_none() && s.selection.is_none() {
+        if let Some(calls) = super::advisory::select_calls(&s.projection) {
+            return Ok(Plan::Advisory(calls?));
+        }
+    }
     let table = single_table(catalog, &s.from)?;
     let t = &catalog.tables[table];
     let clause = match (clause, q.locks.as_slice()) {

@@ -89,7 +89,7 @@ fn other_subquery_forms_are_clear_errors() {
 /// A refusal names its real cause: a SELECT without FROM is not a join.
 #[test]
 fn select_without_from_is_refused_as_such() {
-    let e = lower("SELECT pg_advisory_lock(578902068)").unwrap_err().to_string();
+    let e = lower("SELECT current_setting('x')").unwrap_err().to_string();
     assert!(e.starts_with("7:3: a SELECT without FROM"), "{e}");
     let e =
         lower("SELECT a.id FROM auth_user a JOIN bookmarks_bookmark b ON b.user_id = a.id").unwrap_err().to_string();
@@ -150,4 +150,28 @@ fn insert_select_expands_literals_and_generate_series() {
     assert!(lower("INSERT INTO auth_user SELECT id, username FROM auth_user").is_err());
     let big = lower("INSERT INTO auth_user (id) SELECT generate_series(1, 1000000)").unwrap_err();
     assert!(big.what.contains("more rows than the model keeps"), "{}", big.what);
+}
+
+#[test]
+fn advisory_lock_calls_lower_to_plans_and_filters() {
+    use crate::sql::plan::{Advisory, AdvisoryOp};
+    let lock = |name: &str, op, key, xact, shared| Advisory { name: name.into(), op, key, xact, shared };
+    let Plan::Advisory(calls) = lower("SELECT pg_advisory_lock(5), pg_advisory_unlock_shared(1, 2)").unwrap() else {
+        panic!("not an advisory SELECT")
+    };
+    assert_eq!(
+        calls,
+        vec![
+            lock("pg_advisory_lock", AdvisoryOp::Lock, 5, false, false),
+            lock("pg_advisory_unlock_shared", AdvisoryOp::Unlock, (1 << 32) | 2, false, true)
+        ]
+    );
+    let Plan::Select { filter, .. } =
+        lower("SELECT * FROM auth_user WHERE pg_advisory_xact_lock(0) IS NOT NULL AND id = 1").unwrap()
+    else {
+        panic!("not a SELECT")
+    };
+    assert_eq!(filter.advisory, vec![lock("pg_advisory_xact_lock", AdvisoryOp::Lock, 0, true, false)]);
+    assert_eq!(filter.conds.len(), 1);
+    assert!(lower("SELECT pg_advisory_lock(id)").is_err());
 }
