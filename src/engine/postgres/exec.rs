@@ -299,7 +299,10 @@ impl<P: Parts> PgDb<P> {
 
     /// A row lock `holder` has in a conflicting strength: take the heavyweight tuple lock (FIFO
     /// among the row's waiters), then wait for the holder's transaction (`heap_acquire_tuplock`,
-    /// `XactLockTableWait`); the row lock is asked again when that ends.
+    /// `XactLockTableWait`); the row lock is asked again when that ends. A transaction that already
+    /// holds a weaker lock on the row skips the tuple lock (`heap_lock_tuple`: `skip_tuple_lock`,
+    /// "when promoting a weaker lock, we might deadlock with another locker that has acquired the
+    /// heavyweight tuple lock and is waiting for our transaction to finish").
     fn wait_for_row(
         &mut self,
         s: usize,
@@ -310,7 +313,8 @@ impl<P: Parts> PgDb<P> {
         tag: u32,
     ) -> Lk {
         let hw = PgLock::Hw(mode.tuple_lock());
-        if !self.locks.holds(trx, &tuple, hw) {
+        let upgrading = self.locks.queue(&row).iter().any(|e| e.txn == trx && e.granted);
+        if !upgrading && !self.locks.holds(trx, &tuple, hw) {
             if let Request::Waiting { .. } = self.locks.request(trx, &tuple, hw, tag) {
                 self.start_wait(s, tuple, hw, tag);
                 return Lk::Blocked;
