@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     lock_wait_s: Option<f64>,
     /// `deadlock_timeout` in ms, if set.
     deadlock_timeout_ms: Option<f64>,
+    /// `statement_timeout` in ms (0: none), if set.
+    statement_timeout_ms: Option<f64>,
 }
 
 impl Settings {
@@ -49,7 +51,13 @@ impl Settings {
         let ms = |n: &str| self.vars.get(n).and_then(|v| duration_ms(v));
         self.lock_timeout_ms = ms("lock_timeout");
         self.deadlock_timeout_ms = ms("deadlock_timeout");
+        self.statement_timeout_ms = ms("statement_timeout");
         self.lock_wait_s = self.vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok());
+    }
+
+    /// `statement_timeout` in ms, if set (0: no timeout).
+    pub fn statement_timeout_ms(&self) -> Option<f64> {
+        self.statement_timeout_ms
     }
 
     /// `lock_timeout` in ms, if set (0: no timeout).

@@ -74,6 +74,8 @@ struct Sess {
     settings: Settings,
     /// Session-level advisory locks held: (key, shared, times taken).
     advisory: Vec<(i64, bool, u32)>,
+    /// When `statement_timeout` cancels the running statement (µs), if it is set.
+    statement_deadline: Option<u64>,
 }
 
 /// Why a PostgreSQL lock was taken, formatted only when reported.
@@ -121,10 +123,12 @@ enum PgTimer {
     DeadlockCheck,
     /// `lock_timeout`, if set.
     LockTimeout,
+    /// `statement_timeout`, if set: counted from the statement's start.
+    StatementTimeout,
 }
 
 impl TimerKind for PgTimer {
-    const ALL: &'static [PgTimer] = &[PgTimer::DeadlockCheck, PgTimer::LockTimeout];
+    const ALL: &'static [PgTimer] = &[PgTimer::DeadlockCheck, PgTimer::LockTimeout, PgTimer::StatementTimeout];
     fn index(self) -> usize {
         self as usize
     }
@@ -260,6 +264,9 @@ impl<P: Parts> PgDb<P> {
         let lt = self.lock_timeout(s);
         if lt > 0 {
             self.timers.arm(s, PgTimer::LockTimeout, now + lt);
+        }
+        if let Some(at) = self.sessions[s].statement_deadline {
+            self.timers.arm(s, PgTimer::StatementTimeout, at);
         }
     }
 
@@ -593,6 +600,9 @@ impl<P: Parts> Engine for PgDb<P> {
             Some(t) => t,
             None => self.begin_trx(s, None),
         };
+        // enable_statement_timeout (postgres.c): armed when the statement starts.
+        let st = self.sessions[s].settings.statement_timeout_ms().filter(|&ms| ms > 0.0);
+        self.sessions[s].statement_deadline = st.map(|ms| self.book.now + (ms * 1000.0) as u64);
         let t = self.trxs.get_mut(&trx).expect("active");
         if t.iso >= Isolation::RepeatableRead && t.snapshot.is_none() {
             t.snapshot = Some(self.book.commit_seq);
@@ -702,6 +712,10 @@ impl<P: Parts> Engine for PgDb<P> {
                     self.cancel(s, err(ErrorKind::LockTimeout, "canceling statement due to lock timeout"))?
                 }
                 PgTimer::DeadlockCheck => self.check_deadlock(s)?,
+                // StatementTimeoutHandler (postgres.c) cancels the query: SQLSTATE 57014.
+                PgTimer::StatementTimeout => {
+                    self.cancel(s, err(ErrorKind::Other, "canceling statement due to statement timeout"))?
+                }
             }
         }
     }
