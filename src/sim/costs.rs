@@ -104,7 +104,7 @@ impl WriteShape {
         let enforced_refs =
             |t: usize| cat.tables.iter().flat_map(|c| &c.fks).filter(|f| f.enforced && f.parent == t).count() as u32;
         match plan {
-            Plan::Insert { table, rows } => {
+            Plan::Insert { table, rows, .. } => {
                 let t = &cat.tables[*table];
                 let per_row = WriteShape {
                     index_entries: (t.indexes.len() - own) as u32,

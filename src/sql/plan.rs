@@ -235,6 +235,8 @@ pub enum Plan {
     Insert {
         table: TableId,
         rows: Vec<Vec<Expr>>,
+        /// `ON CONFLICT [(...)] DO NOTHING` (PostgreSQL).
+        do_nothing: bool,
     },
     Update {
         table: TableId,

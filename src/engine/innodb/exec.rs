@@ -189,7 +189,7 @@ impl<P: Parts> InnoDb<P> {
     pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
         let stmt = run.stmt.clone();
         match (&stmt.plan, &mut run.cursor) {
-            (Plan::Insert { table, rows }, Cursor::Insert { row, work }) => {
+            (Plan::Insert { table, rows, .. }, Cursor::Insert { row, work }) => {
                 let label = run.label.clone();
                 self.lock_table(trx, *table, TableMode::IX, &label);
                 while *row < rows.len() {

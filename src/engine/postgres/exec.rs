@@ -57,6 +57,8 @@ pub struct Cursor {
     pub(super) nested: Option<Box<(Plan, Cursor)>>,
     /// The statement holds its relation locks (`relation::relation_locks`).
     relations_locked: bool,
+    /// An INSERT row's values, kept while its ON CONFLICT pre-check waits.
+    pending: Option<Vec<Value>>,
     /// The WHERE clause's advisory lock calls made so far (one round per row), and all made.
     advisory_next: usize,
     advisory_done: bool,
@@ -69,6 +71,18 @@ pub(super) enum Lk {
     Failed(DbError),
     /// SKIP LOCKED: the row is locked in a conflicting mode; leave it out.
     Skipped,
+}
+
+/// What a unique-index search found.
+enum Conflict {
+    Clear,
+    /// It has to wait (or could not).
+    Wait(Lk),
+    /// A live tuple `key` with an equal key in unique index `ix`.
+    Live {
+        ix: usize,
+        key: Key,
+    },
 }
 
 /// What happened to a locked tuple version since the snapshot (`TM_Result`).
@@ -438,17 +452,45 @@ impl<P: Parts> PgDb<P> {
                 rows_out.truncate(limit.unwrap_or(usize::MAX));
                 Ok(Step::Done(Ok(())))
             }
-            Plan::Insert { table, rows } => {
+            Plan::Insert { table, rows, do_nothing } => {
                 if !cur.started {
                     cur.started = true;
                     cur.targets = vec![Key::from([]); rows.len()];
                 }
                 while cur.next < rows.len() {
                     if cur.written.is_none() {
-                        let values = match self.eval_row(*table, &rows[cur.next]) {
-                            Ok(v) => v,
-                            Err(e) => return Ok(Step::Done(Err(e))),
+                        let values = match cur.pending.take() {
+                            Some(v) => v,
+                            None => match self.eval_row(*table, &rows[cur.next]) {
+                                Ok(v) => v,
+                                Err(e) => return Ok(Step::Done(Err(e))),
+                            },
                         };
+                        if *do_nothing {
+                            // INSERT ... ON CONFLICT DO NOTHING: the pre-check waits for a running
+                            // inserter of an equal key, and a live one makes the row be skipped;
+                            // under REPEATABLE READ a conflicting row the snapshot does not see is a
+                            // serialization failure (ExecInsert, ExecCheckIndexConstraints,
+                            // ExecCheckTupleVisible, nodeModifyTable.c).
+                            match self.unique_conflict(s, trx, *table, &values, None, &label)? {
+                                Conflict::Clear => {}
+                                Conflict::Wait(Lk::Blocked) => {
+                                    cur.pending = Some(values);
+                                    return Ok(Step::Blocked);
+                                }
+                                Conflict::Wait(Lk::Failed(e)) => return Ok(Step::Done(Err(e))),
+                                Conflict::Wait(_) => unreachable!("a wait is had, blocked or failed"),
+                                Conflict::Live { key, .. } => {
+                                    let snap = self.snap(trx);
+                                    let seen = self.version(*table, &key)?.is_some_and(|v| self.visible(trx, snap, &v));
+                                    if self.iso(trx) >= Isolation::RepeatableRead && !seen {
+                                        return Ok(Step::Done(Err(serialization("update"))));
+                                    }
+                                    cur.next += 1;
+                                    continue;
+                                }
+                            }
+                        }
                         let root = self.next_ctid;
                         self.next_ctid += 1;
                         let k = tkey(root, 0);
@@ -685,11 +727,37 @@ impl<P: Parts> PgDb<P> {
         k: &Key,
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
-        self.release_xact_waits(trx);
         let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
+        Ok(match self.unique_conflict(s, trx, table, &mine.row, Some(k), label)? {
+            Conflict::Clear => Lk::Ok,
+            Conflict::Wait(lk) => lk,
+            Conflict::Live { ix, .. } => Lk::Failed(err(
+                ErrorKind::UniqueViolation,
+                format!(
+                    "duplicate key value violates unique constraint \"{}\"",
+                    self.cat.tables[table].indexes[ix].pg_name
+                ),
+            )),
+        })
+    }
+
+    /// The unique-index search of `_bt_check_unique` for a row with values `row` (`own`: its own
+    /// tuple, if written): an equal key whose inserter or deleter is running makes it wait for that
+    /// transaction; a live one is a conflict (ON CONFLICT's pre-check, `ExecCheckIndexConstraints`,
+    /// searches the same way before inserting).
+    fn unique_conflict(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        table: usize,
+        row: &[Value],
+        own: Option<&Key>,
+        label: &Arc<str>,
+    ) -> Result<Conflict, EngineError> {
+        self.release_xact_waits(trx);
         let t = self.cat.tables[table].clone();
         for (ixn, ix) in t.indexes.iter().enumerate().filter(|(_, ix)| ix.unique) {
-            let vals: Vec<&Value> = ix.cols.iter().map(|&c| &mine.row[c]).collect();
+            let vals: Vec<&Value> = ix.cols.iter().map(|&c| &row[c]).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;
             }
@@ -698,16 +766,13 @@ impl<P: Parts> PgDb<P> {
             let same_key = Self::key_filter(&ix.cols, &key);
             for (uk, r) in &self.store.scan_where(Self::tree(table), &same_key)? {
                 let u = &r.versions[0];
-                if uk == k || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
+                if Some(uk) == own || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
                     continue;
                 }
                 let waiter = if u.trx != trx && self.is_active(u.trx) {
                     Some(u.trx)
                 } else if u.xmax == 0 {
-                    return Ok(Lk::Failed(err(
-                        ErrorKind::UniqueViolation,
-                        format!("duplicate key value violates unique constraint \"{}\"", ix.pg_name),
-                    )));
+                    return Ok(Conflict::Live { ix: ixn, key: uk.clone() });
                 } else if u.xmax != trx && self.is_active(u.xmax) {
                     Some(u.xmax)
                 } else {
@@ -715,11 +780,14 @@ impl<P: Parts> PgDb<P> {
                 };
                 if let Some(x) = waiter {
                     let tag = self.tag(label, Purpose::UniqueCheck { table, ix: ixn });
-                    return Ok(self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag));
+                    return Ok(match self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag) {
+                        Lk::Ok => continue,
+                        other => Conflict::Wait(other),
+                    });
                 }
             }
         }
-        Ok(Lk::Ok)
+        Ok(Conflict::Clear)
     }
 
     /// Queue `RI_FKey_check` for a new child version (an UPDATE only when the FK columns changed,

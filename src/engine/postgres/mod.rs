@@ -95,6 +95,9 @@ pub(crate) enum Purpose {
 
 type Why = super::Why<Purpose>;
 
+/// The tag bit of a relation lock's reason (see `PgDb::rel_whys`).
+const REL_TAG: u32 = 1 << 31;
+
 /// A PostgreSQL database: heap, locks, transactions, sessions.
 pub struct PgDb<P: Parts> {
     cat: Arc<Catalog>,
@@ -111,6 +114,9 @@ pub struct PgDb<P: Parts> {
     unsettled: Vec<(TreeId, Key)>,
     /// Why each lock was taken, by tag; shared between copies of the state.
     whys: Chain<Why>,
+    /// Why each relation lock was taken, by tag less [`REL_TAG`]: kept apart, so that the tags of
+    /// row, tuple and transaction locks are what they were before relation locks were modelled.
+    rel_whys: Chain<Why>,
     /// The waiters' deadlock checks and lock timeouts.
     timers: Timers<PgTimer>,
     book: Book,
@@ -148,6 +154,7 @@ where
             next_ctid: self.next_ctid,
             unsettled: self.unsettled.clone(),
             whys: self.whys.clone(),
+            rel_whys: self.rel_whys.clone(),
             timers: self.timers.clone(),
             book: self.book.clone(),
         }
@@ -273,7 +280,10 @@ impl<P: Parts> PgDb<P> {
     fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
         let names = &self.book.names;
         let session = self.book.holder_label(self.session_of(trx), trx);
-        let why = self.whys.get(tag as usize);
+        let why = match tag & REL_TAG {
+            0 => self.whys.get(tag as usize),
+            _ => self.rel_whys.get((tag & !REL_TAG) as usize),
+        };
         let taken_by = why.map(|w| w.text(|p| self.purpose_text(p))).unwrap_or_else(|| "transaction".into());
         let fk_check = why.is_some_and(|w| matches!(w.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }));
         let (table, key, kind) = match res {
@@ -552,6 +562,7 @@ impl<P: Parts> Engine for PgDb<P> {
             next_ctid: 1,
             unsettled: Vec::new(),
             whys: Chain::new(),
+            rel_whys: Chain::new(),
             timers: Timers::default(),
             book,
         }
@@ -691,8 +702,11 @@ impl<P: Parts> Engine for PgDb<P> {
             .keys()
             .flat_map(|&t| self.locks.locks_of(t).filter(|(r, _)| !matches!(r, PgRes::Xact(_))).map(|(_, e)| e.tag));
         let waiting = self.sessions.iter().filter_map(|s| s.waiting.map(|w| w.2));
-        let oldest = held.chain(waiting).min().map_or(self.whys.len(), |t| t as usize);
+        let tags: Vec<u32> = held.chain(waiting).collect();
+        let oldest = tags.iter().filter(|&&t| t & REL_TAG == 0).min().map_or(self.whys.len(), |&t| t as usize);
         self.whys.forget_before(oldest);
+        let rel = tags.iter().filter(|&&t| t & REL_TAG != 0).map(|&t| (t & !REL_TAG) as usize).min();
+        self.rel_whys.forget_before(rel.unwrap_or(self.rel_whys.len()));
         self.locks.drop_empty_queues();
         Ok(visited)
     }

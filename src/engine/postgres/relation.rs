@@ -3,7 +3,7 @@
 
 use super::exec::Lk;
 use super::modes::{Hw, PgLock};
-use super::{PgDb, PgRes, Purpose};
+use super::{PgDb, PgRes, Purpose, REL_TAG};
 use crate::engine::{err, EngineError, ErrorKind, Parts};
 use crate::lock::{Locks, Request, TxnId};
 use crate::sql::Plan;
@@ -78,7 +78,7 @@ impl<P: Parts> PgDb<P> {
         if self.locks.holds(trx, &res, want) {
             return Ok(Lk::Ok);
         }
-        let tag = self.tag(why.0, why.1);
+        let tag = REL_TAG | self.rel_whys.push(super::Why::new(why.0, why.1)) as u32;
         match self.locks.request(trx, &res, want, tag) {
             Request::Granted => Ok(Lk::Ok),
             Request::Waiting { .. } if nowait => {

@@ -18,8 +18,17 @@ pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert) -> R<Plan> {
     };
     let table = table_of(catalog, name)?;
     let t = &catalog.tables[table];
-    if ins.on.is_some() || ins.returning.is_some() {
-        return Err(LowerError::Unsupported("ON CONFLICT / ON DUPLICATE KEY / RETURNING are not supported".into()));
+    let do_nothing = match &ins.on {
+        None => false,
+        Some(ast::OnInsert::OnConflict(oc)) if oc.action == ast::OnConflictAction::DoNothing => true,
+        Some(_) => {
+            return Err(LowerError::Unsupported(
+                "ON CONFLICT DO UPDATE / ON DUPLICATE KEY are not supported (ON CONFLICT DO NOTHING is)".into(),
+            ))
+        }
+    };
+    if ins.returning.is_some() {
+        return Err(LowerError::Unsupported("RETURNING is not supported".into()));
     }
     let Some(src) = &ins.source else {
         return Err(LowerError::Unsupported("INSERT needs VALUES".into()));
@@ -51,7 +60,7 @@ pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert) -> R<Plan> {
     for row in source {
         rows.push(full_row(t, &targets, !ins.columns.is_empty(), row)?);
     }
-    Ok(Plan::Insert { table, rows })
+    Ok(Plan::Insert { table, rows, do_nothing })
 }
 
 /// One row over every column of `t`: the values for `targets`, defaults elsewhere. Fewer values
