@@ -8,6 +8,7 @@
 //! non-key update) are on the root.
 
 use super::modes::{Hw, PgLock, RowMode};
+use super::unique::Conflict;
 use super::{PgDb, PgRes, Purpose, Running};
 pub(super) use crate::engine::Step;
 use crate::engine::{
@@ -71,18 +72,6 @@ pub(super) enum Lk {
     Failed(DbError),
     /// SKIP LOCKED: the row is locked in a conflicting mode; leave it out.
     Skipped,
-}
-
-/// What a unique-index search found.
-enum Conflict {
-    Clear,
-    /// It has to wait (or could not).
-    Wait(Lk),
-    /// A live tuple `key` with an equal key in unique index `ix`.
-    Live {
-        ix: usize,
-        key: Key,
-    },
 }
 
 /// What happened to a locked tuple version since the snapshot (`TM_Result`).
@@ -245,7 +234,7 @@ impl<P: Parts> PgDb<P> {
     }
 
     /// Wait for another transaction to end (`XactLockTableWait`): ask Share on its id.
-    fn wait_xact(&mut self, s: usize, trx: TxnId, x: TxnId, shown: (PgRes, PgLock), tag: u32) -> Lk {
+    pub(super) fn wait_xact(&mut self, s: usize, trx: TxnId, x: TxnId, shown: (PgRes, PgLock), tag: u32) -> Lk {
         match self.locks.request(trx, &PgRes::Xact(x), PgLock::Hw(Hw::Share), tag) {
             Request::Granted => Lk::Ok,
             Request::Waiting { .. } => {
@@ -715,79 +704,6 @@ impl<P: Parts> PgDb<P> {
         };
         let sequence = Some(&mut self.book.serials[table]);
         updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS, sequence)
-    }
-
-    /// `_bt_check_unique` with a dirty snapshot: an equal key whose inserter (or deleter) is still
-    /// running makes us wait for that transaction and check again; a live equal key is 23505.
-    fn unique_check(
-        &mut self,
-        s: usize,
-        trx: TxnId,
-        table: usize,
-        k: &Key,
-        label: &Arc<str>,
-    ) -> Result<Lk, EngineError> {
-        let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
-        Ok(match self.unique_conflict(s, trx, table, &mine.row, Some(k), label)? {
-            Conflict::Clear => Lk::Ok,
-            Conflict::Wait(lk) => lk,
-            Conflict::Live { ix, .. } => Lk::Failed(err(
-                ErrorKind::UniqueViolation,
-                format!(
-                    "duplicate key value violates unique constraint \"{}\"",
-                    self.cat.tables[table].indexes[ix].pg_name
-                ),
-            )),
-        })
-    }
-
-    /// The unique-index search of `_bt_check_unique` for a row with values `row` (`own`: its own
-    /// tuple, if written): an equal key whose inserter or deleter is running makes it wait for that
-    /// transaction; a live one is a conflict (ON CONFLICT's pre-check, `ExecCheckIndexConstraints`,
-    /// searches the same way before inserting).
-    fn unique_conflict(
-        &mut self,
-        s: usize,
-        trx: TxnId,
-        table: usize,
-        row: &[Value],
-        own: Option<&Key>,
-        label: &Arc<str>,
-    ) -> Result<Conflict, EngineError> {
-        self.release_xact_waits(trx);
-        let t = self.cat.tables[table].clone();
-        for (ixn, ix) in t.indexes.iter().enumerate().filter(|(_, ix)| ix.unique) {
-            let vals: Vec<&Value> = ix.cols.iter().map(|&c| &row[c]).collect();
-            if vals.iter().any(|v| v.is_null()) {
-                continue;
-            }
-            // Only tuples with this key can stop us (equal values are equal under SQL too).
-            let key: Vec<Value> = vals.iter().map(|&v| v.clone()).collect();
-            let same_key = Self::key_filter(&ix.cols, &key);
-            for (uk, r) in &self.store.scan_where(Self::tree(table), &same_key)? {
-                let u = &r.versions[0];
-                if Some(uk) == own || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
-                    continue;
-                }
-                let waiter = if u.trx != trx && self.is_active(u.trx) {
-                    Some(u.trx)
-                } else if u.xmax == 0 {
-                    return Ok(Conflict::Live { ix: ixn, key: uk.clone() });
-                } else if u.xmax != trx && self.is_active(u.xmax) {
-                    Some(u.xmax)
-                } else {
-                    None
-                };
-                if let Some(x) = waiter {
-                    let tag = self.tag(label, Purpose::UniqueCheck { table, ix: ixn });
-                    return Ok(match self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag) {
-                        Lk::Ok => continue,
-                        other => Conflict::Wait(other),
-                    });
-                }
-            }
-        }
-        Ok(Conflict::Clear)
     }
 
     /// Queue `RI_FKey_check` for a new child version (an UPDATE only when the FK columns changed,

@@ -10,6 +10,7 @@ mod exec;
 pub mod modes;
 mod relation;
 mod savepoints;
+mod unique;
 
 use super::forget_commits;
 use super::timers::{TimerKind, Timers};
