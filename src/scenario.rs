@@ -41,7 +41,38 @@ pub struct Scenario {
     pub sessions: Vec<SessionPlan>,
 }
 
+/// A step's text as isolationtester prints it: the block without the blanks next to its braces,
+/// line breaks kept (specscanner.l drops `{space}*` after `{` and before `}`, where space is
+/// `[ \t\r\f]`). A one-line block reads as its statement; a block that starts on a new line
+/// prints its first statement on the next line.
+fn step_text(sql: &str) -> String {
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\r' | '\x0c');
+    let t = sql.trim_start_matches(blank).trim_end_matches(blank);
+    // A block that is only blanks and line breaks reads as empty.
+    if t.trim().is_empty() {
+        String::new()
+    } else {
+        t.to_string()
+    }
+}
+
 impl Scenario {
+    /// Start every session with `SET name = value`, before its own setup: a server default other
+    /// than the model's (whose `lock_timeout` of 10 s is that of fksim's recordings). A `SET` in
+    /// the spec still wins.
+    pub fn set_session_default(&mut self, name: &str, value: &str) {
+        let plan = Plan::SetVar { name: name.to_ascii_lowercase(), value: value.to_string() };
+        let stmt = Arc::new(Statement {
+            plan,
+            text: format!("SET {name} = {value}"),
+            pos: Pos { line: 0, col: 0 },
+            drop: None,
+        });
+        for s in &mut self.sessions {
+            s.setup.insert(0, stmt.clone());
+        }
+    }
+
     /// Bind a parsed spec. DDL in the setup blocks builds the catalog; every other statement is
     /// checked against it, so a bad table or column is reported before anything runs.
     pub fn load(spec: Spec, opts: SchemaOptions) -> Result<Scenario, LoadError> {
@@ -85,7 +116,7 @@ impl Scenario {
             for st in &s.steps {
                 steps.push(StepPlan {
                     name: Arc::from(st.name.as_str()),
-                    sql: st.sql.sql.trim().to_string(),
+                    sql: step_text(&st.sql.sql),
                     stmts: bind(&st.sql)?.into(),
                 });
             }

@@ -300,3 +300,27 @@ fn nowait_needs_a_locking_clause() {
         "NOWAIT and SKIP LOCKED belong after a locking clause",
     );
 }
+
+/// `--set NAME=VALUE` starts every session with that setting: a lock_timeout of 1 ms ends the
+/// wait of an UPDATE on PostgreSQL at once; a malformed `--set` exits 2.
+#[test]
+fn set_gives_every_session_a_setting() {
+    let spec = "setup { CREATE TABLE t (id INT PRIMARY KEY, n INT); INSERT INTO t VALUES (1, 0); }
+session s1
+setup { BEGIN; }
+step u1 { UPDATE t SET n = 1 WHERE id = 1; }
+step c1 { COMMIT; }
+session s2
+step u2 { UPDATE t SET n = 2 WHERE id = 1; }
+permutation u1 u2 c1
+";
+    let p = write_spec("set.spec", spec).display().to_string();
+    let (code, out, err) = fksim(&["run", &p, "--engine", "postgres", "--set", "lock_timeout=1ms"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("canceling statement due to lock timeout"), "{out}");
+    let (code, out, _) = fksim(&["run", &p, "--engine", "postgres"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("lock timeout"), "{out}");
+    let (code, _, err) = fksim(&["run", &p, "--set", "lock_timeout"]);
+    assert_eq!((code, err.contains("NAME=VALUE")), (2, true), "{err}");
+}

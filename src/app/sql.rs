@@ -125,7 +125,7 @@ fn fills(cat: &Catalog) -> BTreeMap<String, Vec<(String, String)>> {
                     let v = match c.ty {
                         ColType::Text => "''",
                         ColType::Bool => "FALSE",
-                        ColType::Int | ColType::Float => "0",
+                        ColType::Int | ColType::Float | ColType::Numeric => "0",
                         ColType::Timestamp => "CURRENT_TIMESTAMP",
                     };
                     (c.name.clone(), v.to_string())

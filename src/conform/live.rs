@@ -286,6 +286,8 @@ impl LiveDb {
             multixacts: None,
             max_wait_chain: 0,
             stranded: Vec::new(),
+            setup_rows: Vec::new(),
+            teardown_rows: Vec::new(),
         })
     }
 }

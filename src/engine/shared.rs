@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     lock_wait_s: Option<f64>,
     /// `deadlock_timeout` in ms, if set.
     deadlock_timeout_ms: Option<f64>,
+    /// `statement_timeout` in ms (0: none), if set.
+    statement_timeout_ms: Option<f64>,
 }
 
 impl Settings {
@@ -49,7 +51,13 @@ impl Settings {
         let ms = |n: &str| self.vars.get(n).and_then(|v| duration_ms(v));
         self.lock_timeout_ms = ms("lock_timeout");
         self.deadlock_timeout_ms = ms("deadlock_timeout");
+        self.statement_timeout_ms = ms("statement_timeout");
         self.lock_wait_s = self.vars.get("innodb_lock_wait_timeout").and_then(|v| v.trim().parse::<f64>().ok());
+    }
+
+    /// `statement_timeout` in ms, if set (0: no timeout).
+    pub fn statement_timeout_ms(&self) -> Option<f64> {
+        self.statement_timeout_ms
     }
 
     /// `lock_timeout` in ms, if set (0: no timeout).
@@ -77,20 +85,27 @@ pub(crate) struct SetErrors {
 }
 
 /// The row `old` becomes under `SET col = expr, ...`: literals coerced to the column types,
-/// CURRENT_TIMESTAMP as the statement's tick, DEFAULT as NULL, `col + n` from the old row; NOT
-/// NULL enforced with the engine's message.
+/// CURRENT_TIMESTAMP as the statement's tick, DEFAULT as NULL (or, given a `sequence`, the next
+/// value of a serial column's sequence: PostgreSQL's `nextval` default), `col + n` from the old
+/// row; NOT NULL enforced with the engine's message.
 pub(crate) fn updated_row(
     table: &Table,
     old: &[Value],
     set: &[(usize, Expr)],
     tick: i64,
     errors: &SetErrors,
+    mut sequence: Option<&mut i64>,
 ) -> Result<Vec<Value>, DbError> {
     let mut new = old.to_vec();
     for (c, e) in set {
         let v = match e {
             Expr::Lit(v) => v.clone().coerce(table.columns[*c].ty),
             Expr::Now => Value::Time(tick),
+            Expr::Default if table.columns[*c].serial && sequence.is_some() => {
+                let n = sequence.as_deref_mut().expect("checked");
+                *n += 1;
+                Value::Int(*n)
+            }
             Expr::Default => Value::Null,
             Expr::ColPlus(src, n) => match &old[*src] {
                 Value::Int(i) => Value::Int(i + n),

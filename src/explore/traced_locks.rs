@@ -121,6 +121,18 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for TracedLocks<R, M> {
         self.inner.release_one(txn, res, mode)
     }
 
+    fn transfer(&mut self, res: &R, from: TxnId, to: TxnId, mode: M) {
+        self.note(res, mode);
+        self.inner.transfer(res, from, to, mode)
+    }
+
+    fn reorder_waiters(&mut self, res: &R, order: &[TxnId]) -> Vec<Grant<R>> {
+        if let Some(log) = self.log.get_mut().as_mut() {
+            log.extend(self.inner.queue(res).iter().map(|e| (res.clone(), e.mode)));
+        }
+        self.inner.reorder_waiters(res, order)
+    }
+
     fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId> {
         self.note(res, mode);
         self.inner.conflicting(txn, res, mode)

@@ -219,8 +219,10 @@ mod tests {
     #[test]
     fn a_write_conflicts_with_a_predicate_read_only_if_a_row_matches() {
         let t = (1, 0);
-        let id_is =
-            |i: i64| Touch::Pred { tree: t, filter: Filter { conds: vec![Cond::Cmp(0, CmpOp::Eq, Value::Int(i))] } };
+        let id_is = |i: i64| Touch::Pred {
+            tree: t,
+            filter: Filter { conds: vec![Cond::Cmp(0, CmpOp::Eq, Value::Int(i))], ..Filter::default() },
+        };
         let row = |id: i64, v: i64| vec![Value::Int(id), Value::Int(v)];
         let rec = |rows: Vec<Vec<Value>>| Record {
             versions: rows.into_iter().map(|r| crate::store::Version::new(1, r, false)).collect(),
@@ -251,7 +253,7 @@ mod tests {
         let mut s = Traced::default();
         s.apply(vec![Write::Put(t, k(1), Record::new(1, vec![Value::Int(1)]))]).unwrap();
         s.start_trace(true);
-        let only_2 = Filter { conds: vec![Cond::Cmp(0, CmpOp::Eq, Value::Int(2))] };
+        let only_2 = Filter { conds: vec![Cond::Cmp(0, CmpOp::Eq, Value::Int(2))], ..Filter::default() };
         assert!(s.scan_where(t, &only_2).unwrap().is_empty());
         let read = s.take_trace();
         assert_eq!(read, vec![Touch::Pred { tree: t, filter: only_2.clone() }]);

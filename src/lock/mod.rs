@@ -108,6 +108,13 @@ pub trait Locks<R: Resource, M: LockMode>: Clone + Default + Send {
     fn move_queue(&mut self, from: &R, to: &R, convert: &mut dyn FnMut(&Entry<M>) -> Option<M>) -> Vec<Grant<R>>;
     /// Release one granted lock of `txn` on `res` with exactly `mode`; returns what is granted now.
     fn release_one(&mut self, txn: TxnId, res: &R, mode: M) -> Vec<Grant<R>>;
+    /// Put the waiting requests on `res` in the order of `order` (every waiter once), behind the
+    /// granted locks, and grant those that can be now (PostgreSQL's deadlock checker rearranging
+    /// a wait queue, then `ProcLockWakeup`). Returns what is granted now.
+    fn reorder_waiters(&mut self, res: &R, order: &[TxnId]) -> Vec<Grant<R>>;
+    /// Hand `from`'s granted `mode` on `res` to `to`, in place in the queue (a lock a statement
+    /// waited for that its session, not its transaction, is to hold).
+    fn transfer(&mut self, res: &R, from: TxnId, to: TxnId, mode: M);
     /// Other transactions' locks (granted or waiting) that a request would have to wait for.
     fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId>;
     /// The resource and entry `txn` waits for, if it waits.
@@ -285,6 +292,34 @@ impl<R: Resource + Send, M: LockMode + Send> Locks<R, M> for LockTable<R, M> {
         }
         self.regrant(res, &mut grants);
         grants
+    }
+
+    fn reorder_waiters(&mut self, res: &R, order: &[TxnId]) -> Vec<Grant<R>> {
+        let mut grants = Vec::new();
+        if let Some(queue) = self.queues.get_mut(res) {
+            let (granted, waiting): (Vec<Entry<M>>, Vec<Entry<M>>) = queue.iter().partition(|e| e.granted);
+            let rank = |t: TxnId| order.iter().position(|&o| o == t).unwrap_or(order.len());
+            let mut waiting = waiting;
+            waiting.sort_by_key(|e| rank(e.txn));
+            *queue = granted.into_iter().chain(waiting).collect();
+        }
+        self.regrant(res, &mut grants);
+        grants
+    }
+
+    fn transfer(&mut self, res: &R, from: TxnId, to: TxnId, mode: M) {
+        let Some(queue) = self.queues.get_mut(res) else { return };
+        let Some(e) = queue.iter_mut().find(|e| e.txn == from && e.granted && e.mode == mode) else { return };
+        e.txn = to;
+        if !queue.iter().any(|e| e.txn == from) {
+            if let Some(list) = self.touched.get_mut(&from) {
+                list.retain(|r| r != res);
+            }
+        }
+        let list = self.touched.entry(to).or_default();
+        if !list.contains(res) {
+            list.push(res.clone());
+        }
     }
 
     fn conflicting(&self, txn: TxnId, res: &R, mode: M) -> Vec<TxnId> {

@@ -118,8 +118,14 @@ fn event(sc: &Scenario, e: &StepEvent) -> String {
 /// The transcript of one permutation.
 pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
     let mut out = format!("\nstarting permutation: {}\n", report.steps.join(" "));
+    for rows in &report.setup_rows {
+        out.push_str(&table(rows));
+    }
     for e in &report.events {
         out.push_str(&event(sc, e));
+    }
+    for rows in &report.teardown_rows {
+        out.push_str(&table(rows));
     }
     // A note line (isolationtester's comparisons leave `  --` lines out), only when some were made.
     if let Some(m) = report.multixacts.as_ref().filter(|m| m.created > 0) {

@@ -3,7 +3,7 @@
 //! give it `wait` to finish (it is `waiting` if not), give each earlier waiting step `settle` to
 //! report completion, pause after a step that finished; at the end, give what still waits `drain`.
 
-use super::{complete_waiting, own_event, StepEvent, Timing, Track};
+use super::{complete_waiting, has_blocker, own_event, StepEvent, Timing, Track};
 use crate::engine::DeadlockInfo;
 use crate::spec::PermStep;
 use std::borrow::Borrow;
@@ -77,6 +77,19 @@ pub(crate) fn issue<S: Stage, P: Borrow<PermStep>>(
     lines: &mut impl Lines,
     i: usize,
 ) -> Result<(), S::Error> {
+    // isolationtester waits for the session's earlier step before it sends the next one
+    // (`run_permutation`: `while (iconn->active_step != NULL)`), then reports every step done
+    // meanwhile. An earlier step that is done but not yet reported (it was marked `(*)`) is
+    // reported first.
+    let session = tracks[i].session;
+    let done_earlier = (0..i).any(|j| {
+        let t = &tracks[j];
+        t.session == session && t.launched && t.finished && !t.reported && !has_blocker(perm, tracks, j)
+    });
+    if done_earlier {
+        complete_waiting(perm, tracks, |e| lines.push(e), i);
+        lines.attach(stage.take_deadlocks());
+    }
     stage.send(i, tracks)?;
     // A step still running `wait` after it was sent counts as waiting; timers (lock wait
     // timeouts, PostgreSQL's deadlock check) may end it meanwhile.

@@ -12,7 +12,7 @@ pub use play::{Ended, Play};
 
 pub(crate) use teardown::end_sessions;
 
-pub(crate) use steps::{cancel_remaining, complete_waiting, own_event, Track};
+pub(crate) use steps::{cancel_remaining, complete_waiting, has_blocker, own_event, Track};
 
 use crate::engine::{
     Access, DbError, DeadlockInfo, Engine, EngineError, MultixactCount, Parts, Plain, Poll, Rows, Snapshot, WaitInfo,
@@ -67,6 +67,10 @@ pub struct PermutationReport {
     pub max_wait_chain: usize,
     /// Steps left unfinished although their session was not blocked (see [`Ended::stranded`]).
     pub stranded: Vec<String>,
+    /// The results printed by the sessions' setup blocks (before the first step) and teardown
+    /// blocks (after the last), as isolationtester prints them.
+    pub setup_rows: Vec<Rows>,
+    pub teardown_rows: Vec<Rows>,
 }
 
 /// Errors that stop a run (not SQL outcomes).
@@ -120,16 +124,23 @@ impl<'a, E: Engine> Runner<'a, E> {
     /// The database a permutation starts from, on `store`: the setup state, with every
     /// session's setup block run (the step runner's, and the threaded engine's).
     pub fn sessions_ready(&self, store: <E::Parts as Parts>::Store) -> Result<E, RunError> {
+        Ok(self.sessions_ready_rows(store)?.0)
+    }
+
+    /// [`Runner::sessions_ready`], with the results the setup blocks printed.
+    fn sessions_ready_rows(&self, store: <E::Parts as Parts>::Store) -> Result<(E, Vec<Rows>), RunError> {
         let mut db = self.database(store, self.scenario.session_names())?;
+        let mut rows = Vec::new();
         for s in 0..self.scenario.sessions.len() {
-            play::run_setup(&mut db, self.scenario, s)?;
+            rows.extend(play::run_setup(&mut db, self.scenario, s)?);
         }
-        Ok(db)
+        Ok((db, rows))
     }
 
     /// Start a permutation from the setup state on `store`.
     pub fn play(&self, store: <E::Parts as Parts>::Store) -> Result<Play<'a, E>, RunError> {
-        Ok(Play::new(self.scenario, self.sessions_ready(store)?, self.timing))
+        let (db, rows) = self.sessions_ready_rows(store)?;
+        Ok(Play::new(self.scenario, db, self.timing).with_setup_rows(rows))
     }
 
     /// Run one permutation from the setup state.

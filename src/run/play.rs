@@ -3,10 +3,10 @@
 //! interleaving that starts with it.
 
 use super::cadence::{self, unfinished, Stage};
-use super::teardown::end_sessions;
+use super::teardown::end_sessions_rows;
 use super::{cancel_remaining, wait_chain, PermutationReport, RunError, StepEvent, Timing, Track};
 use crate::drive::{Driver, Event, Work};
-use crate::engine::{Engine, MultixactCount, Parts, Poll, SessionId};
+use crate::engine::{Engine, MultixactCount, Parts, Poll, Rows, SessionId};
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
 use crate::sql::Statement;
@@ -23,6 +23,8 @@ pub struct Play<'a, E: Engine> {
     perm: Vec<Arc<PermStep>>,
     tracks: Vec<Track>,
     events: Vec<Arc<StepEvent>>,
+    /// The results the sessions' setup blocks printed (see [`run_setup`]).
+    setup_rows: Vec<Rows>,
 }
 
 /// The model's side of a permutation: the driver, its virtual clock, the longest wait chain.
@@ -47,7 +49,15 @@ impl<E: Engine + Clone> Clone for Play<'_, E> {
         // A step reports at most two lines: waiting, then completed.
         let mut events = Vec::with_capacity(roomy(self.events.len()).max(2 * steps));
         events.extend(self.events.iter().cloned());
-        Play { sc: self.sc, timing: self.timing, sim: self.sim.clone(), perm, tracks, events }
+        Play {
+            sc: self.sc,
+            timing: self.timing,
+            sim: self.sim.clone(),
+            perm,
+            tracks,
+            events,
+            setup_rows: self.setup_rows.clone(),
+        }
     }
 }
 
@@ -62,6 +72,9 @@ pub struct Ended {
     /// Steps left unfinished at the end although their session was not blocked on a lock: a
     /// defect of the model (a lost wake-up, a victim never told). Empty in a correct run.
     pub stranded: Vec<Arc<str>>,
+    /// The results the session setup and teardown blocks printed.
+    pub setup_rows: Vec<Rows>,
+    pub teardown_rows: Vec<Rows>,
 }
 
 impl Ended {
@@ -77,6 +90,8 @@ impl Ended {
             multixacts: self.multixacts,
             max_wait_chain: self.max_wait_chain,
             stranded: self.stranded.iter().map(|s| s.to_string()).collect(),
+            setup_rows: self.setup_rows,
+            teardown_rows: self.teardown_rows,
         }
     }
 }
@@ -95,22 +110,25 @@ fn record(tracks: &mut [Track]) -> impl FnMut(Event) + '_ {
     }
 }
 
-/// Run a session's setup block; a failure is a setup failure.
-pub(super) fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<(), RunError> {
+/// Run a session's setup block; a failure is a setup failure. Returns the result it prints:
+/// isolationtester sends the block as one query (`PQexec`) and prints the last statement's
+/// result if it returned rows.
+pub(super) fn run_setup<E: Engine>(db: &mut E, sc: &Scenario, s: SessionId) -> Result<Option<Rows>, RunError> {
     let stmts: &[Arc<Statement>] = &sc.sessions[s].setup;
     if stmts.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let label: Arc<str> = Arc::from(format!("{} setup", sc.sessions[s].name));
+    let mut last = None;
     for st in stmts {
         let fail = |message: String| RunError::Setup { file: sc.spec.file.clone(), line: st.pos.line, message };
         match db.start(s, st.clone(), &label)? {
-            Poll::Done(Ok(_)) => {}
+            Poll::Done(Ok(rows)) => last = rows,
             Poll::Done(Err(e)) => return Err(fail(e.message)),
             Poll::Blocked => return Err(fail("session setup blocked on a lock".into())),
         }
     }
-    Ok(())
+    Ok(last)
 }
 
 /// The model as the cadence's stage: the driver in virtual time.
@@ -191,10 +209,16 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
 }
 
 impl<'a, E: Engine> Play<'a, E> {
+    /// The results the sessions' setup blocks printed, to be reported with the permutation.
+    pub(super) fn with_setup_rows(mut self, rows: Vec<Rows>) -> Self {
+        self.setup_rows = rows;
+        self
+    }
+
     /// Start a permutation on `db` (the setup state, the sessions' setup blocks run).
     pub(super) fn new(sc: &'a Scenario, db: E, timing: Timing) -> Self {
         let sim = Sim { driver: Driver::new(db, sc.sessions.len()), now: 0, max_chain: 0 };
-        Play { sc, timing, sim, perm: Vec::new(), tracks: Vec::new(), events: Vec::new() }
+        Play { sc, timing, sim, perm: Vec::new(), tracks: Vec::new(), events: Vec::new(), setup_rows: Vec::new() }
     }
 
     /// The database.
@@ -263,7 +287,7 @@ impl<'a, E: Engine> Play<'a, E> {
         self.events.extend(cancelled.into_iter().map(Arc::new));
         // A session whose step is still stuck on a lock runs no teardown.
         let stuck: Vec<bool> = (0..self.sc.sessions.len()).map(|s| self.sim.driver.running(s).is_some()).collect();
-        let orphans = end_sessions(self.sim.driver.engine_mut(), self.sc, &stuck)?;
+        let (orphans, teardown_rows) = end_sessions_rows(self.sim.driver.engine_mut(), self.sc, &stuck)?;
         let multixacts = self.sim.driver.engine_mut().multixacts();
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
@@ -272,6 +296,8 @@ impl<'a, E: Engine> Play<'a, E> {
             multixacts,
             max_wait_chain: self.sim.max_chain,
             stranded,
+            setup_rows: std::mem::take(&mut self.setup_rows),
+            teardown_rows,
         })
     }
 

@@ -7,7 +7,7 @@
 //! checked here, against what the teardowns of this permutation have already dropped.
 
 use super::RunError;
-use crate::engine::{DdlRefusal, Engine, Poll, SessionId};
+use crate::engine::{DdlRefusal, Engine, Poll, Rows, SessionId};
 use crate::scenario::Scenario;
 use crate::sql::{Catalog, DropTables, Plan, Statement, TableId};
 use std::sync::Arc;
@@ -16,15 +16,26 @@ use std::sync::Arc;
 /// step is still `stuck` on a lock), then every open transaction rolled back and the orphans
 /// counted, then the spec's teardown (which usually drops the tables). Returns the orphans.
 pub(crate) fn end_sessions<E: Engine>(db: &mut E, sc: &Scenario, stuck: &[bool]) -> Result<usize, RunError> {
+    Ok(end_sessions_rows(db, sc, stuck)?.0)
+}
+
+/// [`end_sessions`], with the result each session teardown block printed (its last statement's,
+/// if it returned rows: isolationtester's `PQexec` of the block).
+pub(crate) fn end_sessions_rows<E: Engine>(
+    db: &mut E,
+    sc: &Scenario,
+    stuck: &[bool],
+) -> Result<(usize, Vec<Rows>), RunError> {
     let mut td = Teardown::new(&sc.spec.file);
+    let mut rows = Vec::new();
     for (s, plan) in sc.sessions.iter().enumerate().filter(|(s, _)| !stuck[*s]) {
-        td.run(db, s, &plan.teardown, || format!("{} teardown", plan.name), false)?;
+        rows.extend(td.run(db, s, &plan.teardown, || format!("{} teardown", plan.name), false)?);
     }
     let orphans = db.finish()?;
     if !sc.teardown.is_empty() {
         td.run(db, 0, &sc.teardown, || "teardown".to_string(), true)?;
     }
-    Ok(orphans)
+    Ok((orphans, rows))
 }
 
 /// The teardowns of one permutation: the tables they dropped so far.
@@ -76,7 +87,8 @@ impl<'a> Teardown<'a> {
         stmts: &[Arc<Statement>],
         what: impl FnOnce() -> String,
         reset: bool,
-    ) -> Result<(), RunError> {
+    ) -> Result<Option<Rows>, RunError> {
+        let mut last = None;
         let file = self.file;
         let mut what = Some(what);
         let mut label: Option<Arc<str>> = None;
@@ -100,12 +112,12 @@ impl<'a> Teardown<'a> {
                 db.start(s, Arc::new(rollback), label)?;
             }
             match db.start(s, st.clone(), label)? {
-                Poll::Done(Ok(_)) => {}
+                Poll::Done(Ok(rows)) => last = rows,
                 Poll::Done(Err(e)) => return Err(fail(e.message)),
                 Poll::Blocked => return Err(fail("blocked on a lock another session holds".into())),
             }
         }
-        Ok(())
+        Ok(last)
     }
 
     /// DROP TABLE of tables that exist now: a table already dropped is an error unless IF EXISTS

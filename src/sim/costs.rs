@@ -104,7 +104,7 @@ impl WriteShape {
         let enforced_refs =
             |t: usize| cat.tables.iter().flat_map(|c| &c.fks).filter(|f| f.enforced && f.parent == t).count() as u32;
         match plan {
-            Plan::Insert { table, rows } => {
+            Plan::Insert { table, rows, .. } => {
                 let t = &cat.tables[*table];
                 let per_row = WriteShape {
                     index_entries: (t.indexes.len() - own) as u32,
@@ -205,7 +205,8 @@ impl Costs {
             Plan::Commit => s.commit_us,
             Plan::Rollback | Plan::RollbackToSavepoint(_) => s.rollback_us,
             Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::SetConstraints { .. } => s.other_us,
-            Plan::SetIsolation { .. } | Plan::SetVar { .. } | Plan::Ddl => s.other_us,
+            Plan::SetIsolation { .. } | Plan::SetVar { .. } | Plan::Ddl | Plan::LockTable { .. } => s.other_us,
+            Plan::Advisory(_) => s.other_us,
         };
         base + f64::from(shape.index_entries) * s.index_entry_us + f64::from(shape.fk_checks) * s.fk_check_us
     }

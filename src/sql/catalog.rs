@@ -14,6 +14,10 @@ pub enum ColType {
     /// DOUBLE PRECISION / FLOAT / REAL (Django's FloatField). The model stores whole numbers
     /// only (a literal with a fraction is refused), which is all its statements need.
     Float,
+    /// NUMERIC / DECIMAL without a scale (or scale 0). Stored exactly as a whole number: a literal
+    /// with a fraction is refused, and PostgreSQL prints such a value as its digits
+    /// (`numeric_out` keeps the input's scale, here 0).
+    Numeric,
 }
 
 /// How MariaDB stores a column (utf8mb4: 4 bytes a character), for the optimizer's key lengths and

@@ -1,14 +1,16 @@
 //! Lowering sqlparser's AST to the model's plan, binding names against the catalog.
 
+mod advisory;
 mod alter;
+mod insert;
+mod select;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
-use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock};
+use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan, TableLock};
 use super::value::Value;
 use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
-    Statement as Ast, TableConstraint, TableFactor, TableObject, TransactionIsolationLevel, TransactionMode,
-    UnaryOperator,
+    Statement as Ast, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, UnaryOperator,
 };
 
 /// How DDL is turned into a schema.
@@ -122,6 +124,13 @@ fn col_type(dt: &DataType) -> R<(ColType, bool, Width)> {
         }
         "DOUBLE PRECISION" | "DOUBLE" | "FLOAT8" => (ColType::Float, false, int(8)),
         "FLOAT" | "REAL" | "FLOAT4" => (ColType::Float, false, int(4)),
+        "NUMERIC" | "DECIMAL" | "DEC" => {
+            let scale = text.split_once(',').and_then(|(_, r)| r.trim_end_matches(')').trim().parse::<u32>().ok());
+            if scale.is_some_and(|s| s > 0) {
+                return Err(LowerError::Unsupported(format!("{base} with a scale is not modelled: `{text}`")));
+            }
+            (ColType::Numeric, false, Width { bytes: 9, variable: true, chars: None })
+        }
         "DATETIME" => (ColType::Timestamp, false, int(5)),
         "DATE" => (ColType::Timestamp, false, int(3)),
         _ => return Err(LowerError::Unsupported(format!("unsupported column type `{text}`"))),
@@ -384,7 +393,33 @@ fn literal(e: &ast::Expr) -> R<Value> {
             _ => Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
         },
         ast::Expr::Nested(inner) => literal(inner),
+        ast::Expr::TypedString(ts) => typed_literal(e, &ts.data_type, &ts.value.value),
         _ => Err(LowerError::Unsupported(format!("unsupported expression `{e}` (only literals here)"))),
+    }
+}
+
+/// `DATE '2008-01-01'`, `TIMESTAMP [WITH TIME ZONE] '...'`: kept as their text, which compares
+/// as the dates do when every literal of a column is written the same way (ISO 8601, as the
+/// specs write them). A DATE in ISO form prints as PostgreSQL prints it (`date_out` with DateStyle
+/// ISO); a timestamp is printed as written, not as `timestamptz_out` would.
+fn typed_literal(e: &ast::Expr, ty: &DataType, value: &ast::Value) -> R<Value> {
+    let ty = ty.to_string().to_ascii_uppercase();
+    let text = match value {
+        ast::Value::SingleQuotedString(s) => s.as_str(),
+        _ => return Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
+    };
+    let iso_date = |d: &str| {
+        let b = d.as_bytes();
+        b.len() == 10 && b[4] == b'-' && b[7] == b'-' && d.chars().filter(char::is_ascii_digit).count() == 8
+    };
+    match ty.as_str() {
+        "DATE" if iso_date(text) => Ok(Value::Str(text.into())),
+        "TIMESTAMP" | "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" | "TIMESTAMP WITHOUT TIME ZONE"
+            if text.get(..10).is_some_and(iso_date) =>
+        {
+            Ok(Value::Str(text.into()))
+        }
+        _ => Err(LowerError::Unsupported(format!("unsupported literal `{e}`"))),
     }
 }
 
@@ -483,7 +518,7 @@ fn not_in_select(catalog: &Catalog, col: usize, q: &ast::Query) -> R<Cond> {
     Ok(Cond::NotInSelect { col, table, pcol })
 }
 
-fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> R<()> {
+fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Filter) -> R<()> {
     let unsupported = || {
         LowerError::Unsupported(format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))"))
     };
@@ -504,9 +539,9 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
                 _ => return Err(unsupported()),
             };
             if let Some(col) = column_ref(table, left) {
-                out.push(Cond::Cmp(col?, op, literal(right)?));
+                out.conds.push(Cond::Cmp(col?, op, literal(right)?));
             } else if let Some(col) = column_ref(table, right) {
-                out.push(Cond::Cmp(col?, flip(op), literal(left)?));
+                out.conds.push(Cond::Cmp(col?, flip(op), literal(left)?));
             } else {
                 return Err(unsupported());
             }
@@ -515,7 +550,7 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
         ast::Expr::InList { expr, list, negated } => {
             let col = column_ref(table, expr).ok_or_else(unsupported)??;
             let list = list.iter().map(literal).collect::<R<Vec<_>>>()?;
-            out.push(if *negated { Cond::NotIn(col, list) } else { Cond::In(col, list) });
+            out.conds.push(if *negated { Cond::NotIn(col, list) } else { Cond::In(col, list) });
             Ok(())
         }
         ast::Expr::InSubquery { expr, subquery, negated } => {
@@ -528,20 +563,24 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
                     "`{e}`: NOT IN (SELECT ...) is supported in DELETE only, not in {kind}"
                 ))),
                 (Subqueries::Allowed(catalog), true) => {
-                    out.push(not_in_select(catalog, col, subquery)?);
+                    out.conds.push(not_in_select(catalog, col, subquery)?);
                     Ok(())
                 }
             }
         }
+        ast::Expr::IsNotNull(inner) if advisory::call(inner).is_some() => {
+            out.advisory.push(advisory::call(inner).expect("checked")?);
+            Ok(())
+        }
         ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
             let col = column_ref(table, inner).ok_or_else(unsupported)??;
-            out.push(Cond::IsNull(col, matches!(e, ast::Expr::IsNull(_))));
+            out.conds.push(Cond::IsNull(col, matches!(e, ast::Expr::IsNull(_))));
             Ok(())
         }
         ast::Expr::Between { expr, negated: false, low, high } => {
             let col = column_ref(table, expr).ok_or_else(unsupported)??;
-            out.push(Cond::Cmp(col, CmpOp::Ge, literal(low)?));
-            out.push(Cond::Cmp(col, CmpOp::Le, literal(high)?));
+            out.conds.push(Cond::Cmp(col, CmpOp::Ge, literal(low)?));
+            out.conds.push(Cond::Cmp(col, CmpOp::Le, literal(high)?));
             Ok(())
         }
         _ => Err(unsupported()),
@@ -549,11 +588,11 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Vec<Cond>) -> 
 }
 
 fn filter(sub: Subqueries, table: &Table, selection: &Option<ast::Expr>) -> R<Filter> {
-    let mut out = Vec::new();
+    let mut out = Filter::default();
     if let Some(e) = selection {
         conds(sub, table, e, &mut out)?;
     }
-    Ok(Filter { conds: out })
+    Ok(out)
 }
 
 fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
@@ -635,53 +674,22 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
     Ok(out)
 }
 
-fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClause>) -> R<Plan> {
-    let SetExpr::Select(s) = &*q.body else {
-        return Err(LowerError::Unsupported("unsupported query form".into()));
+/// `LOCK TABLE` (PostgreSQL's `LockTableCommand`, lockcmds.c): ACCESS EXCLUSIVE unless a mode
+/// is given.
+fn lock_table(catalog: &Catalog, l: &ast::Lock) -> R<Plan> {
+    use ast::LockTableMode as M;
+    let tables = l.tables.iter().map(|t| table_of(catalog, &t.name)).collect::<R<Vec<_>>>()?;
+    let mode = match l.lock_mode {
+        Some(M::AccessShare) => TableLock::AccessShare,
+        Some(M::RowShare) => TableLock::RowShare,
+        Some(M::RowExclusive) => TableLock::RowExclusive,
+        Some(M::ShareUpdateExclusive) => TableLock::ShareUpdateExclusive,
+        Some(M::Share) => TableLock::Share,
+        Some(M::ShareRowExclusive) => TableLock::ShareRowExclusive,
+        Some(M::Exclusive) => TableLock::Exclusive,
+        Some(M::AccessExclusive) | None => TableLock::AccessExclusive,
     };
-    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() {
-        return Err(LowerError::Unsupported("WITH, ORDER BY, LIMIT and FETCH are not supported".into()));
-    }
-    if s.distinct.is_some() || s.having.is_some() || s.group_by != ast::GroupByExpr::Expressions(vec![], vec![]) {
-        return Err(LowerError::Unsupported("DISTINCT, GROUP BY and HAVING are not supported".into()));
-    }
-    if q.locks.iter().any(|l| l.of.is_some()) {
-        return Err(LowerError::Unsupported("FOR ... OF is not supported".into()));
-    }
-    let table = single_table(catalog, &s.from)?;
-    let t = &catalog.tables[table];
-    let clause = match (clause, q.locks.as_slice()) {
-        (c, []) => c,
-        (None, [lc]) => Some(LockClause {
-            lock: match lc.lock_type {
-                ast::LockType::Update => RowLock::Update,
-                ast::LockType::Share => RowLock::Share,
-            },
-            wait: match lc.nonblock {
-                None => LockWait::Wait,
-                Some(ast::NonBlock::Nowait) => LockWait::NoWait,
-                Some(ast::NonBlock::SkipLocked) => LockWait::SkipLocked,
-            },
-        }),
-        _ => return Err(LowerError::Unsupported("unsupported locking clause".into())),
-    };
-    let (lock, wait) = clause.map_or((None, LockWait::Wait), |c| (Some(c.lock), c.wait));
-    let proj = match s.projection.as_slice() {
-        [SelectItem::Wildcard(_)] => Projection::Star,
-        [SelectItem::UnnamedExpr(e)] if e.to_string().eq_ignore_ascii_case("COUNT(*)") => Projection::CountStar,
-        [SelectItem::UnnamedExpr(ast::Expr::Value(v))] if v.value.to_string() == "1" => Projection::One,
-        items => Projection::Cols(
-            items
-                .iter()
-                .map(|i| match i {
-                    SelectItem::UnnamedExpr(e) => column_ref(t, e)
-                        .unwrap_or_else(|| Err(LowerError::Unsupported(format!("unsupported select item `{e}`")))),
-                    other => Err(LowerError::Unsupported(format!("unsupported select item `{other}`"))),
-                })
-                .collect::<R<Vec<_>>>()?,
-        ),
-    };
-    Ok(Plan::Select { table, proj, filter: filter(Subqueries::Denied("SELECT"), t, &s.selection)?, lock, wait })
+    Ok(Plan::LockTable { tables, mode, nowait: l.nowait })
 }
 
 /// What a DROP TABLE statement drops (`None` for any other statement).
@@ -709,47 +717,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             Ok(Plan::Ddl)
         }
-        Ast::Insert(ins) => {
-            let TableObject::TableName(name) = &ins.table else {
-                return Err(LowerError::Unsupported("unsupported INSERT target".into()));
-            };
-            let table = table_of(catalog, name)?;
-            let t = &catalog.tables[table];
-            if ins.on.is_some() || ins.returning.is_some() {
-                return Err(LowerError::Unsupported(
-                    "ON CONFLICT / ON DUPLICATE KEY / RETURNING are not supported".into(),
-                ));
-            }
-            let Some(src) = &ins.source else {
-                return Err(LowerError::Unsupported("INSERT needs VALUES".into()));
-            };
-            let SetExpr::Values(values) = &*src.body else {
-                return Err(LowerError::Unsupported("only INSERT ... VALUES is supported".into()));
-            };
-            let visible: Vec<usize> = t.visible_columns().map(|(i, _)| i).collect();
-            let targets: Vec<usize> = if ins.columns.is_empty() {
-                visible
-            } else {
-                ins.columns.iter().map(|c| column_of(t, &c.to_string())).collect::<R<Vec<_>>>()?
-            };
-            let mut rows = Vec::new();
-            for row in &values.rows {
-                // Fewer values than columns fill the rest with defaults (PostgreSQL's rule).
-                if row.len() > targets.len() || (row.len() < targets.len() && !ins.columns.is_empty()) {
-                    return Err(LowerError::Invalid(format!(
-                        "INSERT has {} values for {} columns",
-                        row.len(),
-                        targets.len()
-                    )));
-                }
-                let mut full = vec![Expr::Default; t.columns.len()];
-                for (&c, e) in targets.iter().zip(row.iter()) {
-                    full[c] = expr(t, e)?;
-                }
-                rows.push(full);
-            }
-            Ok(Plan::Insert { table, rows })
-        }
+        Ast::Insert(ins) => insert::insert(catalog, ins),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];
@@ -776,7 +744,8 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             let sub = Subqueries::Allowed(catalog);
             Ok(Plan::Delete { table, filter: filter(sub, &catalog.tables[table], &del.selection)? })
         }
-        Ast::Query(q) => select(catalog, q, lock),
+        Ast::Query(q) => select::select(catalog, q, lock),
+        Ast::Lock(l) => lock_table(catalog, l),
         Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
         Ast::Commit { chain: false, .. } => Ok(Plan::Commit),
         Ast::Rollback { chain: false, savepoint: None } => Ok(Plan::Rollback),

@@ -114,6 +114,34 @@ pub fn not_in(x: &Value, list: &[Value]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Filter {
     pub conds: Vec<Cond>,
+    /// `pg_advisory_lock(k) IS NOT NULL` and the like: calls made for each row the scan returns
+    /// (PostgreSQL), always true.
+    pub advisory: Vec<Advisory>,
+}
+
+/// What an advisory lock function does (lockfuncs.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvisoryOp {
+    /// `pg_advisory[_xact]_lock[_shared](key)`: wait for the lock, then hold it.
+    Lock,
+    /// `pg_advisory_unlock[_shared](key)`: give back one hold of a session lock (true if held).
+    Unlock,
+    /// `pg_advisory_unlock_all()`: give back every session lock.
+    UnlockAll,
+}
+
+/// A call of a PostgreSQL advisory lock function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advisory {
+    /// The function's name, lower case (the result column's name).
+    pub name: String,
+    pub op: AdvisoryOp,
+    /// The key: one bigint, or two ints as `(k1 << 32) | k2`.
+    pub key: i64,
+    /// Held to the end of the transaction (`_xact_`), not the session.
+    pub xact: bool,
+    /// ShareLock (`_shared`), not ExclusiveLock.
+    pub shared: bool,
 }
 
 impl Filter {
@@ -143,7 +171,7 @@ impl Filter {
                 other => other.clone(),
             });
         }
-        Ok(Filter { conds })
+        Ok(Filter { conds, advisory: self.advisory.clone() })
     }
 
     /// The value a column is pinned to by an `=` conjunct, if any.
@@ -153,6 +181,33 @@ impl Filter {
             _ => None,
         })
     }
+}
+
+/// One ORDER BY key: a column, its direction, and where NULLs go (PostgreSQL's default: NULLS
+/// LAST for ASC, NULLS FIRST for DESC, `transformSortClause` in parse_clause.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub col: usize,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+/// Compare two rows by `keys` (values of one column compare as [`Value::sql_cmp`]).
+pub fn sort_cmp(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for k in keys {
+        let (x, y) = (&a[k.col], &b[k.col]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => return if k.nulls_first { Ordering::Less } else { Ordering::Greater },
+            (false, true) => return if k.nulls_first { Ordering::Greater } else { Ordering::Less },
+            (false, false) => x.sql_cmp(y).unwrap_or_else(|| x.cmp(y)),
+        };
+        let o = if k.desc { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
 }
 
 /// A value in an INSERT row or on the right of `SET col =`.
@@ -180,6 +235,8 @@ pub enum Plan {
     Insert {
         table: TableId,
         rows: Vec<Vec<Expr>>,
+        /// `ON CONFLICT [(...)] DO NOTHING` (PostgreSQL).
+        do_nothing: bool,
     },
     Update {
         table: TableId,
@@ -197,6 +254,10 @@ pub enum Plan {
         lock: Option<RowLock>,
         /// NOWAIT / SKIP LOCKED (a locking read only).
         wait: LockWait,
+        /// ORDER BY, in order of significance (empty: the scan's order).
+        order: Vec<SortKey>,
+        /// LIMIT n: the statement stops after n rows are returned.
+        limit: Option<usize>,
     },
     Begin(Option<Isolation>),
     Commit,
@@ -224,6 +285,28 @@ pub enum Plan {
     },
     /// DDL after setup (DROP TABLE in a teardown): accepted, not run by the model.
     Ddl,
+    /// `SELECT pg_advisory_lock(k), ...` without FROM (PostgreSQL): one row of the calls' results.
+    Advisory(Vec<Advisory>),
+    /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL).
+    LockTable {
+        tables: Vec<TableId>,
+        mode: TableLock,
+        nowait: bool,
+    },
+}
+
+/// PostgreSQL's table lock modes (lockdefs.h), weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableLock {
+    AccessShare,
+    RowShare,
+    RowExclusive,
+    ShareUpdateExclusive,
+    Share,
+    ShareRowExclusive,
+    Exclusive,
+    /// The default of `LOCK TABLE` without a mode.
+    AccessExclusive,
 }
 
 /// What a DROP TABLE removes (the engines leave DDL after setup to the runner).
@@ -249,6 +332,7 @@ impl Plan {
     pub fn tables(&self) -> Vec<TableId> {
         match self {
             Plan::Insert { table, .. } => vec![*table],
+            Plan::LockTable { tables, .. } => tables.clone(),
             Plan::Update { table, filter, .. }
             | Plan::Delete { table, filter }
             | Plan::Select { table, filter, .. } => {
@@ -260,6 +344,14 @@ impl Plan {
 }
 
 impl Plan {
+    /// The WHERE clause of a statement that has one.
+    pub fn filter(&self) -> Option<&Filter> {
+        match self {
+            Plan::Update { filter, .. } | Plan::Delete { filter, .. } | Plan::Select { filter, .. } => Some(filter),
+            _ => None,
+        }
+    }
+
     /// The table a data statement works on.
     pub fn table(&self) -> Option<TableId> {
         match self {

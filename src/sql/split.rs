@@ -99,8 +99,22 @@ pub fn requote(text: &str, quote: char) -> String {
 }
 
 /// If `text` ends with a locking clause (and NOWAIT or SKIP LOCKED), return the text before it
-/// and the clause.
+/// and the clause. PostgreSQL also takes `LIMIT n` after the locking clause (gram.y's
+/// `select_limit` and `for_locking_clause` in either order): it is moved before it.
 pub fn peel_lock_clause(text: &str) -> Result<(String, Option<LockClause>), String> {
+    let trimmed = text.trim_end();
+    let mut words = trimmed.rsplitn(3, char::is_whitespace);
+    if let (Some(n), Some(kw), Some(rest)) = (words.next(), words.next(), words.next()) {
+        if kw.eq_ignore_ascii_case("LIMIT") && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            if let (before, Some(clause)) = peel_trailing_lock(rest)? {
+                return Ok((format!("{before} LIMIT {n}"), Some(clause)));
+            }
+        }
+    }
+    peel_trailing_lock(text)
+}
+
+fn peel_trailing_lock(text: &str) -> Result<(String, Option<LockClause>), String> {
     let dialect = GenericDialect {};
     let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
         return Ok((text.to_string(), None));
@@ -193,5 +207,17 @@ mod tests {
             assert_eq!(rest, "SELECT * FROM t", "{sql}");
         }
         assert!(peel_lock_clause("SELECT * FROM t NOWAIT").is_err());
+    }
+
+    #[test]
+    fn a_limit_after_the_locking_clause_moves_before_it() {
+        let (rest, clause) = peel_lock_clause("SELECT * FROM t ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1").unwrap();
+        assert_eq!(rest, "SELECT * FROM t ORDER BY id LIMIT 1");
+        assert_eq!(clause, Some(LockClause { lock: RowLock::Update, wait: LockWait::SkipLocked }));
+        let (rest, clause) = peel_lock_clause("SELECT * FROM t LIMIT 2").unwrap();
+        assert_eq!((rest.as_str(), clause), ("SELECT * FROM t LIMIT 2", None));
+        let (rest, clause) = peel_lock_clause("SELECT * FROM t LIMIT 2 FOR SHARE").unwrap();
+        assert_eq!(rest, "SELECT * FROM t LIMIT 2");
+        assert_eq!(clause.map(|c| c.lock), Some(RowLock::Share));
     }
 }

@@ -170,7 +170,7 @@ mod tests {
                 2 => vec![Cond::Cmp(2, CmpOp::Eq, Value::Int(q.0 % 2))],
                 _ => vec![Cond::Cmp(1, CmpOp::Gt, Value::Int(q.1))],
             };
-            let f = Filter { conds };
+            let f = Filter { conds, ..Filter::default() };
             prop_assert_eq!(a.scan_where(t, &f).unwrap(), b.scan_where(t, &f).unwrap());
         }
     }

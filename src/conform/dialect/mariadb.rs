@@ -38,6 +38,7 @@ impl Dialect for MariaDb {
             (ColType::Int, false) => int_type(c).into(),
             (ColType::Text, _) => text_type(c),
             (ColType::Float, _) => "DOUBLE".into(),
+            (ColType::Numeric, _) => "DECIMAL(65, 0)".into(),
             (ColType::Bool, _) => "BOOLEAN".into(),
             // MariaDB gives a bare TIMESTAMP column an automatic default; NULL DEFAULT NULL avoids it.
             (ColType::Timestamp, _) => "TIMESTAMP NULL DEFAULT NULL".into(),

@@ -23,6 +23,7 @@ impl Dialect for Postgres {
             (ColType::Int, false) => int_type(c).into(),
             (ColType::Text, _) => text_type(c),
             (ColType::Float, _) => "DOUBLE PRECISION".into(),
+            (ColType::Numeric, _) => "NUMERIC".into(),
             (ColType::Bool, _) => "BOOLEAN".into(),
             (ColType::Timestamp, _) => "TIMESTAMP NULL".into(),
         }

@@ -15,6 +15,7 @@ use crate::engine::{
     err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
+use crate::sql::plan::sort_cmp;
 use crate::sql::{Expr, Filter, Index, Isolation, LockWait, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
@@ -188,7 +189,7 @@ impl<P: Parts> InnoDb<P> {
     pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
         let stmt = run.stmt.clone();
         match (&stmt.plan, &mut run.cursor) {
-            (Plan::Insert { table, rows }, Cursor::Insert { row, work }) => {
+            (Plan::Insert { table, rows, .. }, Cursor::Insert { row, work }) => {
                 let label = run.label.clone();
                 self.lock_table(trx, *table, TableMode::IX, &label);
                 while *row < rows.len() {
@@ -207,8 +208,11 @@ impl<P: Parts> InnoDb<P> {
                 }
                 Ok(Step::Done(Ok(())))
             }
-            (Plan::Select { table, filter, .. }, Cursor::ConsistentRead) => {
+            (Plan::Select { table, filter, order, limit, .. }, Cursor::ConsistentRead) => {
                 run.rows = self.consistent_read(trx, *table, filter)?;
+                // A consistent read takes no locks, so a filesort and LIMIT only shape the result.
+                run.rows.sort_by(|a, b| sort_cmp(order, a, b));
+                run.rows.truncate(limit.unwrap_or(usize::MAX));
                 Ok(Step::Done(Ok(())))
             }
             (_, Cursor::Scan(scan)) => self.scan(s, trx, &stmt.plan, scan, &mut run.rows, &run.label.clone()),
@@ -465,9 +469,12 @@ impl<P: Parts> InnoDb<P> {
             }
             scan.after = Some(key);
             match plan {
-                Plan::Select { .. } => {
+                Plan::Select { limit, .. } => {
                     out.push(row.to_vec());
-                    if scan.unique {
+                    // The SQL layer stops reading at the LIMIT (end_read_record after
+                    // select_limit rows, sql_select.cc): no later record is locked. The path is the
+                    // primary key in its order (checked in `InnoDb::start`).
+                    if scan.unique || limit.is_some_and(|n| out.len() >= n) {
                         return Ok(Step::Done(Ok(())));
                     }
                 }
@@ -542,7 +549,7 @@ impl<P: Parts> InnoDb<P> {
             not_null: |c| format!("Column '{c}' cannot be null"),
         };
         let t = &self.cat.tables[table];
-        let new = updated_row(t, &row, set, self.book.tick, &ERRORS)?;
+        let new = updated_row(t, &row, set, self.book.tick, &ERRORS, None)?;
         let changed = |cols: &[usize]| cols.iter().any(|&c| row[c] != new[c]);
         let pk_changed = changed(t.pk());
         let parent_checks = |ix: usize| -> Vec<Op> {

@@ -510,6 +510,18 @@ impl<P: Parts> Engine for InnoDb<P> {
         if stmt.is_transaction_control() || matches!(stmt.plan, Plan::Ddl) {
             return self.run_control(s, &stmt.plan);
         }
+        if let Plan::LockTable { .. } = stmt.plan {
+            // MariaDB's LOCK TABLES (one statement for all tables, READ / WRITE, ending the
+            // transaction) is not PostgreSQL's LOCK TABLE.
+            return Err(EngineError::Unsupported("LOCK TABLE is not modelled on InnoDB".into()));
+        }
+        if let Plan::Insert { do_nothing: true, .. } = stmt.plan {
+            return Err(EngineError::Unsupported("INSERT ... ON CONFLICT is not modelled on InnoDB".into()));
+        }
+        if matches!(stmt.plan, Plan::Advisory(_)) || stmt.plan.filter().is_some_and(|f| !f.advisory.is_empty()) {
+            // MariaDB's GET_LOCK() is another API, with other rules.
+            return Err(EngineError::Unsupported("PostgreSQL's advisory locks are not modelled on InnoDB".into()));
+        }
         let autocommit = !self.sessions[s].in_block || self.sessions[s].trx.is_none();
         if autocommit {
             self.sessions[s].in_block = false;
@@ -530,6 +542,9 @@ impl<P: Parts> Engine for InnoDb<P> {
             }
             _ => None,
         };
+        if let (Plan::Select { table, order, limit, .. }, Some(p)) = (&stmt.plan, &path) {
+            self.check_ordered_scan(*table, order, limit.is_some(), p)?;
+        }
         self.sessions[s].access = path.as_ref().zip(stmt.plan.table()).map(|(p, table)| {
             let t = &self.cat.tables[table];
             Access { table: self.book.names.tables[table].clone(), path: p.name(t), undecided: p.undecided.clone() }

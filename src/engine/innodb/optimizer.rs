@@ -26,7 +26,7 @@
 
 use super::InnoDb;
 use crate::engine::{EngineError, Parts};
-use crate::sql::plan::{CmpOp, Cond};
+use crate::sql::plan::{CmpOp, Cond, SortKey};
 use crate::sql::{Column, Filter, Projection, Table, Value};
 use crate::store::Store;
 use std::ops::Bound;
@@ -414,5 +414,33 @@ impl<P: Parts> InnoDb<P> {
         ref_estimate.map(|ix| {
             format!("`ref` on a prefix of `{}` is estimated from index statistics (rec_per_key)", t.indexes[ix].name)
         })
+    }
+}
+
+impl<P: Parts> InnoDb<P> {
+    /// ORDER BY and LIMIT on a locking read are modelled only where they change nothing in the
+    /// plan: a scan of the primary key in its own order (ascending, ORDER BY a prefix of its
+    /// columns or none), which the SQL layer stops after LIMIT rows. A secondary index, a filesort
+    /// or a descending scan rests on MariaDB's `test_if_skip_sort_order`, which is not modelled.
+    pub(super) fn check_ordered_scan(
+        &self,
+        table: usize,
+        order: &[SortKey],
+        limit: bool,
+        path: &Path,
+    ) -> Result<(), EngineError> {
+        if order.is_empty() && !limit {
+            return Ok(());
+        }
+        let t = &self.cat.tables[table];
+        let pk_order = order.len() <= t.pk().len() && order.iter().zip(t.pk()).all(|(k, &c)| k.col == c && !k.desc);
+        if path.ix == 0 && pk_order {
+            return Ok(());
+        }
+        Err(EngineError::Unsupported(format!(
+            "a locking read with ORDER BY / LIMIT on `{}` is not modelled on InnoDB except over the primary key in \
+             ascending order",
+            t.name
+        )))
     }
 }

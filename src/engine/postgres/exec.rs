@@ -8,13 +8,14 @@
 //! non-key update) are on the root.
 
 use super::modes::{Hw, PgLock, RowMode};
+use super::unique::Conflict;
 use super::{PgDb, PgRes, Purpose, Running};
 pub(super) use crate::engine::Step;
 use crate::engine::{
     err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
 };
 use crate::lock::{Locks, Request, TxnId};
-use crate::sql::plan::CmpOp;
+use crate::sql::plan::{sort_cmp, CmpOp, SortKey};
 use crate::sql::{Cond, Expr, Filter, Isolation, LockWait, Plan, RefAction, Table, Value};
 use crate::store::{Key, Record, Row, Store, Version, Write};
 use std::ops::Bound;
@@ -55,6 +56,13 @@ pub struct Cursor {
     pub(super) ri_query: bool,
     /// The referential action query running for the current trigger, with its own cursor.
     pub(super) nested: Option<Box<(Plan, Cursor)>>,
+    /// The statement holds its relation locks (`relation::relation_locks`).
+    relations_locked: bool,
+    /// An INSERT row's values, kept while its ON CONFLICT pre-check waits.
+    pending: Option<Vec<Value>>,
+    /// The WHERE clause's advisory lock calls made so far (one round per row), and all made.
+    advisory_next: usize,
+    advisory_done: bool,
     /// Queue the events of deferred constraints on the transaction instead of firing them (a
     /// statement inside a transaction block).
     pub(super) defer: bool,
@@ -241,13 +249,13 @@ impl<P: Parts> PgDb<P> {
         Ok(())
     }
 
-    fn start_wait(&mut self, s: usize, res: PgRes, mode: PgLock, tag: u32) {
+    pub(super) fn start_wait(&mut self, s: usize, res: PgRes, mode: PgLock, tag: u32) {
         self.sessions[s].waiting = Some((res, mode, tag));
         self.arm_timers(s);
     }
 
     /// Wait for another transaction to end (`XactLockTableWait`): ask Share on its id.
-    fn wait_xact(&mut self, s: usize, trx: TxnId, x: TxnId, shown: (PgRes, PgLock), tag: u32) -> Lk {
+    pub(super) fn wait_xact(&mut self, s: usize, trx: TxnId, x: TxnId, shown: (PgRes, PgLock), tag: u32) -> Lk {
         match self.locks.request(trx, &PgRes::Xact(x), PgLock::Hw(Hw::Share), tag) {
             Request::Granted => Lk::Ok,
             Request::Waiting { .. } => {
@@ -315,7 +323,10 @@ impl<P: Parts> PgDb<P> {
 
     /// A row lock `holder` has in a conflicting strength: take the heavyweight tuple lock (FIFO
     /// among the row's waiters), then wait for the holder's transaction (`heap_acquire_tuplock`,
-    /// `XactLockTableWait`); the row lock is asked again when that ends.
+    /// `XactLockTableWait`); the row lock is asked again when that ends. A transaction that already
+    /// holds a weaker lock on the row skips the tuple lock (`heap_lock_tuple`: `skip_tuple_lock`,
+    /// "when promoting a weaker lock, we might deadlock with another locker that has acquired the
+    /// heavyweight tuple lock and is waiting for our transaction to finish").
     fn wait_for_row(
         &mut self,
         s: usize,
@@ -326,7 +337,8 @@ impl<P: Parts> PgDb<P> {
         tag: u32,
     ) -> Lk {
         let hw = PgLock::Hw(mode.tuple_lock());
-        if !self.locks.holds(trx, &tuple, hw) {
+        let upgrading = self.locks.queue(&row).iter().any(|e| e.txn == trx && e.granted);
+        if !upgrading && !self.locks.holds(trx, &tuple, hw) {
             if let Request::Waiting { .. } = self.locks.request(trx, &tuple, hw, tag) {
                 self.start_wait(s, tuple, hw, tag);
                 return Lk::Blocked;
@@ -409,24 +421,86 @@ impl<P: Parts> PgDb<P> {
         label: &Arc<str>,
     ) -> Result<Step, EngineError> {
         let label = label.clone();
+        if !cur.relations_locked {
+            lk!(self.lock_relations(s, trx, plan, &label));
+            cur.relations_locked = true;
+        }
+        if let Some(f) = plan.filter().filter(|f| !f.advisory.is_empty() && !cur.advisory_done) {
+            // A volatile function in the WHERE clause runs for each row the scan returns, after
+            // the statement's snapshot is taken (ExecQual in ExecScan, execScan.c).
+            self.prepare(trx, plan, cur, rows_out)?;
+            let n = match plan {
+                Plan::Select { lock: None, .. } => rows_out.len(),
+                _ => cur.targets.len(),
+            };
+            let calls = f.advisory.clone();
+            while cur.advisory_next < calls.len() * n {
+                if self.advisory(s, trx, &calls[cur.advisory_next % calls.len()], &label)?.is_none() {
+                    return Ok(Step::Blocked);
+                }
+                cur.advisory_next += 1;
+            }
+            cur.advisory_done = true;
+        }
         match plan {
-            Plan::Select { table, filter, lock: None, .. } => {
-                let snap = self.snap(trx);
-                *rows_out =
-                    self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
+            Plan::Advisory(calls) => {
+                if rows_out.is_empty() {
+                    rows_out.push(Vec::new());
+                }
+                while rows_out[0].len() < calls.len() {
+                    match self.advisory(s, trx, &calls[rows_out[0].len()], &label)? {
+                        None => return Ok(Step::Blocked),
+                        Some(v) => rows_out[0].push(v),
+                    }
+                }
                 Ok(Step::Done(Ok(())))
             }
-            Plan::Insert { table, rows } => {
+            Plan::Select { lock: None, order, limit, .. } => {
+                self.prepare(trx, plan, cur, rows_out)?;
+                // Limit -> Sort -> Scan (nodeSort.c, nodeLimit.c).
+                rows_out.sort_by(|a, b| sort_cmp(order, a, b));
+                rows_out.truncate(limit.unwrap_or(usize::MAX));
+                Ok(Step::Done(Ok(())))
+            }
+            Plan::Insert { table, rows, do_nothing } => {
                 if !cur.started {
                     cur.started = true;
                     cur.targets = vec![Key::from([]); rows.len()];
                 }
                 while cur.next < rows.len() {
                     if cur.written.is_none() {
-                        let values = match self.eval_row(*table, &rows[cur.next]) {
-                            Ok(v) => v,
-                            Err(e) => return Ok(Step::Done(Err(e))),
+                        let values = match cur.pending.take() {
+                            Some(v) => v,
+                            None => match self.eval_row(*table, &rows[cur.next]) {
+                                Ok(v) => v,
+                                Err(e) => return Ok(Step::Done(Err(e))),
+                            },
                         };
+                        if *do_nothing {
+                            // INSERT ... ON CONFLICT DO NOTHING: the pre-check waits for a running
+                            // inserter of an equal key, and a live one makes the row be skipped;
+                            // under REPEATABLE READ a conflicting row the snapshot does not see is a
+                            // serialization failure (ExecInsert, ExecCheckIndexConstraints,
+                            // ExecCheckTupleVisible, nodeModifyTable.c).
+                            match self.unique_conflict(s, trx, *table, &values, None, &label)? {
+                                Conflict::Clear => {}
+                                Conflict::Wait(Lk::Blocked) => {
+                                    cur.pending = Some(values);
+                                    return Ok(Step::Blocked);
+                                }
+                                Conflict::Wait(Lk::Failed(e)) => return Ok(Step::Done(Err(e))),
+                                Conflict::Wait(_) => unreachable!("a wait is had, blocked or failed"),
+                                Conflict::Live { key, .. } => {
+                                    let snap = self.snap(trx);
+                                    let seen = self.version(*table, &key)?.is_some_and(|v| self.visible(trx, snap, &v));
+                                    if self.iso(trx) >= Isolation::RepeatableRead && !seen {
+                                        return Ok(Step::Done(Err(serialization("update"))));
+                                    }
+                                    cur.next += 1;
+                                    continue;
+                                }
+                            }
+                        }
                         let root = self.next_ctid;
                         self.next_ctid += 1;
                         let k = tkey(root, 0);
@@ -442,10 +516,14 @@ impl<P: Parts> PgDb<P> {
                 }
                 self.run_triggers(s, trx, cur, &label)
             }
-            Plan::Select { table, filter, lock: Some(l), wait, .. } => {
+            Plan::Select { table, filter, lock: Some(l), wait, limit, .. } => {
                 let mode = RowMode::of(*l);
-                self.collect(trx, *table, filter, cur)?;
-                while cur.next < cur.targets.len() {
+                self.prepare(trx, plan, cur, rows_out)?;
+                // Limit -> LockRows -> Sort -> Scan: LockRows hands up only the rows it locked
+                // (not those SKIP LOCKED passed over or EvalPlanQual dropped), and Limit stops
+                // pulling once it has n of them, so no row after the n-th is locked
+                // (ExecLimit in nodeLimit.c, ExecLockRows in nodeLockRows.c).
+                while cur.next < cur.targets.len() && limit.is_none_or(|n| rows_out.len() < n) {
                     let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
                     let why = (&label, Purpose::LockingRead(mode));
                     match self.lock_row(s, trx, *table, root_of(&k), mode, *wait, why)? {
@@ -593,65 +671,66 @@ impl<P: Parts> PgDb<P> {
         Ok(())
     }
 
+    /// The statement's first look at its table, once: the rows a plain SELECT returns, or the
+    /// targets of a locking read (in ORDER BY order), UPDATE or DELETE.
+    fn prepare(
+        &mut self,
+        trx: TxnId,
+        plan: &Plan,
+        cur: &mut Cursor,
+        rows_out: &mut Vec<Vec<Value>>,
+    ) -> Result<(), EngineError> {
+        if cur.started {
+            return Ok(());
+        }
+        match plan {
+            Plan::Select { table, filter, lock: None, .. } => {
+                cur.started = true;
+                let snap = self.snap(trx);
+                *rows_out =
+                    self.scan_visible(*table, trx, snap, filter)?.into_iter().map(|(_, r)| r.to_vec()).collect();
+            }
+            Plan::Select { table, filter, order, .. } => {
+                self.collect(trx, *table, filter, cur)?;
+                self.sort_targets(*table, order, &mut cur.targets)?;
+            }
+            Plan::Update { table, filter, .. } | Plan::Delete { table, filter } => {
+                self.collect(trx, *table, filter, cur)?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Order a locking read's targets by its ORDER BY, on the versions its snapshot saw (the
+    /// Sort runs below LockRows, so a row EvalPlanQual re-fetches keeps its place).
+    fn sort_targets(&self, table: usize, order: &[SortKey], targets: &mut Vec<Key>) -> Result<(), EngineError> {
+        if order.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(targets.len());
+        for k in targets.drain(..) {
+            let row = self.version(table, &k)?.map(|v| v.row).unwrap_or_default();
+            rows.push((k, row));
+        }
+        rows.sort_by(|a, b| sort_cmp(order, &a.1, &b.1));
+        targets.extend(rows.into_iter().map(|(k, _)| k));
+        Ok(())
+    }
+
     fn eval_row(&mut self, table: usize, exprs: &[Expr]) -> Result<Vec<Value>, DbError> {
         let t = &self.cat.tables[table];
         let not_null = |c: &str| format!("null value in column \"{c}\" violates not-null constraint");
         insert_values(t, exprs, self.book.tick, &mut self.book.serials[table], Serial::Sequence, not_null)
     }
 
-    fn new_row(&self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
+    fn new_row(&mut self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
         const ERRORS: SetErrors = SetErrors {
             arithmetic: "operator does not exist for this column type",
             not_null: |c| format!("null value in column \"{c}\" violates not-null constraint"),
         };
-        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS)
-    }
-
-    /// `_bt_check_unique` with a dirty snapshot: an equal key whose inserter (or deleter) is still
-    /// running makes us wait for that transaction and check again; a live equal key is 23505.
-    fn unique_check(
-        &mut self,
-        s: usize,
-        trx: TxnId,
-        table: usize,
-        k: &Key,
-        label: &Arc<str>,
-    ) -> Result<Lk, EngineError> {
-        self.release_xact_waits(trx);
-        let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
-        let t = self.cat.tables[table].clone();
-        for (ixn, ix) in t.indexes.iter().enumerate().filter(|(_, ix)| ix.unique) {
-            let vals: Vec<&Value> = ix.cols.iter().map(|&c| &mine.row[c]).collect();
-            if vals.iter().any(|v| v.is_null()) {
-                continue;
-            }
-            // Only tuples with this key can stop us (equal values are equal under SQL too).
-            let key: Vec<Value> = vals.iter().map(|&v| v.clone()).collect();
-            let same_key = Self::key_filter(&ix.cols, &key);
-            for (uk, r) in &self.store.scan_where(Self::tree(table), &same_key)? {
-                let u = &r.versions[0];
-                if uk == k || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
-                    continue;
-                }
-                let waiter = if u.trx != trx && self.is_active(u.trx) {
-                    Some(u.trx)
-                } else if u.xmax == 0 {
-                    return Ok(Lk::Failed(err(
-                        ErrorKind::UniqueViolation,
-                        format!("duplicate key value violates unique constraint \"{}\"", ix.pg_name),
-                    )));
-                } else if u.xmax != trx && self.is_active(u.xmax) {
-                    Some(u.xmax)
-                } else {
-                    None
-                };
-                if let Some(x) = waiter {
-                    let tag = self.tag(label, Purpose::UniqueCheck { table, ix: ixn });
-                    return Ok(self.wait_xact(s, trx, x, (PgRes::Xact(x), PgLock::Hw(Hw::Share)), tag));
-                }
-            }
-        }
-        Ok(Lk::Ok)
+        let sequence = Some(&mut self.book.serials[table]);
+        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS, sequence)
     }
 
     /// Queue `RI_FKey_check` for a new child version (an UPDATE only when the FK columns changed,
@@ -737,7 +816,8 @@ impl<P: Parts> PgDb<P> {
 
     /// `cols = vals` (SQL equality: a NULL matches nothing), the WHERE clause of the RI queries.
     pub(super) fn key_filter(cols: &[usize], vals: &[Value]) -> Filter {
-        Filter { conds: cols.iter().zip(vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, v.clone())).collect() }
+        let conds = cols.iter().zip(vals).map(|(&c, v)| Cond::Cmp(c, CmpOp::Eq, v.clone())).collect();
+        Filter { conds, ..Filter::default() }
     }
 
     /// `RI_FKey_check`: `SELECT 1 FROM parent WHERE key = $1 FOR KEY SHARE` with a fresh snapshot
@@ -758,6 +838,12 @@ impl<P: Parts> PgDb<P> {
             return Ok(Lk::Ok);
         }
         let fk = self.cat.tables[fk_table].fks[f].clone();
+        // RI_FKey_check opens the parent with RowShareLock (ri_triggers.c).
+        let why = (label, Purpose::FkCheck { fk_table, parent: fk.parent });
+        match self.lock_relation(s, trx, fk.parent, Hw::RowShare, false, why)? {
+            Lk::Ok => {}
+            other => return Ok(other),
+        }
         let child = self.cat.tables[fk_table].name.clone();
         let violation = err(
             ErrorKind::FkViolation,
@@ -813,6 +899,12 @@ impl<P: Parts> PgDb<P> {
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
         let fk = self.cat.tables[fk_table].fks[f].clone();
+        // ri_restrict opens the child table with RowShareLock (ri_triggers.c).
+        let why = (label, Purpose::ParentCheck { fk_table, parent: fk.parent });
+        match self.lock_relation(s, trx, fk_table, Hw::RowShare, false, why)? {
+            Lk::Ok => {}
+            other => return Ok(other),
+        }
         let latest = self.book.commit_seq;
         if !restrict && !self.scan_visible(fk.parent, trx, latest, &Self::key_filter(&fk.parent_cols, vals))?.is_empty()
         {

@@ -4,11 +4,15 @@
 //! `deadlock_timeout`. Sessions, transactions, timers and the `Engine` impl.
 
 mod actions;
+mod advisory;
+mod deadlock;
 mod deferred;
 mod exec;
 pub mod modes;
 mod multixact;
+mod relation;
 mod savepoints;
+mod unique;
 mod xmax;
 
 use super::forget_commits;
@@ -26,13 +30,16 @@ use litemap::LiteMap;
 use modes::{Hw, PgLock, RowMode};
 use std::sync::Arc;
 
-/// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, or a
-/// transaction.
+/// A lockable object: a row (all versions of one logical row), its heavyweight tuple lock, a
+/// transaction, or a table (a relation lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PgRes {
     Row(u32, i64),
     Tuple(u32, i64),
     Xact(TxnId),
+    Rel(u32),
+    /// An advisory lock's key (`SET_LOCKTAG_INT64`, lockfuncs.c).
+    Advisory(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +81,10 @@ struct Sess {
     waiting: Option<(PgRes, PgLock, u32)>,
     killed: Option<DbError>,
     settings: Settings,
+    /// Session-level advisory locks held: (key, shared, times taken).
+    advisory: Vec<(i64, bool, u32)>,
+    /// When `statement_timeout` cancels the running statement (µs), if it is set.
+    statement_deadline: Option<u64>,
 }
 
 /// Why a PostgreSQL lock was taken, formatted only when reported.
@@ -93,6 +104,9 @@ pub(crate) enum Purpose {
 
 type Why = super::Why<Purpose>;
 
+/// The tag bit of a relation lock's reason (see `PgDb::rel_whys`).
+const REL_TAG: u32 = 1 << 31;
+
 /// A PostgreSQL database: heap, locks, transactions, sessions.
 pub struct PgDb<P: Parts> {
     cat: Arc<Catalog>,
@@ -109,6 +123,9 @@ pub struct PgDb<P: Parts> {
     unsettled: Vec<(TreeId, Key)>,
     /// Why each lock was taken, by tag; shared between copies of the state.
     whys: Chain<Why>,
+    /// Why each relation lock was taken, by tag less [`REL_TAG`]: kept apart, so that the tags of
+    /// row, tuple and transaction locks are what they were before relation locks were modelled.
+    rel_whys: Chain<Why>,
     /// The waiters' deadlock checks and lock timeouts.
     timers: Timers<PgTimer>,
     book: Book,
@@ -123,10 +140,12 @@ enum PgTimer {
     DeadlockCheck,
     /// `lock_timeout`, if set.
     LockTimeout,
+    /// `statement_timeout`, if set: counted from the statement's start.
+    StatementTimeout,
 }
 
 impl TimerKind for PgTimer {
-    const ALL: &'static [PgTimer] = &[PgTimer::DeadlockCheck, PgTimer::LockTimeout];
+    const ALL: &'static [PgTimer] = &[PgTimer::DeadlockCheck, PgTimer::LockTimeout, PgTimer::StatementTimeout];
     fn index(self) -> usize {
         self as usize
     }
@@ -146,6 +165,7 @@ where
             next_ctid: self.next_ctid,
             unsettled: self.unsettled.clone(),
             whys: self.whys.clone(),
+            rel_whys: self.rel_whys.clone(),
             timers: self.timers.clone(),
             book: self.book.clone(),
             mx: self.mx.clone(),
@@ -275,12 +295,18 @@ impl<P: Parts> PgDb<P> {
         if lt > 0 {
             self.timers.arm(s, PgTimer::LockTimeout, now + lt);
         }
+        if let Some(at) = self.sessions[s].statement_deadline {
+            self.timers.arm(s, PgTimer::StatementTimeout, at);
+        }
     }
 
     fn describe(&self, trx: TxnId, res: &PgRes, mode: PgLock, tag: u32, granted: bool) -> LockDesc {
         let names = &self.book.names;
-        let session = self.book.holder_label(self.trxs.get(&trx).map(|t| t.session), trx);
-        let why = self.whys.get(tag as usize);
+        let session = self.book.holder_label(self.session_of(trx), trx);
+        let why = match tag & REL_TAG {
+            0 => self.whys.get(tag as usize),
+            _ => self.rel_whys.get((tag & !REL_TAG) as usize),
+        };
         let taken_by = why.map(|w| w.text(|p| self.purpose_text(p))).unwrap_or_else(|| "transaction".into());
         let fk_check = why.is_some_and(|w| matches!(w.purpose, Purpose::FkCheck { .. } | Purpose::ParentCheck { .. }));
         let (table, key, kind) = match res {
@@ -301,6 +327,8 @@ impl<P: Parts> PgDb<P> {
                 let owner = self.book.holder_label(self.trxs.get(x).map(|t| t.session), *x);
                 (names.none.clone(), format!("transaction of {owner}"), "transaction")
             }
+            PgRes::Rel(t) => (names.tables[*t as usize].clone(), "whole table".into(), "relation"),
+            PgRes::Advisory(k) => (names.none.clone(), format!("key {k}"), "advisory"),
         };
         let mode = match mode {
             PgLock::Row(m) => m.sql(),
@@ -358,10 +386,26 @@ impl<P: Parts> PgDb<P> {
     }
 
     /// The deadlock check a waiter runs once, `deadlock_timeout` after its wait began
-    /// (proc.c `CheckDeadLock`, deadlock.c): a cycle through it makes it the victim.
+    /// (proc.c `CheckDeadLock`, deadlock.c `DeadLockCheck`): a cycle through it that reordering
+    /// wait queues can break is broken so (a soft deadlock: the queues are rearranged and the
+    /// waiters that can be granted now are woken, `ProcLockWakeup`); any other makes it the victim.
     fn check_deadlock(&mut self, s: SessionId) -> Result<(), EngineError> {
         self.timers.disarm(s, PgTimer::DeadlockCheck);
         let Some(trx) = self.sessions[s].trx else { return Ok(()) };
+        match deadlock::check(&self.locks, trx) {
+            deadlock::Verdict::None => return Ok(()),
+            deadlock::Verdict::Soft(orders) => {
+                for (res, order) in orders {
+                    for g in self.locks.reorder_waiters(&res, &order) {
+                        if let Some(x) = self.trxs.get(&g.txn) {
+                            self.book.wakeups.push(x.session);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            deadlock::Verdict::Hard => {}
+        }
         let Some(cycle) = self.locks.find_cycle_from(trx) else { return Ok(()) };
         let waits = cycle.iter().filter_map(|t| self.trxs.get(t).and_then(|x| self.waiting_desc(x.session))).collect();
         let names = cycle
@@ -418,6 +462,9 @@ impl<P: Parts> PgDb<P> {
                 let rows = match &run.stmt.plan {
                     Plan::Select { table, proj, .. } => {
                         Some(crate::engine::project(&self.cat.tables[*table], proj, run.rows))
+                    }
+                    Plan::Advisory(calls) => {
+                        Some(super::Rows::new(calls.iter().map(|c| c.name.clone()).collect(), run.rows))
                     }
                     _ => None,
                 };
@@ -572,6 +619,7 @@ impl<P: Parts> Engine for PgDb<P> {
             next_ctid: 1,
             unsettled: Vec::new(),
             whys: Chain::new(),
+            rel_whys: Chain::new(),
             timers: Timers::default(),
             book,
             mx: Default::default(),
@@ -637,6 +685,9 @@ impl<P: Parts> Engine for PgDb<P> {
             Some(t) => t,
             None => self.begin_trx(s, None),
         };
+        // enable_statement_timeout (postgres.c): armed when the statement starts.
+        let st = self.sessions[s].settings.statement_timeout_ms().filter(|&ms| ms > 0.0);
+        self.sessions[s].statement_deadline = st.map(|ms| self.book.now + (ms * 1000.0) as u64);
         let t = self.trxs.get_mut(&trx).expect("active");
         if t.iso >= Isolation::RepeatableRead && t.snapshot.is_none() {
             t.snapshot = Some(self.book.commit_seq);
@@ -726,8 +777,11 @@ impl<P: Parts> Engine for PgDb<P> {
             .keys()
             .flat_map(|&t| self.locks.locks_of(t).filter(|(r, _)| !matches!(r, PgRes::Xact(_))).map(|(_, e)| e.tag));
         let waiting = self.sessions.iter().filter_map(|s| s.waiting.map(|w| w.2));
-        let oldest = held.chain(waiting).min().map_or(self.whys.len(), |t| t as usize);
+        let tags: Vec<u32> = held.chain(waiting).collect();
+        let oldest = tags.iter().filter(|&&t| t & REL_TAG == 0).min().map_or(self.whys.len(), |&t| t as usize);
         self.whys.forget_before(oldest);
+        let rel = tags.iter().filter(|&&t| t & REL_TAG != 0).map(|&t| (t & !REL_TAG) as usize).min();
+        self.rel_whys.forget_before(rel.unwrap_or(self.rel_whys.len()));
         self.locks.drop_empty_queues();
         Ok(visited)
     }
@@ -747,6 +801,10 @@ impl<P: Parts> Engine for PgDb<P> {
                     self.cancel(s, err(ErrorKind::LockTimeout, "canceling statement due to lock timeout"))?
                 }
                 PgTimer::DeadlockCheck => self.check_deadlock(s)?,
+                // StatementTimeoutHandler (postgres.c) cancels the query: SQLSTATE 57014.
+                PgTimer::StatementTimeout => {
+                    self.cancel(s, err(ErrorKind::Other, "canceling statement due to statement timeout"))?
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 //! transaction locks, with their conflict tables.
 
 use crate::lock::LockMode;
-use crate::sql::RowLock;
+use crate::sql::{RowLock, TableLock};
 
 /// A row-lock strength (`LockTupleMode`, nodes/lockoptions.h), weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,28 +43,69 @@ impl RowMode {
     }
 }
 
-/// Heavyweight lock modes used for row locking (lock.c): tuple locks, and transaction locks
-/// (a transaction holds Exclusive on its own id; a waiter asks Share).
+/// Heavyweight lock modes (lockdefs.h), weakest first: relation locks (every statement's, and
+/// `LOCK TABLE`'s), tuple locks, and transaction locks (a transaction holds Exclusive on its own
+/// id; a waiter asks Share).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Hw {
     AccessShare,
     RowShare,
+    RowExclusive,
+    ShareUpdateExclusive,
     Share,
+    ShareRowExclusive,
     Exclusive,
     AccessExclusive,
 }
 
 impl Hw {
-    /// `LockConflicts` (lock.c), restricted to these modes; symmetric.
+    /// `LockConflicts` (lock.c): symmetric.
     fn conflicts(self, other: Hw) -> bool {
         use Hw::*;
-        match (self, other) {
-            (AccessExclusive, _) | (_, AccessExclusive) => true,
-            (AccessShare, _) | (_, AccessShare) => false,
-            (RowShare, Exclusive) | (Exclusive, RowShare) => true,
-            (RowShare, _) | (_, RowShare) => false,
-            (Share, Share) => false,
-            _ => true,
+        let with = |m: Hw| -> &'static [Hw] {
+            match m {
+                AccessShare => &[AccessExclusive],
+                RowShare => &[Exclusive, AccessExclusive],
+                RowExclusive => &[Share, ShareRowExclusive, Exclusive, AccessExclusive],
+                ShareUpdateExclusive => &[ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive],
+                Share => &[RowExclusive, ShareUpdateExclusive, ShareRowExclusive, Exclusive, AccessExclusive],
+                ShareRowExclusive => {
+                    &[RowExclusive, ShareUpdateExclusive, Share, ShareRowExclusive, Exclusive, AccessExclusive]
+                }
+                Exclusive => &[
+                    RowShare,
+                    RowExclusive,
+                    ShareUpdateExclusive,
+                    Share,
+                    ShareRowExclusive,
+                    Exclusive,
+                    AccessExclusive,
+                ],
+                AccessExclusive => &[
+                    AccessShare,
+                    RowShare,
+                    RowExclusive,
+                    ShareUpdateExclusive,
+                    Share,
+                    ShareRowExclusive,
+                    Exclusive,
+                    AccessExclusive,
+                ],
+            }
+        };
+        with(self).contains(&other)
+    }
+
+    pub fn of(mode: TableLock) -> Hw {
+        match mode {
+            TableLock::AccessShare => Hw::AccessShare,
+            TableLock::RowShare => Hw::RowShare,
+            TableLock::RowExclusive => Hw::RowExclusive,
+            TableLock::ShareUpdateExclusive => Hw::ShareUpdateExclusive,
+            TableLock::Share => Hw::Share,
+            TableLock::ShareRowExclusive => Hw::ShareRowExclusive,
+            TableLock::Exclusive => Hw::Exclusive,
+            TableLock::AccessExclusive => Hw::AccessExclusive,
         }
     }
 
@@ -72,7 +113,10 @@ impl Hw {
         match self {
             Hw::AccessShare => "AccessShareLock",
             Hw::RowShare => "RowShareLock",
+            Hw::RowExclusive => "RowExclusiveLock",
+            Hw::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
             Hw::Share => "ShareLock",
+            Hw::ShareRowExclusive => "ShareRowExclusiveLock",
             Hw::Exclusive => "ExclusiveLock",
             Hw::AccessExclusive => "AccessExclusiveLock",
         }
@@ -145,5 +189,30 @@ mod tests {
         }
         assert!(PgLock::Hw(Hw::Share).must_wait_for(PgLock::Hw(Hw::Exclusive)));
         assert!(!PgLock::Hw(Hw::Share).must_wait_for(PgLock::Hw(Hw::Share)));
+    }
+
+    #[test]
+    fn table_lock_conflicts_are_symmetric_and_as_documented() {
+        use Hw::*;
+        let all = [
+            AccessShare,
+            RowShare,
+            RowExclusive,
+            ShareUpdateExclusive,
+            Share,
+            ShareRowExclusive,
+            Exclusive,
+            AccessExclusive,
+        ];
+        for a in all {
+            for b in all {
+                assert_eq!(a.conflicts(b), b.conflicts(a), "{a:?} vs {b:?}");
+            }
+        }
+        // The docs' "Table-level Locks": how many of the 8 modes each conflicts with.
+        let counts: Vec<usize> = all.iter().map(|a| all.iter().filter(|b| a.conflicts(**b)).count()).collect();
+        assert_eq!(counts, [1, 2, 4, 5, 5, 6, 7, 8]);
+        assert!(!RowExclusive.conflicts(RowExclusive) && ShareUpdateExclusive.conflicts(ShareUpdateExclusive));
+        assert!(!Share.conflicts(Share) && Share.conflicts(RowExclusive));
     }
 }

@@ -89,9 +89,89 @@ fn other_subquery_forms_are_clear_errors() {
 /// A refusal names its real cause: a SELECT without FROM is not a join.
 #[test]
 fn select_without_from_is_refused_as_such() {
-    let e = lower("SELECT pg_advisory_lock(578902068)").unwrap_err().to_string();
+    let e = lower("SELECT current_setting('x')").unwrap_err().to_string();
     assert!(e.starts_with("7:3: a SELECT without FROM"), "{e}");
     let e =
         lower("SELECT a.id FROM auth_user a JOIN bookmarks_bookmark b ON b.user_id = a.id").unwrap_err().to_string();
     assert!(e.contains("no joins"), "{e}");
+}
+
+#[test]
+fn order_by_and_limit_lower_to_sort_keys() {
+    use crate::sql::plan::SortKey;
+    let Plan::Select { order, limit, .. } =
+        lower("SELECT * FROM auth_user ORDER BY username DESC, id LIMIT 3").unwrap()
+    else {
+        panic!("not a SELECT")
+    };
+    let keys =
+        vec![SortKey { col: 1, desc: true, nulls_first: true }, SortKey { col: 0, desc: false, nulls_first: false }];
+    assert_eq!((order, limit), (keys, Some(3)));
+    assert!(lower("SELECT * FROM auth_user ORDER BY lower(username)").unwrap_err().what.contains("ORDER BY key"));
+    assert!(lower("SELECT * FROM auth_user LIMIT 1 OFFSET 2").unwrap_err().what.contains("LIMIT n"));
+}
+
+#[test]
+fn numeric_columns_and_typed_literals() {
+    let mut cat = Catalog::default();
+    let mut run = |sql: &str| {
+        parse_statement(&RawStatement { text: sql.into(), pos: Pos { line: 1, col: 1 } }, &mut cat, OPTS)
+            .map(|s| s.plan)
+    };
+    run("CREATE TABLE acct (id TEXT PRIMARY KEY, balance NUMERIC NOT NULL, opened DATE)").unwrap();
+    let Plan::Insert { rows, .. } = run("INSERT INTO acct VALUES ('x', 600, DATE '2008-01-01')").unwrap() else {
+        panic!("not an INSERT")
+    };
+    assert_eq!(rows[0][1], crate::sql::Expr::Lit(Value::Int(600)));
+    assert_eq!(rows[0][2], crate::sql::Expr::Lit(Value::Str("2008-01-01".into())));
+    assert!(run("INSERT INTO acct VALUES ('y', 1.5, NULL)").unwrap_err().what.contains("unsupported number"));
+    assert!(run("INSERT INTO acct VALUES ('y', 1, DATE 'today')").unwrap_err().what.contains("unsupported literal"));
+    let err = run("CREATE TABLE r (n INT PRIMARY KEY, amount NUMERIC(13,2))").unwrap_err();
+    assert!(err.what.contains("with a scale is not modelled"), "{}", err.what);
+    assert_eq!(cat.tables[0].columns[1].ty, crate::sql::ColType::Numeric);
+}
+
+#[test]
+fn insert_select_expands_literals_and_generate_series() {
+    let rows = |sql: &str| match lower(sql).unwrap() {
+        Plan::Insert { rows, .. } => rows.iter().map(|r| r[..2].to_vec()).collect::<Vec<_>>(),
+        other => panic!("not an INSERT: {other:?}"),
+    };
+    let lit = |v: Value| crate::sql::Expr::Lit(v);
+    let want = |a: i64, b: &str| vec![lit(Value::Int(a)), lit(Value::Str(b.into()))];
+    assert_eq!(rows("INSERT INTO auth_user SELECT 7, 'u7'"), vec![want(7, "u7")]);
+    assert_eq!(rows("INSERT INTO auth_user SELECT generate_series(1, 2), 'x'"), vec![want(1, "x"), want(2, "x")]);
+    assert_eq!(
+        rows("INSERT INTO auth_user SELECT g, 'y' FROM generate_series(3, 4) g"),
+        vec![want(3, "y"), want(4, "y")]
+    );
+    let nested = "INSERT INTO auth_user (id, username) SELECT x, 'z' FROM (SELECT * FROM generate_series(5, 5)) a(x)";
+    assert_eq!(rows(nested), vec![want(5, "z")]);
+    assert!(lower("INSERT INTO auth_user SELECT id, username FROM auth_user").is_err());
+    let big = lower("INSERT INTO auth_user (id) SELECT generate_series(1, 1000000)").unwrap_err();
+    assert!(big.what.contains("more rows than the model keeps"), "{}", big.what);
+}
+
+#[test]
+fn advisory_lock_calls_lower_to_plans_and_filters() {
+    use crate::sql::plan::{Advisory, AdvisoryOp};
+    let lock = |name: &str, op, key, xact, shared| Advisory { name: name.into(), op, key, xact, shared };
+    let Plan::Advisory(calls) = lower("SELECT pg_advisory_lock(5), pg_advisory_unlock_shared(1, 2)").unwrap() else {
+        panic!("not an advisory SELECT")
+    };
+    assert_eq!(
+        calls,
+        vec![
+            lock("pg_advisory_lock", AdvisoryOp::Lock, 5, false, false),
+            lock("pg_advisory_unlock_shared", AdvisoryOp::Unlock, (1 << 32) | 2, false, true)
+        ]
+    );
+    let Plan::Select { filter, .. } =
+        lower("SELECT * FROM auth_user WHERE pg_advisory_xact_lock(0) IS NOT NULL AND id = 1").unwrap()
+    else {
+        panic!("not a SELECT")
+    };
+    assert_eq!(filter.advisory, vec![lock("pg_advisory_xact_lock", AdvisoryOp::Lock, 0, true, false)]);
+    assert_eq!(filter.conds.len(), 1);
+    assert!(lower("SELECT pg_advisory_lock(id)").is_err());
 }
