@@ -117,6 +117,12 @@ pub enum Part {
     GetAgain,
 }
 
+/// get_or_create of a child row of `user` in `table` found by `filter`: the get, then the create
+/// (its row id left to the table's serial column).
+fn get_or_create_child(sql: &AppSql, (table, filter): (&str, &str), user: i64, cols: &str, vals: &str) -> Vec<String> {
+    vec![format!("SELECT id FROM {table} WHERE {filter}"), child_insert(sql, table, 0, user, cols, vals)]
+}
+
 /// A child row's id as sent: given (a workload run numbers its rows so that its spec replays
 /// them), or, for row 0, left to the table's AUTO_INCREMENT / SERIAL column as Django leaves it
 /// (the load simulator's rows).
@@ -203,32 +209,24 @@ impl Action {
                 .iter()
                 .map(|(t, c)| format!("DELETE FROM {t} WHERE {c} NOT IN (SELECT id FROM auth_user)"))
                 .collect(),
-            Action::GetOrCreateModule { user, course, key } => vec![
-                format!("SELECT id FROM courseware_studentmodule WHERE {}", module_where(user, course, key)),
-                child_insert(
-                    sql,
-                    "courseware_studentmodule",
-                    0,
-                    *user,
-                    "module_id, course_id, module_type",
-                    &format!("{}, {}, 'problem'", lit(key), lit(course)),
-                ),
-            ],
+            Action::GetOrCreateModule { user, course, key } => get_or_create_child(
+                sql,
+                ("courseware_studentmodule", &module_where(user, course, key)),
+                *user,
+                "module_id, course_id, module_type",
+                &format!("{}, {}, 'problem'", lit(key), lit(course)),
+            ),
             Action::SaveModule { user, course, key } => vec![format!(
                 "UPDATE courseware_studentmodule SET state = '[1]', modified = CURRENT_TIMESTAMP WHERE {}",
                 module_where(user, course, key)
             )],
-            Action::SubmitCompletion { user, course, key } => vec![
-                format!("SELECT id FROM completion_blockcompletion WHERE {}", completion_where(user, course, key)),
-                child_insert(
-                    sql,
-                    "completion_blockcompletion",
-                    0,
-                    *user,
-                    "course_key, block_key, block_type, completion",
-                    &format!("{}, {}, 'problem', 1", lit(course), lit(key)),
-                ),
-            ],
+            Action::SubmitCompletion { user, course, key } => get_or_create_child(
+                sql,
+                ("completion_blockcompletion", &completion_where(user, course, key)),
+                *user,
+                "course_key, block_key, block_type, completion",
+                &format!("{}, {}, 'problem', 1", lit(course), lit(key)),
+            ),
             Action::UpdateCompletion { user, course, key } => vec![format!(
                 "UPDATE completion_blockcompletion SET completion = 1, modified = CURRENT_TIMESTAMP WHERE {}",
                 completion_where(user, course, key)

@@ -2,7 +2,7 @@
 //! transaction locks, with their conflict tables.
 
 use crate::lock::LockMode;
-use crate::sql::{RowLock, TableLock};
+use crate::sql::RowLock;
 
 /// A row-lock strength (`LockTupleMode`, nodes/lockoptions.h), weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,20 +43,10 @@ impl RowMode {
     }
 }
 
-/// Heavyweight lock modes (lockdefs.h), weakest first: relation locks (every statement's, and
-/// `LOCK TABLE`'s), tuple locks, and transaction locks (a transaction holds Exclusive on its own
-/// id; a waiter asks Share).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Hw {
-    AccessShare,
-    RowShare,
-    RowExclusive,
-    ShareUpdateExclusive,
-    Share,
-    ShareRowExclusive,
-    Exclusive,
-    AccessExclusive,
-}
+/// Heavyweight lock modes (lockdefs.h), weakest first: the table lock modes of `LOCK TABLE`
+/// ([`TableLock`]), used too for every statement's relation lock, for tuple locks, and for
+/// transaction locks (a transaction holds Exclusive on its own id; a waiter asks Share).
+pub use crate::sql::TableLock as Hw;
 
 impl Hw {
     /// `LockConflicts` (lock.c): symmetric.
@@ -94,19 +84,6 @@ impl Hw {
             }
         };
         with(self).contains(&other)
-    }
-
-    pub fn of(mode: TableLock) -> Hw {
-        match mode {
-            TableLock::AccessShare => Hw::AccessShare,
-            TableLock::RowShare => Hw::RowShare,
-            TableLock::RowExclusive => Hw::RowExclusive,
-            TableLock::ShareUpdateExclusive => Hw::ShareUpdateExclusive,
-            TableLock::Share => Hw::Share,
-            TableLock::ShareRowExclusive => Hw::ShareRowExclusive,
-            TableLock::Exclusive => Hw::Exclusive,
-            TableLock::AccessExclusive => Hw::AccessExclusive,
-        }
     }
 
     pub fn name(self) -> &'static str {

@@ -19,7 +19,7 @@ pub(super) fn relation_locks(plan: &Plan) -> Vec<(usize, Hw)> {
         Plan::Select { lock: None, .. } => Hw::AccessShare,
         Plan::Select { lock: Some(_), .. } => Hw::RowShare,
         Plan::Insert { .. } | Plan::Update { .. } | Plan::Delete { .. } => Hw::RowExclusive,
-        Plan::LockTable { tables, mode, .. } => return tables.iter().map(|&t| (t, Hw::of(*mode))).collect(),
+        Plan::LockTable { tables, mode, .. } => return tables.iter().map(|&t| (t, *mode)).collect(),
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
