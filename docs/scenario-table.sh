@@ -10,6 +10,8 @@ echo "| scenario | permutations | FK on: waits / deadlocks / errors / orphans | 
 echo "|---|---|---|---|"
 for spec in model/scenarios/*.spec; do
   name=$(basename "$spec" .spec)
+  # A spec for one engine only (PostgreSQL's deferrable constraints) has no recording of the other.
+  [ -f "model/scenarios/expected/$name.$engine.fk-on.jsonl" ] || continue
   cells=()
   for fk in on off; do
     cells+=("$("$bin" run "$spec" --engine "$engine" --fk "$fk" --json | python3 -c '
