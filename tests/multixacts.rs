@@ -39,6 +39,29 @@ fn run_reports_what_postgres_was_seen_to_create() {
 }
 
 #[test]
+fn a_savepoint_locks_with_its_own_xid_as_postgres_was_seen_to() {
+    let spec = repo("model/scenarios/multixacts-savepoints.spec");
+    let one = |perm: &str| {
+        let out = fksim(&["run", &spec, "--engine", "postgres", "--permutation", perm]);
+        lines_with(&out, "multixacts").iter().map(|l| l.to_string()).collect::<Vec<_>>()
+    };
+    let two = ["  -- multixacts: 1 created, 2 members (auth_user id=1: 1 / 2)"];
+    // Observed live, case by case (docs/postgres.md, "Multixacts").
+    assert_eq!(one("s1sp s1e s2e s1c s2c s3c"), two, "a savepoint's check and another session's");
+    assert_eq!(one("s1e s1sp s1u s1c s2c s3c"), two, "the transaction's check, then its savepoint's update");
+    assert!(one("s1sp s1e s1rb s2e s1c s2c s3c").is_empty(), "a rolled-back savepoint's lock counts for nothing");
+    assert!(one("s1e s1sp s1f s1c s2c s3c").is_empty(), "already held by the transaction");
+    assert!(one("s1sp s1e s1rel s1f s1c s2c s3c").is_empty(), "already held by a released savepoint");
+    assert_eq!(
+        one("s1sp s1e s2e s1rb s3e s1c s2c s3c"),
+        ["  -- multixacts: 2 created, 4 members (auth_user id=1: 2 / 4)"],
+        "the rolled-back member is left out of the next multixact"
+    );
+    assert_eq!(one("s1e s2e s1sp s1f s1c s2c s3c"), two, "already held under the transaction's own xid");
+    assert_eq!(one("s1sp s1e s1rel s1sp2 s1lock s1c s2c s3c"), two, "a released savepoint's lock beside another's");
+}
+
+#[test]
 fn without_the_fk_the_checks_lock_nothing_and_make_none() {
     let spec = repo("model/scenarios/multixacts.spec");
     let off = fksim(&["run", &spec, "--engine", "postgres", "--fk", "off"]);

@@ -67,12 +67,6 @@ impl EngineKind {
         self.run(Consts).schema(fk_enforced)
     }
 
-    /// Does a statement's error abort the whole transaction (see
-    /// [`Engine::ERROR_ABORTS_TRANSACTION`])?
-    pub fn error_aborts_transaction(self) -> bool {
-        self.run(Consts).error_aborts_transaction
-    }
-
     /// Does the engine keep rows in the primary key (see [`Engine::ROWS_IN_PRIMARY_KEY`])?
     pub fn rows_in_primary_key(self) -> bool {
         self.run(Consts).rows_in_primary_key
@@ -84,7 +78,6 @@ struct Consts;
 
 struct EngineConsts {
     schema: fn(bool) -> crate::sql::SchemaOptions,
-    error_aborts_transaction: bool,
     rows_in_primary_key: bool,
 }
 
@@ -100,10 +93,6 @@ impl EngineTask for Consts {
     where
         E::With<crate::explore::Tracing>: Clone,
     {
-        EngineConsts {
-            schema: E::schema,
-            error_aborts_transaction: E::ERROR_ABORTS_TRANSACTION,
-            rows_in_primary_key: E::ROWS_IN_PRIMARY_KEY,
-        }
+        EngineConsts { schema: E::schema, rows_in_primary_key: E::ROWS_IN_PRIMARY_KEY }
     }
 }

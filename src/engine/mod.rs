@@ -97,9 +97,6 @@ pub trait Engine: Send + Sized {
     /// scans) rather than keys and ranges only.
     const TRACES_ROWS: bool;
 
-    /// Does a statement's error abort the whole transaction (PostgreSQL: `AbortTransaction`), or
-    /// roll back the statement only (InnoDB: `trx_t::rollback_low` to the statement's start)?
-    const ERROR_ABORTS_TRANSACTION: bool;
     /// Does `DROP TABLE a, b` drop the tables together (a child listed after its parent no longer
     /// holds it), or one after the other?
     const DROPS_TOGETHER: bool;

@@ -424,7 +424,6 @@ impl<P: Parts> Engine for InnoDb<P> {
     type Res = Res;
     type Mode = InnoLock;
     const KIND: EngineKind = EngineKind::Innodb;
-    const ERROR_ABORTS_TRANSACTION: bool = false;
     const TRACES_ROWS: bool = false;
     /// MariaDB drops the listed tables one after the other (checked live).
     const DROPS_TOGETHER: bool = false;

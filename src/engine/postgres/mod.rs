@@ -131,6 +131,8 @@ pub struct PgDb<P: Parts> {
     book: Book,
     /// Each tuple version's xmax and the multixacts created.
     mx: multixact::Multixacts,
+    /// The xids of subtransactions (xmax names them).
+    subs: savepoints::SubXids,
 }
 
 /// A PostgreSQL waiter's timers (proc.c `ProcSleep` enables both when the wait begins).
@@ -169,6 +171,7 @@ where
             timers: self.timers.clone(),
             book: self.book.clone(),
             mx: self.mx.clone(),
+            subs: self.subs.clone(),
         }
     }
 }
@@ -585,7 +588,6 @@ impl<P: Parts> Engine for PgDb<P> {
     type Res = PgRes;
     type Mode = PgLock;
     const KIND: EngineKind = EngineKind::Postgres;
-    const ERROR_ABORTS_TRANSACTION: bool = true;
     const TRACES_ROWS: bool = true;
     /// PostgreSQL drops the listed tables together (checked live).
     const DROPS_TOGETHER: bool = true;
@@ -623,6 +625,7 @@ impl<P: Parts> Engine for PgDb<P> {
             timers: Timers::default(),
             book,
             mx: Default::default(),
+            subs: Default::default(),
         }
     }
 

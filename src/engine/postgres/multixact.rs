@@ -98,10 +98,21 @@ impl Xmax {
 /// A tuple version: table, root, version.
 pub type Tid = (u32, i64, i64);
 
-/// Whether a transaction is running, and whether it committed.
+/// Whether a transaction is running, and whether it committed. An xid may be a
+/// subtransaction's: it runs while its top-level transaction runs and it has not aborted, and
+/// commits with it.
 pub trait Fate {
     fn running(&self, x: TxnId) -> bool;
     fn committed(&self, x: TxnId) -> bool;
+    /// The top-level transaction of `x` (itself, unless `x` is a subtransaction's xid).
+    fn top(&self, x: TxnId) -> TxnId {
+        x
+    }
+    /// `TransactionIdIsCurrentTransactionId` for a backend whose current xid is `me`: `x` is
+    /// its top-level transaction or one of its subtransactions not aborted.
+    fn is_current(&self, me: TxnId, x: TxnId) -> bool {
+        x == me || (self.top(x) == self.top(me) && self.running(x))
+    }
 }
 
 /// The xmax of every tuple version that has one, and what was created.
@@ -125,27 +136,35 @@ impl Multixacts {
     }
 
     /// `heap_lock_tuple`'s "already holds a lock as strong or stronger" check: the version's xmax
-    /// has the transaction as a member of at least `mode`'s strength (a running xmax only).
-    pub fn holds(&self, tid: Tid, me: TxnId, mode: Strength) -> bool {
+    /// has the current transaction (its top level or any of its live subtransactions) as a
+    /// member of at least `mode`'s strength (a running xmax only).
+    pub fn holds(&self, tid: Tid, me: TxnId, mode: Strength, fate: &impl Fate) -> bool {
         self.xmax.get(&tid).is_some_and(|x| {
-            x.members().iter().any(|m| m.xid == me && !m.status.is_update() && m.status.strength() >= mode)
+            x.members()
+                .iter()
+                .any(|m| fate.is_current(me, m.xid) && !m.status.is_update() && m.status.strength() >= mode)
         })
     }
 
     /// Lock version `tid` in `mode` (`heap_lock_tuple`, or `heap_lock_updated_tuple_rec` for a
     /// later version): nothing if it is already held, else the new xmax.
     pub fn lock(&mut self, tid: Tid, me: TxnId, mode: Strength, fate: &impl Fate) {
-        if self.holds(tid, me, mode) {
-            self.read(tid, me);
+        if self.holds(tid, me, mode, fate) {
+            self.read(tid, me, fate);
             return;
         }
         self.set_new(tid, me, mode, false, fate);
     }
 
-    /// `heap_lock_updated_tuple_rec` skips a version its own transaction is a member of
+    /// `heap_lock_updated_tuple_rec` skips a version the current transaction is a member of
     /// (`test_lockmode_for_conflict` returns `TM_SelfModified`).
-    pub fn is_member(&self, tid: Tid, me: TxnId) -> bool {
-        self.xmax.get(&tid).is_some_and(|x| x.members().iter().any(|m| m.xid == me))
+    pub fn is_member(&self, tid: Tid, me: TxnId, fate: &impl Fate) -> bool {
+        self.xmax.get(&tid).is_some_and(|x| x.members().iter().any(|m| fate.is_current(me, m.xid)))
+    }
+
+    /// Every xid some version's xmax names.
+    pub fn xids(&self) -> impl Iterator<Item = TxnId> + '_ {
+        self.xmax.values().flat_map(|x| x.members().iter().map(|m| m.xid))
     }
 
     /// Update or delete version `tid` (`heap_update`, `heap_delete`), writing version `new` (an
@@ -174,7 +193,7 @@ impl Multixacts {
         self.xmax.remove(&tid);
     }
 
-    /// The transaction ended: its backend's cache goes (`AtEOXact_MultiXact`).
+    /// The top-level transaction ended: its backend's cache goes (`AtEOXact_MultiXact`).
     pub fn end(&mut self, me: TxnId) {
         self.cache.remove(&me);
     }
@@ -188,22 +207,23 @@ impl Multixacts {
     }
 
     /// The members of a multixact xmax go into the reader's cache (`GetMultiXactIdMembers`).
-    fn read(&mut self, tid: Tid, me: TxnId) {
+    fn read(&mut self, tid: Tid, me: TxnId, fate: &impl Fate) {
         if let Some(Xmax::Multi(ms)) = self.xmax.get(&tid) {
             let ms = ms.clone();
-            self.remember(me, ms);
+            self.remember(fate.top(me), ms);
         }
     }
 
-    fn remember(&mut self, me: TxnId, ms: Arc<[Member]>) {
-        let seen = self.cache.entry(me).or_default();
+    /// The cache is the backend's: one per top-level transaction.
+    fn remember(&mut self, top: TxnId, ms: Arc<[Member]>) {
+        let seen = self.cache.entry(top).or_default();
         if !seen.contains(&ms) {
             seen.push(ms);
         }
     }
 
     fn set_new(&mut self, tid: Tid, me: TxnId, mode: Strength, is_update: bool, fate: &impl Fate) {
-        self.read(tid, me);
+        self.read(tid, me, fate);
         let old = self.xmax.get(&tid).cloned();
         let new = self.compute(tid, old, me, mode, is_update, fate);
         self.xmax.insert(tid, new);
@@ -241,18 +261,20 @@ impl Multixacts {
                         .filter(|m| running(m.xid) || (m.status.is_update() && fate.committed(m.xid)))
                         .collect();
                     kept.push(new);
-                    return self.create(tid, me, kept);
+                    return self.create(tid, me, kept, fate);
                 }
                 Some(Xmax::One(m)) if m.status.is_update() && fate.committed(m.xid) => {
-                    return self.create(tid, me, vec![m, new]);
+                    return self.create(tid, me, vec![m, new], fate);
                 }
                 Some(Xmax::One(m)) if running(m.xid) => {
                     if m.xid == me {
-                        // The same transaction: keep the stronger lock, and start over.
+                        // The same xid (`xmax == add_to_xmax`): keep the stronger lock, and start
+                        // over. Another subtransaction of the same transaction is another xid,
+                        // and makes a multixact with it.
                         mode = mode.max(m.status.strength());
                         continue;
                     }
-                    return self.create(tid, me, vec![m, new]);
+                    return self.create(tid, me, vec![m, new], fate);
                 }
                 // Ended (a locker, or an aborted updater): as if there were none.
                 Some(Xmax::One(_)) => continue,
@@ -261,10 +283,11 @@ impl Multixacts {
     }
 
     /// `MultiXactIdCreateFromMembers`: reuse a member set from the cache, or create one.
-    fn create(&mut self, tid: Tid, me: TxnId, mut members: Vec<Member>) -> Xmax {
+    fn create(&mut self, tid: Tid, me: TxnId, mut members: Vec<Member>, fate: &impl Fate) -> Xmax {
         members.sort();
         let ms: Arc<[Member]> = members.into();
-        let cached = self.cache.get(&me).and_then(|seen| seen.iter().find(|s| **s == ms).cloned());
+        let top = fate.top(me);
+        let cached = self.cache.get(&top).and_then(|seen| seen.iter().find(|s| **s == ms).cloned());
         if let Some(c) = cached {
             return Xmax::Multi(c);
         }
@@ -273,7 +296,7 @@ impl Multixacts {
         let row = self.per_row.entry((tid.0, tid.1)).or_default();
         row.0 += 1;
         row.1 += ms.len() as u64;
-        self.remember(me, ms.clone());
+        self.remember(top, ms.clone());
         Xmax::Multi(ms)
     }
 }

@@ -12,10 +12,16 @@
 //! the savepoint stay, and their waiters go on waiting. The deferred RI checks it queued are
 //! dropped, and its SET CONSTRAINTS changes undone (`AfterTriggerEndSubXact`).
 //!
-//! The model keeps one transaction id per top-level transaction, so a savepoint records what
-//! the transaction held when it was set; aborting the subtransaction undoes the writes made
-//! since and releases every lock that was not held then, waking the sessions that waited for
-//! one of the released row locks.
+//! The model keeps one transaction id per top-level transaction in the lock table, so a
+//! savepoint records what the transaction held when it was set; aborting the subtransaction
+//! undoes the writes made since and releases every lock that was not held then, waking the
+//! sessions that waited for one of the released row locks.
+//!
+//! Tuple xmax, and so the multixacts, names the subtransaction's own xid: a subtransaction gets
+//! one when it first locks or changes a row (`GetCurrentTransactionId` → `AssignTransactionId`,
+//! xact.c), a restarted one (after `ROLLBACK TO`) gets a new one, and a released one's stays,
+//! committed into its parent (`CommitSubTransaction`), aborting if the parent aborts.
+//! [`SubXids`] keeps which top-level transaction each belongs to and which aborted.
 
 use super::deferred::ConstraintModes;
 use super::modes::PgLock;
@@ -23,6 +29,49 @@ use super::{PgDb, PgRes};
 use crate::engine::{err, EngineError, ErrorKind, Parts, Poll, SessionId};
 use crate::lock::{Locks, TxnId};
 use crate::sql::Plan;
+use std::collections::BTreeMap;
+
+/// Where subtransaction xids start: above any top-level transaction id the model hands out.
+const SUB_XID_BASE: TxnId = 1 << 31;
+
+/// The xids given to subtransactions: whose they are, and whether they aborted.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SubXids {
+    next: TxnId,
+    of: BTreeMap<TxnId, (TxnId, bool)>,
+}
+
+impl SubXids {
+    /// The top-level transaction of `x` (`x` itself if it is not a subtransaction's).
+    pub(super) fn top(&self, x: TxnId) -> TxnId {
+        self.of.get(&x).map_or(x, |&(top, _)| top)
+    }
+
+    /// Did subtransaction `x` abort?
+    pub(super) fn aborted(&self, x: TxnId) -> bool {
+        self.of.get(&x).is_some_and(|&(_, aborted)| aborted)
+    }
+
+    fn assign(&mut self, top: TxnId) -> TxnId {
+        let x = SUB_XID_BASE + self.next;
+        self.next += 1;
+        self.of.insert(x, (top, false));
+        x
+    }
+
+    fn abort(&mut self, xs: impl IntoIterator<Item = TxnId>) {
+        for x in xs {
+            if let Some(e) = self.of.get_mut(&x) {
+                e.1 = true;
+            }
+        }
+    }
+
+    /// Forget the xids `keep` does not name (their transaction ended and no xmax names them).
+    pub(super) fn retain(&mut self, keep: impl Fn(TxnId, TxnId) -> bool) {
+        self.of.retain(|&x, &mut (top, _)| keep(x, top));
+    }
+}
 
 /// A subtransaction's start: its name, the length of the undo log, and the locks held then.
 #[derive(Debug, Clone)]
@@ -33,6 +82,10 @@ pub(super) struct Savepoint {
     /// The deferred RI events queued then, and the SET CONSTRAINTS state.
     deferred: usize,
     constraints: ConstraintModes,
+    /// The subtransaction's xid, once it locked or changed a row, and those of the inner ones
+    /// released into it.
+    xid: Option<TxnId>,
+    released: Vec<TxnId>,
 }
 
 impl<P: Parts> PgDb<P> {
@@ -57,7 +110,9 @@ impl<P: Parts> PgDb<P> {
             let held = self.held(trx);
             let t = self.trxs.get_mut(&trx).expect("active");
             let (mark, deferred, constraints) = (t.undo.len(), t.deferred.len(), t.constraints.clone());
-            t.savepoints.push(Savepoint { name: name.clone(), mark, held, deferred, constraints });
+            let sp =
+                Savepoint { name: name.clone(), mark, held, deferred, constraints, xid: None, released: Vec::new() };
+            t.savepoints.push(sp);
             return Ok(Poll::Done(Ok(None)));
         }
         let Some(i) = self.trxs[&trx].savepoints.iter().rposition(|sp| sp.name == *name) else {
@@ -70,8 +125,20 @@ impl<P: Parts> PgDb<P> {
             self.sessions[s].aborted = false;
         }
         let keep = if matches!(plan, Plan::RollbackToSavepoint(_)) { i + 1 } else { i };
-        self.trxs.get_mut(&trx).expect("active").savepoints.truncate(keep);
+        let t = self.trxs.get_mut(&trx).expect("active");
+        let gone: Vec<TxnId> =
+            t.savepoints.drain(keep..).flat_map(|sp| sp.xid.into_iter().chain(sp.released)).collect();
+        if let Some(parent) = t.savepoints.last_mut() {
+            parent.released.extend(gone);
+        }
         Ok(Poll::Done(Ok(None)))
+    }
+
+    /// The xid the transaction's current subtransaction locks and writes rows with: the
+    /// innermost savepoint's (given now if it has none yet), or the transaction's own.
+    pub(super) fn current_xid(&mut self, trx: TxnId) -> TxnId {
+        let Some(sp) = self.trxs.get_mut(&trx).and_then(|t| t.savepoints.last_mut()) else { return trx };
+        *sp.xid.get_or_insert_with(|| self.subs.assign(trx))
     }
 
     /// Abort the subtransactions from savepoint `i` on: undo their writes, release the locks
@@ -83,6 +150,10 @@ impl<P: Parts> PgDb<P> {
         if let Some(t) = self.trxs.get_mut(&trx) {
             t.deferred.truncate(sp.deferred);
             t.constraints = sp.constraints.clone();
+            // Its xid, and those of the subtransactions inside it, abort; a restart gets a new one.
+            let aborted =
+                t.savepoints[i..].iter_mut().flat_map(|sp| sp.xid.take().into_iter().chain(sp.released.drain(..)));
+            self.subs.abort(aborted.collect::<Vec<_>>());
         }
         let mut rows = Vec::new();
         for (res, mode) in self.held(trx) {

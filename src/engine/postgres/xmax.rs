@@ -6,6 +6,7 @@
 use super::exec::{root_of, tkey, version_of};
 use super::modes::RowMode;
 use super::multixact::{Fate, Strength};
+use super::savepoints::SubXids;
 use super::{PgDb, Trx};
 use crate::engine::{Book, EngineError, MultixactCount, MultixactRow, Parts};
 use crate::lock::TxnId;
@@ -13,18 +14,24 @@ use crate::sql::Value;
 use crate::store::Key;
 use litemap::LiteMap;
 
-/// Which transactions run and which committed, as the multixact rules ask.
+/// Which transactions run and which committed, as the multixact rules ask; a subtransaction's
+/// xid runs and commits with its top-level transaction, unless it aborted.
 struct Fates<'a> {
     trxs: &'a LiteMap<TxnId, Trx>,
     book: &'a Book,
+    subs: &'a SubXids,
 }
 
 impl Fate for Fates<'_> {
     fn running(&self, x: TxnId) -> bool {
-        self.trxs.contains_key(&x)
+        self.trxs.contains_key(&self.subs.top(x)) && !self.subs.aborted(x)
     }
     fn committed(&self, x: TxnId) -> bool {
-        x == crate::engine::SETUP_TRX || self.book.commits.contains_key(&x)
+        let top = self.subs.top(x);
+        (top == crate::engine::SETUP_TRX || self.book.commits.contains_key(&top)) && !self.subs.aborted(x)
+    }
+    fn top(&self, x: TxnId) -> TxnId {
+        self.subs.top(x)
     }
 }
 
@@ -40,15 +47,17 @@ fn strength(mode: RowMode) -> Strength {
 impl<P: Parts> PgDb<P> {
     /// Version `k` is locked in `mode` (`heap_lock_tuple`). A KEY SHARE lock on a version
     /// updated without a key change first locks the later versions, skipping those the
-    /// transaction is already a member of (`heap_lock_updated_tuple_rec`).
+    /// transaction is already a member of (`heap_lock_updated_tuple_rec`). The locker is the
+    /// current subtransaction's xid.
     pub(super) fn note_lock(&mut self, trx: TxnId, table: usize, k: &Key, mode: RowMode) -> Result<(), EngineError> {
         let (t, root) = (table as u32, root_of(k));
+        let trx = self.current_xid(trx);
         let Some(v) = self.version(table, k)? else { return Ok(()) };
         if mode == RowMode::KeyShare && v.xmax != 0 && !v.deleted {
             let mut ver = version_of(k) + 1;
             while let Some(next) = self.version(table, &tkey(root, ver))? {
-                let fate = Fates { trxs: &self.trxs, book: &self.book };
-                if !self.mx.is_member((t, root, ver), trx) {
+                let fate = Fates { trxs: &self.trxs, book: &self.book, subs: &self.subs };
+                if !self.mx.is_member((t, root, ver), trx, &fate) {
                     self.mx.lock((t, root, ver), trx, Strength::KeyShare, &fate);
                 }
                 if next.xmax == 0 || next.deleted {
@@ -57,7 +66,7 @@ impl<P: Parts> PgDb<P> {
                 ver += 1;
             }
         }
-        let fate = Fates { trxs: &self.trxs, book: &self.book };
+        let fate = Fates { trxs: &self.trxs, book: &self.book, subs: &self.subs };
         self.mx.lock((t, root, version_of(k)), trx, strength(mode), &fate);
         self.name_row(table, root, &v.row);
         Ok(())
@@ -85,7 +94,8 @@ impl<P: Parts> PgDb<P> {
     ) {
         let t = table as u32;
         let new = new.map(|n| (t, root_of(n), version_of(n)));
-        let fate = Fates { trxs: &self.trxs, book: &self.book };
+        let trx = self.current_xid(trx);
+        let fate = Fates { trxs: &self.trxs, book: &self.book, subs: &self.subs };
         self.mx.update((t, root_of(k), version_of(k)), new, trx, strength(mode), &fate);
         self.name_row(table, root_of(k), row);
     }
@@ -97,8 +107,11 @@ impl<P: Parts> PgDb<P> {
 
     /// Forget the xmax of versions no transaction can still act on.
     pub(super) fn vacuum_xmax(&mut self) {
-        let fate = Fates { trxs: &self.trxs, book: &self.book };
+        let fate = Fates { trxs: &self.trxs, book: &self.book, subs: &self.subs };
         self.mx.vacuum(&fate);
+        let named: std::collections::BTreeSet<TxnId> = self.mx.xids().collect();
+        let trxs = &self.trxs;
+        self.subs.retain(|x, top| trxs.contains_key(&top) || named.contains(&x));
     }
 
     /// The multixacts created so far, per row by its primary key.
