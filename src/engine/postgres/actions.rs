@@ -7,7 +7,7 @@
 //! It is an ordinary DELETE or UPDATE: it locks each child row (FOR UPDATE, or the UPDATE's
 //! strength), waits for a concurrent writer or locker, re-checks under READ COMMITTED, and fires
 //! the child rows' own triggers at its own end (a cascade further down, a NO ACTION check, the RI
-//! check of a new key). Its snapshot is a fresh one; under REPEATABLE READ it is the latest
+//! check of a new key), or queues them until COMMIT when their constraint is deferred. Its snapshot is a fresh one; under REPEATABLE READ it is the latest
 //! snapshot with the transaction snapshot as cross-check (`detectNewRows`), so a child row the
 //! transaction cannot see is a serialization failure rather than silently deleted or kept.
 
@@ -56,7 +56,9 @@ impl<P: Parts> PgDb<P> {
                         filter,
                     },
                 };
-                let mut inner = Cursor::default();
+                // Its own triggers' events queue on the transaction as the statement's do: a
+                // deferred constraint's wait for COMMIT (`AfterTriggerSaveEvent`).
+                let mut inner = Cursor::statement(cur.defer);
                 inner.ri_query = true;
                 Box::new((plan, inner))
             }

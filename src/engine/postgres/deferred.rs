@@ -15,7 +15,10 @@
 //! transaction. Events queued inside a subtransaction that aborts are dropped with it, and the
 //! SET CONSTRAINTS state it changed goes back (`AfterTriggerEndSubXact`).
 //!
-//! Events of the RI action queries of a cascade (nested statements) are fired at once here.
+//! The RI action query of a cascade is a nested statement whose own events queue the same way
+//! (`AfterTriggerSaveEvent` on the query level `ri_PerformCheck` opens; `AfterTriggerEndQuery`
+//! fires only the immediate ones): a deferred NO ACTION check of a cascaded DELETE's rows fails
+//! at COMMIT, not at the DELETE.
 
 use super::exec::{Cursor, Ri};
 use super::PgDb;
