@@ -447,6 +447,29 @@ fn expr(table: &Table, e: &ast::Expr) -> R<Expr> {
             Ok(Expr::ColPlus(col, if *op == BinaryOperator::Minus { -n } else { n }))
         }
         ast::Expr::Identifier(id) => Ok(Expr::ColPlus(column_of(table, &id.value)?, 0)),
+        ast::Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => {
+            Ok(Expr::Concat(Box::new(expr(table, left)?), Box::new(expr(table, right)?)))
+        }
+        ast::Expr::Nested(inner) => expr(table, inner),
+        ast::Expr::Function(f) => {
+            let name = ident_name(&f.name).to_ascii_lowercase();
+            let arg = match &f.args {
+                ast::FunctionArguments::List(l) if l.args.len() == 1 => match &l.args[0] {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id))) => {
+                        Some(column_of(table, &id.value)?)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (name.as_str(), arg) {
+                ("lower", Some(c)) => Ok(Expr::Case(c, false)),
+                ("upper", Some(c)) => Ok(Expr::Case(c, true)),
+                _ => Err(LowerError::Unsupported(format!(
+                    "unsupported function call `{e}` (lower(col) and upper(col) are supported)"
+                ))),
+            }
+        }
         _ => literal(e).map(Expr::Lit),
     }
 }
