@@ -322,6 +322,12 @@ pub enum Plan {
     Ddl,
     /// `SELECT pg_advisory_lock(k), ...` without FROM (PostgreSQL): one row of the calls' results.
     Advisory(Vec<Advisory>),
+    /// `SELECT 1` or other literals without FROM: one row, its columns named as PostgreSQL names
+    /// them (an alias, else `?column?`: `FigureColname`, parse_target.c).
+    Values {
+        names: Vec<String>,
+        row: Vec<Value>,
+    },
     /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL).
     LockTable {
         tables: Vec<TableId>,

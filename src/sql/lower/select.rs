@@ -46,6 +46,25 @@ fn limit(lc: Option<&ast::LimitClause>) -> R<Option<usize>> {
     }
 }
 
+/// `SELECT 1, 'a' AS x` without FROM: every item a literal.
+fn constants(items: &[SelectItem]) -> Option<R<Plan>> {
+    let mut names = Vec::new();
+    let mut row = Vec::new();
+    for i in items {
+        let (e, name) = match i {
+            SelectItem::UnnamedExpr(e) => (e, "?column?".to_string()),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, alias.value.clone()),
+            _ => return None,
+        };
+        match super::literal(e) {
+            Ok(v) => row.push(v),
+            Err(_) => return None,
+        }
+        names.push(name);
+    }
+    (!row.is_empty()).then_some(Ok(Plan::Values { names, row }))
+}
+
 pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClause>) -> R<Plan> {
     let SetExpr::Select(s) = &*q.body else {
         return Err(LowerError::Unsupported("unsupported query form".into()));
@@ -62,6 +81,9 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
     if s.from.is_empty() && q.locks.is_empty() && clause.is_none() && s.selection.is_none() {
         if let Some(calls) = super::advisory::select_calls(&s.projection) {
             return Ok(Plan::Advisory(calls?));
+        }
+        if let Some(values) = constants(&s.projection) {
+            return values;
         }
     }
     let table = single_table(catalog, &s.from)?;
@@ -99,6 +121,7 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
     };
     let order = order_by(t, q.order_by.as_ref())?;
     let limit = limit(q.limit_clause.as_ref())?;
-    let filter = filter(Subqueries::Denied("SELECT"), t, &s.selection)?;
+    let mut filter = filter(Subqueries::Denied("SELECT"), t, &s.selection)?;
+    filter.conds.extend(super::partition_conds(catalog, &s.from));
     Ok(Plan::Select { table, proj, filter, lock, wait, order, limit })
 }
