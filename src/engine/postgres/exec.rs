@@ -924,7 +924,11 @@ impl<P: Parts> PgDb<P> {
             ErrorKind::FkViolation,
             format!("insert or update on table \"{child}\" violates foreign key constraint \"{}\"", fk.pg_name),
         );
-        let snap = self.snap(trx);
+        // RI_FKey_check (ri_triggers.c) passes detectNewRows = true to ri_PerformCheck when the
+        // referenced table is partitioned ("our snapshot must be fresh in order for the hack in
+        // find_inheritance_children() to work"), so under REPEATABLE READ too the lookup uses the
+        // latest snapshot and finds a parent row committed after the transaction's snapshot.
+        let snap = if self.cat.is_partitioned(fk.parent) { self.book.commit_seq } else { self.snap(trx) };
         let found =
             self.scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?.into_iter().next();
         let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
