@@ -164,7 +164,7 @@ pub struct Catalog {
     pub tables: Vec<Table>,
     /// The tables declared `PARTITION BY` (PostgreSQL), with their partition key column; see
     /// [`super::partition`].
-    pub partition_keys: std::collections::BTreeMap<TableId, usize>,
+    pub partition_keys: std::collections::BTreeMap<TableId, super::partition::PartitionKey>,
     /// Their partitions, in the order created.
     pub partitions: Vec<super::partition::Partition>,
 }

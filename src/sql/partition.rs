@@ -14,6 +14,14 @@ use super::catalog::{pg_object_name, Catalog, TableId};
 use super::plan::{CmpOp, Cond};
 use super::value::Value;
 
+/// How a partitioned table is partitioned: on one column, by list or range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionKey {
+    pub col: usize,
+    /// `RANGE` (true) or `LIST`.
+    pub range: bool,
+}
+
 /// One partition of a partitioned table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partition {
@@ -21,6 +29,8 @@ pub struct Partition {
     pub parent: TableId,
     /// The bound, as conjuncts on the parent's columns.
     pub bound: Vec<Cond>,
+    /// The bound as SQL (`FOR VALUES IN (1)`), for the live schema.
+    pub sql: String,
 }
 
 /// The partition bound of `FOR VALUES IN (vs)` on column `col`.

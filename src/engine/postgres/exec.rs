@@ -66,6 +66,10 @@ pub struct Cursor {
     /// Queue the events of deferred constraints on the transaction instead of firing them (a
     /// statement inside a transaction block).
     pub(super) defer: bool,
+    /// The parent tuple the current RI check's query found and is locking: after a wait the
+    /// check goes on with that tuple (`heap_lock_tuple` returns what became of it), not a new
+    /// scan.
+    ri_found: Option<Key>,
 }
 
 impl Cursor {
@@ -865,7 +869,9 @@ impl<P: Parts> PgDb<P> {
                 continue;
             }
             let outcome = match ri {
-                Ri::Child { fk_table, fk, vals, tuple } => self.ri_check(s, trx, fk_table, fk, &vals, &tuple, label)?,
+                Ri::Child { fk_table, fk, vals, tuple } => {
+                    self.ri_check(s, trx, (fk_table, fk), &vals, &tuple, &mut cur.ri_found, label)?
+                }
                 Ri::Parent { fk_table, fk, vals, restrict } => {
                     self.ri_restrict(s, trx, fk_table, fk, &vals, restrict, label)?
                 }
@@ -873,6 +879,9 @@ impl<P: Parts> PgDb<P> {
                     self.ri_action(s, trx, cur, (fk_table, fk), (&vals, new.as_ref()), label)?
                 }
             };
+            if !matches!(outcome, Lk::Blocked) {
+                cur.ri_found = None;
+            }
             match outcome {
                 Lk::Ok => cur.ri_next += 1,
                 Lk::Blocked => return Ok(Step::Blocked),
@@ -901,10 +910,10 @@ impl<P: Parts> PgDb<P> {
         &mut self,
         s: usize,
         trx: TxnId,
-        fk_table: usize,
-        f: usize,
+        (fk_table, f): (usize, usize),
         vals: &Key,
         tuple: &Key,
+        found_before: &mut Option<Key>,
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
         if self.version(fk_table, tuple)?.is_none_or(|v| v.xmax == trx) {
@@ -929,9 +938,16 @@ impl<P: Parts> PgDb<P> {
         // find_inheritance_children() to work"), so under REPEATABLE READ too the lookup uses the
         // latest snapshot and finds a parent row committed after the transaction's snapshot.
         let snap = if self.cat.is_partitioned(fk.parent) { self.book.commit_seq } else { self.snap(trx) };
-        let found =
-            self.scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?.into_iter().next();
-        let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
+        let found = match found_before.clone() {
+            Some(k) => Some(k),
+            None => self
+                .scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?
+                .into_iter()
+                .next()
+                .map(|(k, _)| k),
+        };
+        let Some(k) = found else { return Ok(Lk::Failed(violation)) };
+        *found_before = Some(k.clone());
         match self.lock_row(
             s,
             trx,

@@ -2,25 +2,27 @@
 
 use super::{ident_name, literal, table_of, LowerError, R};
 use crate::sql::catalog::Catalog;
-use crate::sql::partition::{list_bound, range_bound, Partition};
+use crate::sql::partition::{list_bound, range_bound, Partition, PartitionKey};
 use crate::sql::plan::Cond;
 use sqlparser::ast;
 
 /// The partition key column of `PARTITION BY LIST (col)` or `RANGE (col)`: one column (an
 /// expression or several columns are not modelled; HASH partitioning neither).
-pub(super) fn key(catalog: &Catalog, table: usize, by: &ast::Expr) -> R<usize> {
+pub(super) fn key(catalog: &Catalog, table: usize, by: &ast::Expr) -> R<PartitionKey> {
     let text = by.to_string();
     let unsupported =
         || LowerError::Unsupported(format!("only PARTITION BY LIST (col) or RANGE (col) is modelled, not `{text}`"));
     let (method, rest) = text.split_once('(').ok_or_else(unsupported)?;
-    if !matches!(method.trim().to_ascii_uppercase().as_str(), "LIST" | "RANGE") {
-        return Err(unsupported());
-    }
+    let range = match method.trim().to_ascii_uppercase().as_str() {
+        "LIST" => false,
+        "RANGE" => true,
+        _ => return Err(unsupported()),
+    };
     let col = rest.strip_suffix(')').ok_or_else(unsupported)?.trim().trim_matches('"');
     if col.contains([',', '(', ' ']) {
         return Err(unsupported());
     }
-    super::column_of(&catalog.tables[table], col)
+    Ok(PartitionKey { col: super::column_of(&catalog.tables[table], col)?, range })
 }
 
 /// `CREATE TABLE name PARTITION OF parent FOR VALUES ...`: the partition, with its bound on the
@@ -39,7 +41,7 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
         return Err(LowerError::Exists(format!("table `{name}`")));
     }
     let table = table_of(catalog, parent)?;
-    let Some(&key) = catalog.partition_keys.get(&table) else {
+    let Some(&PartitionKey { col: key, range }) = catalog.partition_keys.get(&table) else {
         return Err(LowerError::Invalid(format!("`{}` is not partitioned", catalog.tables[table].name)));
     };
     let bound_value = |v: &ast::PartitionBoundValue| match v {
@@ -47,8 +49,8 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
         _ => Ok(None),
     };
     let bound: Vec<Cond> = match &ct.for_values {
-        Some(ast::ForValues::In(vs)) => list_bound(key, vs.iter().map(literal).collect::<R<_>>()?),
-        Some(ast::ForValues::From { from, to }) if from.len() == 1 && to.len() == 1 => {
+        Some(ast::ForValues::In(vs)) if !range => list_bound(key, vs.iter().map(literal).collect::<R<_>>()?),
+        Some(ast::ForValues::From { from, to }) if range && from.len() == 1 && to.len() == 1 => {
             range_bound(key, bound_value(&from[0])?, bound_value(&to[0])?)
         }
         other => {
@@ -58,6 +60,7 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
             )));
         }
     };
-    catalog.partitions.push(Partition { name, parent: table, bound });
+    let sql = ct.for_values.as_ref().map(|f| f.to_string()).unwrap_or_default();
+    catalog.partitions.push(Partition { name, parent: table, bound, sql });
     Ok(())
 }

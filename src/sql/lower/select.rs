@@ -1,6 +1,7 @@
 //! SELECT: one table, its projection, WHERE, locking clause, ORDER BY and LIMIT.
 
-use super::{column_ref, filter, single_table, LowerError, Subqueries, R};
+use super::{column_ref, filter, ident_name, single_table, LowerError, Subqueries, R};
+use crate::sql::value::Value;
 use crate::sql::catalog::{Catalog, Table};
 use crate::sql::plan::{LockClause, LockWait, Plan, Projection, RowLock, SortKey};
 use sqlparser::ast::{self, SelectItem, SetExpr};
@@ -56,13 +57,39 @@ fn constants(items: &[SelectItem]) -> Option<R<Plan>> {
             SelectItem::ExprWithAlias { expr, alias } => (expr, alias.value.clone()),
             _ => return None,
         };
-        match super::literal(e) {
-            Ok(v) => row.push(v),
-            Err(_) => return None,
-        }
+        row.push(constant(e)?);
         names.push(name);
     }
     (!row.is_empty()).then_some(Ok(Plan::Values { names, row }))
+}
+
+/// A constant: a literal, `current_setting('default_transaction_isolation')` (the server's
+/// default, `read committed`: guc_tables.c, the model's sessions start with it), or `=` / `<>` of
+/// two constants.
+fn constant(e: &ast::Expr) -> Option<Value> {
+    match e {
+        ast::Expr::Nested(inner) => constant(inner),
+        ast::Expr::Function(f) if ident_name(&f.name).eq_ignore_ascii_case("current_setting") => {
+            let ast::FunctionArguments::List(l) = &f.args else { return None };
+            match l.args.as_slice() {
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a))] => match super::literal(a).ok()? {
+                    Value::Str(s) if s.eq_ignore_ascii_case("default_transaction_isolation") => {
+                        Some(Value::Str("read committed".into()))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        ast::Expr::BinaryOp { left, op: op @ (ast::BinaryOperator::Eq | ast::BinaryOperator::NotEq), right } => {
+            let (a, b) = (constant(left)?, constant(right)?);
+            Some(match a.sql_cmp(&b) {
+                None => Value::Null,
+                Some(o) => Value::Bool((o == std::cmp::Ordering::Equal) == (*op == ast::BinaryOperator::Eq)),
+            })
+        }
+        _ => super::literal(e).ok(),
+    }
 }
 
 pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClause>) -> R<Plan> {
