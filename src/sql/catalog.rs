@@ -218,15 +218,18 @@ impl Catalog {
     pub fn pg_name_taken(&self, name: &str, relations: bool) -> bool {
         (relations && self.partitions.iter().any(|p| p.name == name))
             || self.tables.iter().any(|t| {
-            (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
-                || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
-                || t.fks.iter().any(|fk| fk.pg_name == name)
-        })
+                (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
+                    || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
+                    || t.fks.iter().any(|fk| fk.pg_name == name)
+            })
     }
 
     /// The table called `name`; a partition's name gives its partitioned table.
     pub fn table_id(&self, name: &str) -> Option<TableId> {
-        self.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name)).or_else(|| self.partition(name).map(|p| p.parent))
+        self.tables
+            .iter()
+            .position(|t| t.name.eq_ignore_ascii_case(name))
+            .or_else(|| self.partition(name).map(|p| p.parent))
     }
 
     /// Foreign keys that reference `parent`, as (child table, fk index).

@@ -337,10 +337,9 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             // DefineIndex (indexcmds.c): a unique index of a partitioned table must contain
             // the partition key.
             Ok(key)
-                if catalog.tables[id]
-                    .indexes
-                    .iter()
-                    .any(|ix| ix.unique && !ix.cols.contains(&key.col) && !catalog.tables[id].columns[ix.cols[0]].hidden) =>
+                if catalog.tables[id].indexes.iter().any(|ix| {
+                    ix.unique && !ix.cols.contains(&key.col) && !catalog.tables[id].columns[ix.cols[0]].hidden
+                }) =>
             {
                 catalog.tables.pop();
                 return Err(LowerError::Invalid(
@@ -803,7 +802,9 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             let mut filter = filter(Subqueries::Denied("UPDATE"), t, &up.selection)?;
             let bound = partition_conds(catalog, std::slice::from_ref(&up.table));
-            if !bound.is_empty() && set.iter().any(|(c, _)| catalog.partition_keys.get(&table).map(|k| k.col) == Some(*c)) {
+            if !bound.is_empty()
+                && set.iter().any(|(c, _)| catalog.partition_keys.get(&table).map(|k| k.col) == Some(*c))
+            {
                 return Err(LowerError::NotModelled("updates of the partition key through a partition's name"));
             }
             filter.conds.extend(bound);
@@ -863,3 +864,6 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod partition_tests;

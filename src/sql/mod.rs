@@ -1,8 +1,8 @@
 //! The SQL subset: statements parsed with sqlparser and lowered to a small plan bound to a catalog.
 
 pub mod catalog;
-pub mod partition;
 mod lower;
+pub mod partition;
 pub mod plan;
 mod split;
 pub mod value;

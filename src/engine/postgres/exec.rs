@@ -102,7 +102,10 @@ pub(super) enum Lk {
 /// What happened to a locked tuple version since the snapshot (`TM_Result`).
 enum Tm {
     Ok,
-    Updated { newest: Key, key_changed: bool },
+    Updated {
+        newest: Key,
+        key_changed: bool,
+    },
     Deleted,
     /// Deleted by an UPDATE that moved the row to another partition: `heap_update`,
     /// `heap_delete` and `heap_lock_tuple` (heapam.c) return TM_Updated for it, with the ctid
@@ -704,7 +707,14 @@ impl<P: Parts> PgDb<P> {
     /// The row move of a cross-partition UPDATE: version `k` deleted with the moved-partitions
     /// mark (`heap_delete` with `changingPart`, heapam.c), the new row inserted as a tuple of its
     /// own, not a newer version in `k`'s chain (`ExecCrossPartitionUpdate` calls `ExecInsert`).
-    fn move_row(&mut self, trx: TxnId, table: usize, k: &Key, old: &Version, new: Vec<Value>) -> Result<Key, EngineError> {
+    fn move_row(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        k: &Key,
+        old: &Version,
+        new: Vec<Value>,
+    ) -> Result<Key, EngineError> {
         self.note_update(trx, table, k, None, RowMode::Update, &old.row);
         let mut dead = old.clone();
         dead.xmax = trx;

@@ -1,9 +1,9 @@
 //! SELECT: one table, its projection, WHERE, locking clause, ORDER BY and LIMIT.
 
 use super::{column_ref, filter, ident_name, single_table, LowerError, Subqueries, R};
-use crate::sql::value::Value;
 use crate::sql::catalog::{Catalog, Table};
 use crate::sql::plan::{LockClause, LockWait, Plan, Projection, RowLock, SortKey};
+use crate::sql::value::Value;
 use sqlparser::ast::{self, SelectItem, SetExpr};
 
 /// `ORDER BY col [ASC | DESC] [NULLS FIRST | LAST], ...` over columns of the table.
