@@ -28,6 +28,7 @@ fn postgres_isolation_specs_agree_with_their_expected_output() {
         .filter(|p| p.extension().is_some_and(|x| x == "spec"))
         .collect();
     specs.sort();
+    let specs_total = specs.len();
     let (mut same, mut refused, mut ssi, mut differ) = (Vec::new(), 0, 0, Vec::new());
     for path in specs {
         let name = path.file_stem().and_then(|s| s.to_str()).expect("name").to_string();
@@ -71,4 +72,12 @@ fn postgres_isolation_specs_agree_with_their_expected_output() {
     );
     assert!(differ.is_empty(), "model output differs from PostgreSQL's expected output for {differ:?}");
     assert!(!same.is_empty(), "no spec was compared");
+    // PostgreSQL 15's suite of 117 specs: 38 matched when this was written (docs/postgres.md).
+    if specs_total == 117 {
+        assert!(
+            same.len() >= 38,
+            "only {} specs match PostgreSQL's expected output, fewer than the 38 documented",
+            same.len()
+        );
+    }
 }

@@ -107,11 +107,7 @@ pub(crate) fn updated_row(
                 Value::Int(*n)
             }
             Expr::Default => Value::Null,
-            Expr::ColPlus(src, n) => match &old[*src] {
-                Value::Int(i) => Value::Int(i + n),
-                v if *n == 0 => v.clone(),
-                _ => return Err(err(ErrorKind::Other, errors.arithmetic)),
-            },
+            e => e.of_row(old).ok_or_else(|| err(ErrorKind::Other, errors.arithmetic))?,
         };
         if v.is_null() && table.columns[*c].not_null {
             return Err(err(ErrorKind::Other, (errors.not_null)(&table.columns[*c].name)));
@@ -152,7 +148,7 @@ pub(crate) fn insert_values(
                 Value::Int(*counter)
             }
             Expr::Default => Value::Null,
-            Expr::ColPlus(..) => {
+            Expr::ColPlus(..) | Expr::Case(..) | Expr::Concat(..) => {
                 return Err(DbError {
                     kind: ErrorKind::Other,
                     message: "column references are not allowed in VALUES".into(),

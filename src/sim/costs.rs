@@ -206,7 +206,7 @@ impl Costs {
             Plan::Rollback | Plan::RollbackToSavepoint(_) => s.rollback_us,
             Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::SetConstraints { .. } => s.other_us,
             Plan::SetIsolation { .. } | Plan::SetVar { .. } | Plan::Ddl | Plan::LockTable { .. } => s.other_us,
-            Plan::Advisory(_) => s.other_us,
+            Plan::Advisory(_) | Plan::Values { .. } => s.other_us,
         };
         base + f64::from(shape.index_entries) * s.index_entry_us + f64::from(shape.fk_checks) * s.fk_check_us
     }

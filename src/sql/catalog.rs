@@ -162,6 +162,11 @@ impl Table {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
     pub tables: Vec<Table>,
+    /// The tables declared `PARTITION BY` (PostgreSQL), with their partition key column; see
+    /// [`super::partition`].
+    pub partition_keys: std::collections::BTreeMap<TableId, super::partition::PartitionKey>,
+    /// Their partitions, in the order created.
+    pub partitions: Vec<super::partition::Partition>,
 }
 
 /// PostgreSQL's longest identifier: NAMEDATALEN - 1 bytes.
@@ -211,15 +216,20 @@ impl Catalog {
     /// Is `name` taken in PostgreSQL's schema by a constraint (primary key, unique or foreign
     /// key) or, with `relations`, also by a table or an index?
     pub fn pg_name_taken(&self, name: &str, relations: bool) -> bool {
-        self.tables.iter().any(|t| {
-            (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
-                || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
-                || t.fks.iter().any(|fk| fk.pg_name == name)
-        })
+        (relations && self.partitions.iter().any(|p| p.name == name))
+            || self.tables.iter().any(|t| {
+                (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
+                    || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
+                    || t.fks.iter().any(|fk| fk.pg_name == name)
+            })
     }
 
+    /// The table called `name`; a partition's name gives its partitioned table.
     pub fn table_id(&self, name: &str) -> Option<TableId> {
-        self.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name))
+        self.tables
+            .iter()
+            .position(|t| t.name.eq_ignore_ascii_case(name))
+            .or_else(|| self.partition(name).map(|p| p.parent))
     }
 
     /// Foreign keys that reference `parent`, as (child table, fk index).

@@ -3,6 +3,7 @@
 mod advisory;
 mod alter;
 mod insert;
+mod partition;
 mod select;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
@@ -184,8 +185,8 @@ impl PendingFk {
 
 fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOptions) -> R<()> {
     let name = ident_name(&ct.name);
-    if ct.partition_by.is_some() || ct.partition_of.is_some() {
-        return Err(LowerError::NotModelled("partitioned tables (PARTITION BY / PARTITION OF)"));
+    if let Some(parent) = &ct.partition_of {
+        return partition::partition_of(catalog, ct, parent);
     }
     if ct.query.is_some() || ct.like.is_some() || ct.inherits.is_some() {
         return Err(LowerError::Unsupported("CREATE TABLE ... AS / LIKE / INHERITS is not supported".into()));
@@ -327,9 +328,37 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     table.indexes = std::iter::once(clustered).chain(unique_ix).chain(plain).collect();
     let id = catalog.tables.len();
     catalog.tables.push(table);
+    if let Some(by) = &ct.partition_by {
+        if opts.dialect == SqlDialect::MySql {
+            catalog.tables.pop();
+            return Err(LowerError::NotModelled("MariaDB's partitioned tables"));
+        }
+        match partition::key(catalog, id, by) {
+            // DefineIndex (indexcmds.c): a unique index of a partitioned table must contain
+            // the partition key.
+            Ok(key)
+                if catalog.tables[id].indexes.iter().any(|ix| {
+                    ix.unique && !ix.cols.contains(&key.col) && !catalog.tables[id].columns[ix.cols[0]].hidden
+                }) =>
+            {
+                catalog.tables.pop();
+                return Err(LowerError::Invalid(
+                    "unique constraint on partitioned table must include all partitioning columns".into(),
+                ));
+            }
+            Ok(key) => {
+                catalog.partition_keys.insert(id, key);
+            }
+            Err(e) => {
+                catalog.tables.pop();
+                return Err(e);
+            }
+        }
+    }
     for fk in fks {
         if let Err(e) = alter::add_fk(catalog, id, fk, opts) {
             catalog.tables.pop();
+            catalog.partition_keys.remove(&id);
             return Err(e);
         }
     }
@@ -447,6 +476,29 @@ fn expr(table: &Table, e: &ast::Expr) -> R<Expr> {
             Ok(Expr::ColPlus(col, if *op == BinaryOperator::Minus { -n } else { n }))
         }
         ast::Expr::Identifier(id) => Ok(Expr::ColPlus(column_of(table, &id.value)?, 0)),
+        ast::Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => {
+            Ok(Expr::Concat(Box::new(expr(table, left)?), Box::new(expr(table, right)?)))
+        }
+        ast::Expr::Nested(inner) => expr(table, inner),
+        ast::Expr::Function(f) => {
+            let name = ident_name(&f.name).to_ascii_lowercase();
+            let arg = match &f.args {
+                ast::FunctionArguments::List(l) if l.args.len() == 1 => match &l.args[0] {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id))) => {
+                        Some(column_of(table, &id.value)?)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (name.as_str(), arg) {
+                ("lower", Some(c)) => Ok(Expr::Case(c, false)),
+                ("upper", Some(c)) => Ok(Expr::Case(c, true)),
+                _ => Err(LowerError::Unsupported(format!(
+                    "unsupported function call `{e}` (lower(col) and upper(col) are supported)"
+                ))),
+            }
+        }
         _ => literal(e).map(Expr::Lit),
     }
 }
@@ -595,6 +647,20 @@ fn filter(sub: Subqueries, table: &Table, selection: &Option<ast::Expr>) -> R<Fi
     Ok(out)
 }
 
+/// The bound of the partition a single-table FROM names (empty for a table): a scan of a
+/// partition sees the rows of its partitioned table that the bound admits.
+fn partition_conds(catalog: &Catalog, from: &[ast::TableWithJoins]) -> Vec<Cond> {
+    match from {
+        [twj] => match &twj.relation {
+            TableFactor::Table { name, .. } => {
+                catalog.partition(&ident_name(name)).map(|p| p.bound.clone()).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
     match from {
         [twj] if twj.joins.is_empty() => match &twj.relation {
@@ -717,6 +783,9 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             Ok(Plan::Ddl)
         }
+        Ast::Insert(ins) if matches!(&ins.table, ast::TableObject::TableName(n) if catalog.partition(&ident_name(n)).is_some()) => {
+            Err(LowerError::NotModelled("INSERTs into a partition by its name (insert through the partitioned table)"))
+        }
         Ast::Insert(ins) => insert::insert(catalog, ins),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
@@ -731,7 +800,15 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
                 };
                 set.push((column_of(t, &ident_name(c))?, expr(t, &a.value)?));
             }
-            Ok(Plan::Update { table, set, filter: filter(Subqueries::Denied("UPDATE"), t, &up.selection)? })
+            let mut filter = filter(Subqueries::Denied("UPDATE"), t, &up.selection)?;
+            let bound = partition_conds(catalog, std::slice::from_ref(&up.table));
+            if !bound.is_empty()
+                && set.iter().any(|(c, _)| catalog.partition_keys.get(&table).map(|k| k.col) == Some(*c))
+            {
+                return Err(LowerError::NotModelled("updates of the partition key through a partition's name"));
+            }
+            filter.conds.extend(bound);
+            Ok(Plan::Update { table, set, filter })
         }
         Ast::Delete(del) => {
             let from = match &del.from {
@@ -742,7 +819,9 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             let table = single_table(catalog, from)?;
             let sub = Subqueries::Allowed(catalog);
-            Ok(Plan::Delete { table, filter: filter(sub, &catalog.tables[table], &del.selection)? })
+            let mut filter = filter(sub, &catalog.tables[table], &del.selection)?;
+            filter.conds.extend(partition_conds(catalog, from));
+            Ok(Plan::Delete { table, filter })
         }
         Ast::Query(q) => select::select(catalog, q, lock),
         Ast::Lock(l) => lock_table(catalog, l),
@@ -785,3 +864,6 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod partition_tests;

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 mod lower;
+pub mod partition;
 pub mod plan;
 mod split;
 pub mod value;

@@ -220,6 +220,41 @@ pub enum Expr {
     Default,
     /// `col + n` (or `col - n`)
     ColPlus(usize, i64),
+    /// `lower(col)` (false) or `upper(col)` (true) of a text column (PostgreSQL's `lower`/`upper`,
+    /// oracle_compat.c; ASCII case mapping, as the suite's C-locale text needs).
+    Case(usize, bool),
+    /// `a || b`: text concatenation (`textcat`, varlena.c), NULL when either side is NULL.
+    Concat(Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// The value of an UPDATE's `SET` expression on the row `old` (None: it is not computed from
+    /// the row, or a `+ n` meets a value that is not an integer).
+    pub fn of_row(&self, old: &[Value]) -> Option<Value> {
+        Some(match self {
+            Expr::Lit(v) => v.clone(),
+            Expr::ColPlus(src, n) => match &old[*src] {
+                Value::Int(i) => Value::Int(i + n),
+                v if *n == 0 => v.clone(),
+                _ => return None,
+            },
+            Expr::Case(src, upper) => match &old[*src] {
+                Value::Str(t) if *upper => Value::Str(t.to_ascii_uppercase().into()),
+                Value::Str(t) => Value::Str(t.to_ascii_lowercase().into()),
+                v => v.clone(),
+            },
+            Expr::Concat(a, b) => match (a.of_row(old)?, b.of_row(old)?) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                (x, y) => Value::Str(format!("{x}{y}").into()),
+            },
+            Expr::Now | Expr::Default => return None,
+        })
+    }
+
+    /// Is it a value computed from the row's columns (not a literal, DEFAULT or NOW())?
+    pub fn reads_row(&self) -> bool {
+        matches!(self, Expr::ColPlus(..) | Expr::Case(..) | Expr::Concat(..))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +322,12 @@ pub enum Plan {
     Ddl,
     /// `SELECT pg_advisory_lock(k), ...` without FROM (PostgreSQL): one row of the calls' results.
     Advisory(Vec<Advisory>),
+    /// `SELECT 1` or other literals without FROM: one row, its columns named as PostgreSQL names
+    /// them (an alias, else `?column?`: `FigureColname`, parse_target.c).
+    Values {
+        names: Vec<String>,
+        row: Vec<Value>,
+    },
     /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL).
     LockTable {
         tables: Vec<TableId>,

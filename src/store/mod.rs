@@ -37,11 +37,15 @@ pub struct Version {
     /// PostgreSQL heap tuples: the transaction that deleted or updated this version (0: none).
     #[serde(default)]
     pub xmax: TxnId,
+    /// PostgreSQL: deleted by an UPDATE that moved the row to another partition (`heap_delete`
+    /// with `changingPart` marks the tuple's ctid so, `ItemPointerSetMovedPartitions`, heapam.c).
+    #[serde(default)]
+    pub moved: bool,
 }
 
 impl Version {
     pub fn new(trx: TxnId, row: impl Into<Row>, deleted: bool) -> Version {
-        Version { trx, row: row.into(), deleted, xmax: 0 }
+        Version { trx, row: row.into(), deleted, xmax: 0, moved: false }
     }
 }
 

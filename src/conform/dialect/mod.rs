@@ -122,7 +122,27 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
                 cols(live, parent, &fk.parent_cols)
             ));
         }
-        out.push(format!("CREATE TABLE {} ({})", quote(live, &t.name), parts.join(", ")));
+        let id = cat.tables.iter().position(|x| std::ptr::eq(x, t)).expect("own table");
+        match cat.partition_keys.get(&id) {
+            Some(k) => {
+                let by = if k.range { "RANGE" } else { "LIST" };
+                let col = quote(live, &t.columns[k.col].name);
+                out.push(format!(
+                    "CREATE TABLE {} ({}) PARTITION BY {by} ({col})",
+                    quote(live, &t.name),
+                    parts.join(", ")
+                ));
+                for (_, p) in cat.partitions_of(id) {
+                    out.push(format!(
+                        "CREATE TABLE {} PARTITION OF {} {}",
+                        quote(live, &p.name),
+                        quote(live, &t.name),
+                        p.sql
+                    ));
+                }
+            }
+            None => out.push(format!("CREATE TABLE {} ({})", quote(live, &t.name), parts.join(", "))),
+        }
         out.extend(after);
     }
     out

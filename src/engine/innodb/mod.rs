@@ -517,6 +517,9 @@ impl<P: Parts> Engine for InnoDb<P> {
         if let Plan::Insert { do_nothing: true, .. } = stmt.plan {
             return Err(EngineError::Unsupported("INSERT ... ON CONFLICT is not modelled on InnoDB".into()));
         }
+        if let Plan::Values { .. } = stmt.plan {
+            return Err(EngineError::Unsupported("a SELECT of literals without FROM is not modelled on InnoDB".into()));
+        }
         if matches!(stmt.plan, Plan::Advisory(_)) || stmt.plan.filter().is_some_and(|f| !f.advisory.is_empty()) {
             // MariaDB's GET_LOCK() is another API, with other rules.
             return Err(EngineError::Unsupported("PostgreSQL's advisory locks are not modelled on InnoDB".into()));

@@ -66,6 +66,10 @@ pub struct Cursor {
     /// Queue the events of deferred constraints on the transaction instead of firing them (a
     /// statement inside a transaction block).
     pub(super) defer: bool,
+    /// The parent tuple the current RI check's query found and is locking: after a wait the
+    /// check goes on with that tuple (`heap_lock_tuple` returns what became of it), not a new
+    /// scan.
+    ri_found: Option<Key>,
 }
 
 impl Cursor {
@@ -98,8 +102,31 @@ pub(super) enum Lk {
 /// What happened to a locked tuple version since the snapshot (`TM_Result`).
 enum Tm {
     Ok,
-    Updated { newest: Key, key_changed: bool },
+    Updated {
+        newest: Key,
+        key_changed: bool,
+    },
     Deleted,
+    /// Deleted by an UPDATE that moved the row to another partition: `heap_update`,
+    /// `heap_delete` and `heap_lock_tuple` (heapam.c) return TM_Updated for it, with the ctid
+    /// that `ItemPointerIndicatesMovedPartitions` recognises.
+    Moved,
+}
+
+/// The error of a READ COMMITTED statement that finds its row moved to another partition by a
+/// committed UPDATE (`verb`: "locked" in `ExecLockRows`, nodeLockRows.c, and `GetTupleForTrigger`;
+/// "updated" in `ExecUpdate`, "deleted" in `ExecDelete`, nodeModifyTable.c). Its SQLSTATE is
+/// ERRCODE_T_R_SERIALIZATION_FAILURE.
+fn moved_error(verb: &str) -> DbError {
+    err(
+        ErrorKind::Serialization,
+        format!("tuple to be {verb} was already moved to another partition due to concurrent update"),
+    )
+}
+
+/// `ExecFindPartition` (execPartition.c): a row no partition's bound takes.
+fn no_partition(table: &str) -> DbError {
+    err(ErrorKind::Other, format!("no partition of relation \"{table}\" found for row"))
 }
 
 pub(super) fn tkey(root: i64, version: i64) -> Key {
@@ -353,6 +380,9 @@ impl<P: Parts> PgDb<P> {
         if v.xmax == 0 || v.xmax == trx || !self.committed(v.xmax) {
             return Ok(Tm::Ok);
         }
+        if v.moved {
+            return Ok(Tm::Moved);
+        }
         match self.newest(table, root_of(k))? {
             Some((nk, row)) if nk != *k => {
                 let t = &self.cat.tables[table];
@@ -377,6 +407,7 @@ impl<P: Parts> PgDb<P> {
         filter: &Filter,
         mode: RowMode,
         deleted: &str,
+        verb: &str,
         cur: &mut Cursor,
     ) -> Result<After, EngineError> {
         let rr = self.iso(trx) >= Isolation::RepeatableRead;
@@ -385,6 +416,10 @@ impl<P: Parts> PgDb<P> {
             Tm::Updated { key_changed: false, .. } if mode == RowMode::KeyShare => After::Proceed,
             Tm::Updated { .. } if rr => After::Fail(serialization("update")),
             Tm::Deleted if rr => After::Fail(serialization(deleted)),
+            // ExecUpdate / ExecDelete / ExecLockRows: TM_Updated under a transaction snapshot
+            // is a serialization failure; under READ COMMITTED a moved row is an error too.
+            Tm::Moved if rr => After::Fail(serialization("update")),
+            Tm::Moved => After::Fail(moved_error(verb)),
             Tm::Deleted => {
                 cur.current = None;
                 cur.next += 1;
@@ -453,6 +488,10 @@ impl<P: Parts> PgDb<P> {
                         Some(v) => rows_out[0].push(v),
                     }
                 }
+                Ok(Step::Done(Ok(())))
+            }
+            Plan::Values { row, .. } => {
+                *rows_out = vec![row.clone()];
                 Ok(Step::Done(Ok(())))
             }
             Plan::Select { lock: None, order, limit, .. } => {
@@ -536,7 +575,7 @@ impl<P: Parts> PgDb<P> {
                             continue;
                         }
                     }
-                    recheck!(self.recheck(trx, *table, &k, filter, mode, "update", cur));
+                    recheck!(self.recheck(trx, *table, &k, filter, mode, "update", "locked", cur));
                     self.note_lock(trx, *table, &k, mode)?;
                     if let Some(v) = self.version(*table, &k)? {
                         rows_out.push(v.row.to_vec());
@@ -562,7 +601,14 @@ impl<P: Parts> PgDb<P> {
                         let cat = self.cat.clone();
                         let t = &cat.tables[*table];
                         let key_change = key_cols(t).iter().any(|&c| old.row[c] != new[c]);
-                        let mode = if key_change { RowMode::Update } else { RowMode::NoKeyUpdate };
+                        // ExecUpdate -> ExecCrossPartitionUpdate (nodeModifyTable.c): a row whose
+                        // new version belongs in another partition is deleted from its own
+                        // (ExecDelete with changingPart, so heap_delete's FOR UPDATE strength)
+                        // and inserted into the other as a new tuple.
+                        let moves = self.cat.is_partitioned(*table)
+                            && self.cat.partition_of_row(*table, &old.row).map(|p| &p.name)
+                                != self.cat.partition_of_row(*table, &new).map(|p| &p.name);
+                        let mode = if key_change || moves { RowMode::Update } else { RowMode::NoKeyUpdate };
                         lk!(self.lock_row(
                             s,
                             trx,
@@ -572,9 +618,17 @@ impl<P: Parts> PgDb<P> {
                             LockWait::Wait,
                             (&label, Purpose::Statement("UPDATE"))
                         ));
-                        recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", cur));
+                        recheck!(self.recheck(trx, *table, &k, filter, mode, "delete", "updated", cur));
                         if let Some(e) = self.crosscheck(trx, *table, &k, cur)? {
                             return Ok(Step::Done(Err(e)));
+                        }
+                        if moves {
+                            let nk = self.move_row(trx, *table, &k, &old, new)?;
+                            self.queue_child_checks(*table, &nk, None, cur)?;
+                            let new_row = self.version(*table, &nk)?.map(|v| v.row.to_vec()).unwrap_or_default();
+                            self.queue_parent_checks(*table, &old.row, Some(&new_row), cur);
+                            cur.written = Some(nk);
+                            continue;
                         }
                         let nk = tkey(root_of(&k), version_of(&k) + 1);
                         self.note_update(trx, *table, &k, Some(&nk), mode, &old.row);
@@ -632,7 +686,7 @@ impl<P: Parts> PgDb<P> {
             let k = cur.current.clone().unwrap_or_else(|| cur.targets[cur.next].clone());
             let why = (label, Purpose::Statement("DELETE"));
             lk!(self.lock_row(s, trx, table, root_of(&k), RowMode::Update, LockWait::Wait, why));
-            recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", cur));
+            recheck!(self.recheck(trx, table, &k, filter, RowMode::Update, "delete", "deleted", cur));
             if let Some(e) = self.crosscheck(trx, table, &k, cur)? {
                 return Ok(Step::Done(Err(e)));
             }
@@ -648,6 +702,31 @@ impl<P: Parts> PgDb<P> {
             cur.next += 1;
         }
         self.run_triggers(s, trx, cur, label)
+    }
+
+    /// The row move of a cross-partition UPDATE: version `k` deleted with the moved-partitions
+    /// mark (`heap_delete` with `changingPart`, heapam.c), the new row inserted as a tuple of its
+    /// own, not a newer version in `k`'s chain (`ExecCrossPartitionUpdate` calls `ExecInsert`).
+    fn move_row(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        k: &Key,
+        old: &Version,
+        new: Vec<Value>,
+    ) -> Result<Key, EngineError> {
+        self.note_update(trx, table, k, None, RowMode::Update, &old.row);
+        let mut dead = old.clone();
+        dead.xmax = trx;
+        dead.deleted = true;
+        dead.moved = true;
+        self.write(trx, table, k.clone(), dead)?;
+        let root = self.next_ctid;
+        self.next_ctid += 1;
+        let nk = tkey(root, 0);
+        self.write(trx, table, nk.clone(), Version::new(trx, new, false))?;
+        self.note_insert(table, &nk);
+        Ok(nk)
     }
 
     /// Fix the statement's targets from its snapshot (once). A `NOT IN (SELECT ...)` conjunct is
@@ -721,7 +800,11 @@ impl<P: Parts> PgDb<P> {
     fn eval_row(&mut self, table: usize, exprs: &[Expr]) -> Result<Vec<Value>, DbError> {
         let t = &self.cat.tables[table];
         let not_null = |c: &str| format!("null value in column \"{c}\" violates not-null constraint");
-        insert_values(t, exprs, self.book.tick, &mut self.book.serials[table], Serial::Sequence, not_null)
+        let row = insert_values(t, exprs, self.book.tick, &mut self.book.serials[table], Serial::Sequence, not_null)?;
+        if self.cat.is_partitioned(table) && self.cat.partition_of_row(table, &row).is_none() {
+            return Err(no_partition(&t.name));
+        }
+        Ok(row)
     }
 
     fn new_row(&mut self, table: usize, old: &[Value], set: &[(usize, Expr)]) -> Result<Vec<Value>, DbError> {
@@ -730,7 +813,11 @@ impl<P: Parts> PgDb<P> {
             not_null: |c| format!("null value in column \"{c}\" violates not-null constraint"),
         };
         let sequence = Some(&mut self.book.serials[table]);
-        updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS, sequence)
+        let row = updated_row(&self.cat.tables[table], old, set, self.book.tick, &ERRORS, sequence)?;
+        if self.cat.is_partitioned(table) && self.cat.partition_of_row(table, &row).is_none() {
+            return Err(no_partition(&self.cat.tables[table].name));
+        }
+        Ok(row)
     }
 
     /// Queue `RI_FKey_check` for a new child version (an UPDATE only when the FK columns changed,
@@ -792,7 +879,9 @@ impl<P: Parts> PgDb<P> {
                 continue;
             }
             let outcome = match ri {
-                Ri::Child { fk_table, fk, vals, tuple } => self.ri_check(s, trx, fk_table, fk, &vals, &tuple, label)?,
+                Ri::Child { fk_table, fk, vals, tuple } => {
+                    self.ri_check(s, trx, (fk_table, fk), &vals, &tuple, &mut cur.ri_found, label)?
+                }
                 Ri::Parent { fk_table, fk, vals, restrict } => {
                     self.ri_restrict(s, trx, fk_table, fk, &vals, restrict, label)?
                 }
@@ -800,6 +889,9 @@ impl<P: Parts> PgDb<P> {
                     self.ri_action(s, trx, cur, (fk_table, fk), (&vals, new.as_ref()), label)?
                 }
             };
+            if !matches!(outcome, Lk::Blocked) {
+                cur.ri_found = None;
+            }
             match outcome {
                 Lk::Ok => cur.ri_next += 1,
                 Lk::Blocked => return Ok(Step::Blocked),
@@ -828,10 +920,10 @@ impl<P: Parts> PgDb<P> {
         &mut self,
         s: usize,
         trx: TxnId,
-        fk_table: usize,
-        f: usize,
+        (fk_table, f): (usize, usize),
         vals: &Key,
         tuple: &Key,
+        found_before: &mut Option<Key>,
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
         if self.version(fk_table, tuple)?.is_none_or(|v| v.xmax == trx) {
@@ -844,15 +936,28 @@ impl<P: Parts> PgDb<P> {
             Lk::Ok => {}
             other => return Ok(other),
         }
-        let child = self.cat.tables[fk_table].name.clone();
+        // The RI trigger fires on the partition the row is in (a partitioned table's leaf).
+        let row = self.version(fk_table, tuple)?.map(|v| v.row).unwrap_or_default();
+        let child = self.cat.relation_of_row(fk_table, &row).to_string();
         let violation = err(
             ErrorKind::FkViolation,
             format!("insert or update on table \"{child}\" violates foreign key constraint \"{}\"", fk.pg_name),
         );
-        let snap = self.snap(trx);
-        let found =
-            self.scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?.into_iter().next();
-        let Some((k, _)) = found else { return Ok(Lk::Failed(violation)) };
+        // RI_FKey_check (ri_triggers.c) passes detectNewRows = true to ri_PerformCheck when the
+        // referenced table is partitioned ("our snapshot must be fresh in order for the hack in
+        // find_inheritance_children() to work"), so under REPEATABLE READ too the lookup uses the
+        // latest snapshot and finds a parent row committed after the transaction's snapshot.
+        let snap = if self.cat.is_partitioned(fk.parent) { self.book.commit_seq } else { self.snap(trx) };
+        let found = match found_before.clone() {
+            Some(k) => Some(k),
+            None => self
+                .scan_visible(fk.parent, trx, snap, &Self::key_filter(&fk.parent_cols, vals))?
+                .into_iter()
+                .next()
+                .map(|(k, _)| k),
+        };
+        let Some(k) = found else { return Ok(Lk::Failed(violation)) };
+        *found_before = Some(k.clone());
         match self.lock_row(
             s,
             trx,
@@ -873,6 +978,8 @@ impl<P: Parts> PgDb<P> {
             }
             _ if rr => Lk::Failed(serialization("update")),
             Tm::Deleted => Lk::Failed(violation),
+            // The RI query's FOR KEY SHARE finds the parent moved (ExecLockRows).
+            Tm::Moved => Lk::Failed(moved_error("locked")),
             Tm::Updated { newest, .. } => {
                 let row = self.version(fk.parent, &newest)?.map(|v| v.row).unwrap_or_default();
                 if Self::key_matches(&row, &fk.parent_cols, vals) {
@@ -911,12 +1018,11 @@ impl<P: Parts> PgDb<P> {
             return Ok(Lk::Ok);
         }
         let child = self.cat.tables[fk_table].name.clone();
-        let parent = self.cat.tables[fk.parent].name.clone();
+        let (parent, constraint) = self.cat.referenced_relation(fk_table, f, vals);
         let violation = err(
             ErrorKind::FkViolation,
             format!(
-                "update or delete on table \"{parent}\" violates foreign key constraint \"{}\" on table \"{child}\"",
-                fk.pg_name
+                "update or delete on table \"{parent}\" violates foreign key constraint \"{constraint}\" on table \"{child}\""
             ),
         );
         let rr = self.iso(trx) >= Isolation::RepeatableRead;
@@ -945,6 +1051,7 @@ impl<P: Parts> PgDb<P> {
                 }
                 _ if rr => return Ok(Lk::Failed(serialization("update"))),
                 Tm::Deleted => {}
+                Tm::Moved => return Ok(Lk::Failed(moved_error("locked"))),
                 Tm::Updated { newest, .. } => {
                     let row = self.version(fk_table, &newest)?.map(|v| v.row).unwrap_or_default();
                     if Self::key_matches(&row, &fk.cols, vals) {

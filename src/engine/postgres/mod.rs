@@ -469,6 +469,7 @@ impl<P: Parts> PgDb<P> {
                     Plan::Advisory(calls) => {
                         Some(super::Rows::new(calls.iter().map(|c| c.name.clone()).collect(), run.rows))
                     }
+                    Plan::Values { names, .. } => Some(super::Rows::new(names.clone(), run.rows)),
                     _ => None,
                 };
                 Ok(Poll::Done(Ok(rows)))

@@ -1,8 +1,9 @@
 //! SELECT: one table, its projection, WHERE, locking clause, ORDER BY and LIMIT.
 
-use super::{column_ref, filter, single_table, LowerError, Subqueries, R};
+use super::{column_ref, filter, ident_name, single_table, LowerError, Subqueries, R};
 use crate::sql::catalog::{Catalog, Table};
 use crate::sql::plan::{LockClause, LockWait, Plan, Projection, RowLock, SortKey};
+use crate::sql::value::Value;
 use sqlparser::ast::{self, SelectItem, SetExpr};
 
 /// `ORDER BY col [ASC | DESC] [NULLS FIRST | LAST], ...` over columns of the table.
@@ -46,6 +47,51 @@ fn limit(lc: Option<&ast::LimitClause>) -> R<Option<usize>> {
     }
 }
 
+/// `SELECT 1, 'a' AS x` without FROM: every item a literal.
+fn constants(items: &[SelectItem]) -> Option<R<Plan>> {
+    let mut names = Vec::new();
+    let mut row = Vec::new();
+    for i in items {
+        let (e, name) = match i {
+            SelectItem::UnnamedExpr(e) => (e, "?column?".to_string()),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, alias.value.clone()),
+            _ => return None,
+        };
+        row.push(constant(e)?);
+        names.push(name);
+    }
+    (!row.is_empty()).then_some(Ok(Plan::Values { names, row }))
+}
+
+/// A constant: a literal, `current_setting('default_transaction_isolation')` (the server's
+/// default, `read committed`: guc_tables.c, the model's sessions start with it), or `=` / `<>` of
+/// two constants.
+fn constant(e: &ast::Expr) -> Option<Value> {
+    match e {
+        ast::Expr::Nested(inner) => constant(inner),
+        ast::Expr::Function(f) if ident_name(&f.name).eq_ignore_ascii_case("current_setting") => {
+            let ast::FunctionArguments::List(l) = &f.args else { return None };
+            match l.args.as_slice() {
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a))] => match super::literal(a).ok()? {
+                    Value::Str(s) if s.eq_ignore_ascii_case("default_transaction_isolation") => {
+                        Some(Value::Str("read committed".into()))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        ast::Expr::BinaryOp { left, op: op @ (ast::BinaryOperator::Eq | ast::BinaryOperator::NotEq), right } => {
+            let (a, b) = (constant(left)?, constant(right)?);
+            Some(match a.sql_cmp(&b) {
+                None => Value::Null,
+                Some(o) => Value::Bool((o == std::cmp::Ordering::Equal) == (*op == ast::BinaryOperator::Eq)),
+            })
+        }
+        _ => super::literal(e).ok(),
+    }
+}
+
 pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClause>) -> R<Plan> {
     let SetExpr::Select(s) = &*q.body else {
         return Err(LowerError::Unsupported("unsupported query form".into()));
@@ -62,6 +108,9 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
     if s.from.is_empty() && q.locks.is_empty() && clause.is_none() && s.selection.is_none() {
         if let Some(calls) = super::advisory::select_calls(&s.projection) {
             return Ok(Plan::Advisory(calls?));
+        }
+        if let Some(values) = constants(&s.projection) {
+            return values;
         }
     }
     let table = single_table(catalog, &s.from)?;
@@ -99,6 +148,7 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
     };
     let order = order_by(t, q.order_by.as_ref())?;
     let limit = limit(q.limit_clause.as_ref())?;
-    let filter = filter(Subqueries::Denied("SELECT"), t, &s.selection)?;
+    let mut filter = filter(Subqueries::Denied("SELECT"), t, &s.selection)?;
+    filter.conds.extend(super::partition_conds(catalog, &s.from));
     Ok(Plan::Select { table, proj, filter, lock, wait, order, limit })
 }
