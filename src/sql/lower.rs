@@ -4,6 +4,7 @@ mod advisory;
 mod alter;
 mod insert;
 mod select;
+mod upsert;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
 use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan, TableLock};
@@ -717,7 +718,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             Ok(Plan::Ddl)
         }
-        Ast::Insert(ins) => insert::insert(catalog, ins),
+        Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];

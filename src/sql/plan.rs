@@ -220,6 +220,26 @@ pub enum Expr {
     Default,
     /// `col + n` (or `col - n`)
     ColPlus(usize, i64),
+    /// An upsert's proposed row: PostgreSQL's `EXCLUDED.col`, MariaDB's `VALUES(col)`.
+    Excluded(usize),
+    /// `a || b` (PostgreSQL's text concatenation: NULL if either side is NULL).
+    Concat(Box<Expr>, Box<Expr>),
+}
+
+/// What an INSERT does with a row whose unique key is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnConflict {
+    /// PostgreSQL's `ON CONFLICT [target] DO NOTHING`: the arbiters are the unique indexes the
+    /// target names (`infer_arbiter_indexes`, plancat.c), or every unique index without one (empty).
+    Nothing { arbiters: Vec<usize> },
+    /// PostgreSQL's `ON CONFLICT target DO UPDATE SET ... [WHERE cond]`: `filter` is over the
+    /// existing row (None: every conflicting row is updated).
+    Update { arbiters: Vec<usize>, set: Vec<(usize, Expr)>, filter: Option<Filter> },
+    /// MariaDB's `INSERT ... ON DUPLICATE KEY UPDATE`: on a duplicate in any unique index, the
+    /// existing row is updated instead.
+    DuplicateKey { set: Vec<(usize, Expr)> },
+    /// MariaDB's `INSERT IGNORE`: a row that fails a duplicate or foreign-key check is skipped.
+    Ignore,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,8 +255,8 @@ pub enum Plan {
     Insert {
         table: TableId,
         rows: Vec<Vec<Expr>>,
-        /// `ON CONFLICT [(...)] DO NOTHING` (PostgreSQL).
-        do_nothing: bool,
+        /// ON CONFLICT (PostgreSQL), ON DUPLICATE KEY UPDATE / IGNORE (MariaDB).
+        on_conflict: Option<OnConflict>,
     },
     Update {
         table: TableId,
