@@ -208,3 +208,7 @@ fn bool_column(t: &Table, alias: &str, e: &ast::Expr) -> Option<R<usize>> {
         Err(e) => Some(Err(e)),
     }
 }
+
+#[cfg(test)]
+#[path = "upsert_tests.rs"]
+mod tests;
