@@ -74,7 +74,11 @@ pub struct Scan {
 #[derive(Debug, Clone)]
 pub enum Cursor {
     /// `up`: the ON DUPLICATE KEY UPDATE of the current row's existing one, once its insert failed.
-    Insert { row: usize, work: Option<RowWork>, up: Option<Box<super::upsert::DupUpdate>> },
+    Insert {
+        row: usize,
+        work: Option<RowWork>,
+        up: Option<Box<super::upsert::DupUpdate>>,
+    },
     Scan(Box<Scan>),
     ConsistentRead,
     Nothing,

@@ -519,7 +519,8 @@ impl<P: Parts> Engine for InnoDb<P> {
             // transaction) is not PostgreSQL's LOCK TABLE.
             return Err(EngineError::Unsupported("LOCK TABLE is not modelled on InnoDB".into()));
         }
-        if let Plan::Insert { on_conflict: Some(OnConflict::Nothing { .. } | OnConflict::Update { .. }), .. } = stmt.plan
+        if let Plan::Insert { on_conflict: Some(OnConflict::Nothing { .. } | OnConflict::Update { .. }), .. } =
+            stmt.plan
         {
             return Err(EngineError::Unsupported(
                 "INSERT ... ON CONFLICT is PostgreSQL's: MariaDB refuses it (it has INSERT IGNORE and ON DUPLICATE KEY UPDATE)"

@@ -12,7 +12,9 @@ use sqlparser::ast::{self, BinaryOperator};
 pub(super) fn on_conflict(t: &Table, ins: &ast::Insert, dialect: SqlDialect) -> R<Option<OnConflict>> {
     let alias = ins.table_alias.as_ref().map(|a| a.alias.value.clone()).unwrap_or_else(|| t.name.clone());
     if ins.replace_into || ins.or.is_some() || ins.insert_alias.is_some() {
-        return Err(LowerError::Unsupported("REPLACE / INSERT OR ... / INSERT ... AS row alias are not supported".into()));
+        return Err(LowerError::Unsupported(
+            "REPLACE / INSERT OR ... / INSERT ... AS row alias are not supported".into(),
+        ));
     }
     let pg_only = |what: &str| {
         LowerError::Unsupported(format!(
@@ -20,9 +22,7 @@ pub(super) fn on_conflict(t: &Table, ins: &ast::Insert, dialect: SqlDialect) -> 
         ))
     };
     let my_only = |what: &str| {
-        LowerError::Unsupported(format!(
-            "{what} is MariaDB's: PostgreSQL refuses it (it has INSERT ... ON CONFLICT)"
-        ))
+        LowerError::Unsupported(format!("{what} is MariaDB's: PostgreSQL refuses it (it has INSERT ... ON CONFLICT)"))
     };
     if ins.ignore {
         if dialect == SqlDialect::Postgres {
@@ -152,7 +152,9 @@ fn value_of(t: &Table, alias: &str, e: &ast::Expr, dialect: SqlDialect) -> R<Exp
     }
     match e {
         ast::Expr::Nested(inner) => value_of(t, alias, inner, dialect),
-        ast::Expr::Function(f) if dialect == SqlDialect::MySql && ident_name(&f.name).eq_ignore_ascii_case("VALUES") => {
+        ast::Expr::Function(f)
+            if dialect == SqlDialect::MySql && ident_name(&f.name).eq_ignore_ascii_case("VALUES") =>
+        {
             let ast::FunctionArguments::List(list) = &f.args else { return Err(unsupported()) };
             match list.args.as_slice() {
                 [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id)))] => {
@@ -161,9 +163,9 @@ fn value_of(t: &Table, alias: &str, e: &ast::Expr, dialect: SqlDialect) -> R<Exp
                 _ => Err(unsupported()),
             }
         }
-        ast::Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } if dialect == SqlDialect::Postgres => {
-            Ok(Expr::Concat(Box::new(value_of(t, alias, left, dialect)?), Box::new(value_of(t, alias, right, dialect)?)))
-        }
+        ast::Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } if dialect == SqlDialect::Postgres => Ok(
+            Expr::Concat(Box::new(value_of(t, alias, left, dialect)?), Box::new(value_of(t, alias, right, dialect)?)),
+        ),
         ast::Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
             let Some(Ok(Expr::ColPlus(c, 0))) = column(t, alias, left, dialect) else { return Err(unsupported()) };
             let Value::Int(n) = literal(right)? else { return Err(unsupported()) };
@@ -204,7 +206,9 @@ fn where_of(t: &Table, alias: &str, e: &ast::Expr) -> R<Filter> {
 fn bool_column(t: &Table, alias: &str, e: &ast::Expr) -> Option<R<usize>> {
     match column(t, alias, e, SqlDialect::Postgres)? {
         Ok(Expr::ColPlus(c, 0)) => Some(Ok(c)),
-        Ok(_) => Some(Err(LowerError::Unsupported(format!("EXCLUDED in ON CONFLICT ... WHERE is not supported: `{e}`")))),
+        Ok(_) => {
+            Some(Err(LowerError::Unsupported(format!("EXCLUDED in ON CONFLICT ... WHERE is not supported: `{e}`"))))
+        }
         Err(e) => Some(Err(e)),
     }
 }

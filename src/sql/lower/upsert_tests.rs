@@ -54,7 +54,8 @@ fn do_update_takes_excluded_the_existing_row_and_a_where() {
 
 #[test]
 fn mariadb_upserts() {
-    let sql = "INSERT INTO auth_user VALUES (1, 'u', NULL, TRUE) ON DUPLICATE KEY UPDATE last_login = VALUES(last_login)";
+    let sql =
+        "INSERT INTO auth_user VALUES (1, 'u', NULL, TRUE) ON DUPLICATE KEY UPDATE last_login = VALUES(last_login)";
     assert_eq!(lower(MY, sql).unwrap(), Some(OnConflict::DuplicateKey { set: vec![(2, Expr::Excluded(2))] }));
     let sql = "INSERT IGNORE INTO auth_user VALUES (1, 'u', NULL, TRUE)";
     assert_eq!(lower(MY, sql).unwrap(), Some(OnConflict::Ignore));
