@@ -37,7 +37,7 @@ pub use kind::{EngineKind, EngineTask, Server};
 pub use outcome::*;
 pub use parts::{Parts, Plain};
 pub use shared::SETUP_TRX;
-pub(crate) use shared::{err, insert_values, updated_row, Serial, SetErrors, Settings, Step, Undo};
+pub(crate) use shared::{err, insert_values, updated_row, with_excluded, Serial, SetErrors, Settings, Step, Undo};
 pub(crate) use vacuum::{forget_commits, Horizon};
 
 use crate::lock::{LockMode, Resource};

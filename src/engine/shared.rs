@@ -3,7 +3,7 @@
 
 use super::{DbError, ErrorKind};
 use crate::lock::TxnId;
-use crate::sql::{duration_ms, Expr, Table, Value};
+use crate::sql::{duration_ms, ColType, Expr, Table, Value};
 use crate::store::{Key, Record, TreeId};
 use std::collections::BTreeMap;
 
@@ -99,15 +99,12 @@ pub(crate) fn updated_row(
     let mut new = old.to_vec();
     for (c, e) in set {
         let v = match e {
-            Expr::Lit(v) => v.clone().coerce(table.columns[*c].ty),
-            Expr::Now => Value::Time(tick),
             Expr::Default if table.columns[*c].serial && sequence.is_some() => {
                 let n = sequence.as_deref_mut().expect("checked");
                 *n += 1;
                 Value::Int(*n)
             }
-            Expr::Default => Value::Null,
-            e => e.of_row(old).ok_or_else(|| err(ErrorKind::Other, errors.arithmetic))?,
+            e => set_value(table.columns[*c].ty, old, e, tick, errors)?,
         };
         if v.is_null() && table.columns[*c].not_null {
             return Err(err(ErrorKind::Other, (errors.not_null)(&table.columns[*c].name)));
@@ -115,6 +112,41 @@ pub(crate) fn updated_row(
         new[*c] = v;
     }
     Ok(new)
+}
+
+/// One SET value of type `ty` over the old row.
+fn set_value(ty: ColType, old: &[Value], e: &Expr, tick: i64, errors: &SetErrors) -> Result<Value, DbError> {
+    Ok(match e {
+        Expr::Lit(v) => v.clone().coerce(ty),
+        Expr::Now => Value::Time(tick),
+        Expr::Default => Value::Null,
+        Expr::ColPlus(src, n) => match &old[*src] {
+            Value::Int(i) => Value::Int(i + n),
+            v if *n == 0 => v.clone(),
+            _ => return Err(err(ErrorKind::Other, errors.arithmetic)),
+        },
+        Expr::Case(..) => e.of_row(old).expect("lower/upper of a column"),
+        Expr::Excluded(_) => return Err(err(ErrorKind::Other, "EXCLUDED / VALUES() outside an upsert")),
+        // textcat (varlena.c): a strict function, so NULL if either side is.
+        Expr::Concat(a, b) => {
+            match (set_value(ColType::Text, old, a, tick, errors)?, set_value(ColType::Text, old, b, tick, errors)?) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                (x, y) => Value::Str(format!("{x}{y}").into()),
+            }
+        }
+    })
+}
+
+/// An upsert's SET list with the proposed row's values (`EXCLUDED.col`, `VALUES(col)`) filled in.
+pub(crate) fn with_excluded(set: &[(usize, Expr)], excluded: &[Value]) -> Vec<(usize, Expr)> {
+    fn fill(e: &Expr, x: &[Value]) -> Expr {
+        match e {
+            Expr::Excluded(c) => Expr::Lit(x[*c].clone()),
+            Expr::Concat(a, b) => Expr::Concat(Box::new(fill(a, x)), Box::new(fill(b, x))),
+            other => other.clone(),
+        }
+    }
+    set.iter().map(|(c, e)| (*c, fill(e, excluded))).collect()
 }
 
 /// How an engine fills a serial column.
@@ -148,7 +180,7 @@ pub(crate) fn insert_values(
                 Value::Int(*counter)
             }
             Expr::Default => Value::Null,
-            Expr::ColPlus(..) | Expr::Case(..) | Expr::Concat(..) => {
+            Expr::ColPlus(..) | Expr::Case(..) | Expr::Excluded(_) | Expr::Concat(..) => {
                 return Err(DbError {
                     kind: ErrorKind::Other,
                     message: "column references are not allowed in VALUES".into(),

@@ -5,6 +5,7 @@ mod alter;
 mod insert;
 mod partition;
 mod select;
+mod upsert;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
 use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan, TableLock};
@@ -786,7 +787,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
         Ast::Insert(ins) if matches!(&ins.table, ast::TableObject::TableName(n) if catalog.partition(&ident_name(n)).is_some()) => {
             Err(LowerError::NotModelled("INSERTs into a partition by its name (insert through the partitioned table)"))
         }
-        Ast::Insert(ins) => insert::insert(catalog, ins),
+        Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];

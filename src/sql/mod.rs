@@ -10,8 +10,8 @@ pub mod value;
 pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 pub use lower::{SchemaOptions, SqlDialect};
 pub use plan::{
-    Advisory, AdvisoryOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Plan, Projection, RowLock,
-    SortKey, Statement, TableLock,
+    Advisory, AdvisoryOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, OnConflict, Plan,
+    Projection, RowLock, SortKey, Statement, TableLock,
 };
 pub use split::{peel_lock_clause, requote, split_block, RawStatement};
 pub use value::Value;

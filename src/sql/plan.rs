@@ -223,6 +223,8 @@ pub enum Expr {
     /// `lower(col)` (false) or `upper(col)` (true) of a text column (PostgreSQL's `lower`/`upper`,
     /// oracle_compat.c; ASCII case mapping, as the suite's C-locale text needs).
     Case(usize, bool),
+    /// An upsert's proposed row: PostgreSQL's `EXCLUDED.col`, MariaDB's `VALUES(col)`.
+    Excluded(usize),
     /// `a || b`: text concatenation (`textcat`, varlena.c), NULL when either side is NULL.
     Concat(Box<Expr>, Box<Expr>),
 }
@@ -247,14 +249,25 @@ impl Expr {
                 (Value::Null, _) | (_, Value::Null) => Value::Null,
                 (x, y) => Value::Str(format!("{x}{y}").into()),
             },
-            Expr::Now | Expr::Default => return None,
+            Expr::Now | Expr::Default | Expr::Excluded(_) => return None,
         })
     }
+}
 
-    /// Is it a value computed from the row's columns (not a literal, DEFAULT or NOW())?
-    pub fn reads_row(&self) -> bool {
-        matches!(self, Expr::ColPlus(..) | Expr::Case(..) | Expr::Concat(..))
-    }
+/// What an INSERT does with a row whose unique key is taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnConflict {
+    /// PostgreSQL's `ON CONFLICT [target] DO NOTHING`: the arbiters are the unique indexes the
+    /// target names (`infer_arbiter_indexes`, plancat.c), or every unique index without one (empty).
+    Nothing { arbiters: Vec<usize> },
+    /// PostgreSQL's `ON CONFLICT target DO UPDATE SET ... [WHERE cond]`: `filter` is over the
+    /// existing row (None: every conflicting row is updated).
+    Update { arbiters: Vec<usize>, set: Vec<(usize, Expr)>, filter: Option<Filter> },
+    /// MariaDB's `INSERT ... ON DUPLICATE KEY UPDATE`: on a duplicate in any unique index, the
+    /// existing row is updated instead.
+    DuplicateKey { set: Vec<(usize, Expr)> },
+    /// MariaDB's `INSERT IGNORE`: a row that fails a duplicate or foreign-key check is skipped.
+    Ignore,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,8 +283,8 @@ pub enum Plan {
     Insert {
         table: TableId,
         rows: Vec<Vec<Expr>>,
-        /// `ON CONFLICT [(...)] DO NOTHING` (PostgreSQL).
-        do_nothing: bool,
+        /// ON CONFLICT (PostgreSQL), ON DUPLICATE KEY UPDATE / IGNORE (MariaDB).
+        on_conflict: Option<OnConflict>,
     },
     Update {
         table: TableId,

@@ -16,7 +16,7 @@ use crate::engine::{
 };
 use crate::lock::{Locks, TxnId};
 use crate::sql::plan::sort_cmp;
-use crate::sql::{Expr, Filter, Index, Isolation, LockWait, Plan, RowLock, Table, Value};
+use crate::sql::{Expr, Filter, Index, Isolation, LockWait, OnConflict, Plan, RowLock, Table, Value};
 use crate::store::{Key, Record, Row, Store, TreeId, Version, Write};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -36,16 +36,22 @@ pub(super) struct RowWork {
     pub(super) skip_fk: Option<(usize, usize)>,
     /// The referential action the current parent check is carrying out, if any.
     pub(super) action: Option<Box<super::actions::Action>>,
+    /// The duplicate checks take X locks, not S (`trx->duplicates`: REPLACE, INSERT ... ON
+    /// DUPLICATE KEY UPDATE; `row_ins_duplicate_error_in_clust`,
+    /// `row_ins_scan_sec_index_for_duplicate`).
+    pub(super) dup_x: bool,
+    /// The index whose duplicate check failed, if one did.
+    pub(super) dup: Option<usize>,
 }
 
 impl RowWork {
-    fn new(old: Row, new: Row, ops: Vec<Op>, delete: bool) -> RowWork {
-        RowWork { old, new, ops, next: 0, delete, skip_fk: None, action: None }
+    pub(super) fn new(old: Row, new: Row, ops: Vec<Op>, delete: bool) -> RowWork {
+        RowWork { old, new, ops, next: 0, delete, skip_fk: None, action: None, dup_x: false, dup: None }
     }
 }
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(super) enum Op {
     DelMarkClust,
     UpdateClust,
     DelMarkSec(usize),
@@ -67,7 +73,12 @@ pub struct Scan {
 
 #[derive(Debug, Clone)]
 pub enum Cursor {
-    Insert { row: usize, work: Option<RowWork> },
+    /// `up`: the ON DUPLICATE KEY UPDATE of the current row's existing one, once its insert failed.
+    Insert {
+        row: usize,
+        work: Option<RowWork>,
+        up: Option<Box<super::upsert::DupUpdate>>,
+    },
     Scan(Box<Scan>),
     ConsistentRead,
     Nothing,
@@ -77,7 +88,7 @@ impl Cursor {
     /// The cursor of `plan`; a scan follows `path` (see [`InnoDb::access_path`]).
     pub fn new(plan: &Plan, path: Option<Path>) -> Cursor {
         match (plan, path) {
-            (Plan::Insert { .. }, _) => Cursor::Insert { row: 0, work: None },
+            (Plan::Insert { .. }, _) => Cursor::Insert { row: 0, work: None, up: None },
             (Plan::Select { .. } | Plan::Update { .. } | Plan::Delete { .. }, Some(path)) => {
                 Cursor::Scan(Box::new(Scan {
                     ix: path.ix,
@@ -189,20 +200,44 @@ impl<P: Parts> InnoDb<P> {
     pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
         let stmt = run.stmt.clone();
         match (&stmt.plan, &mut run.cursor) {
-            (Plan::Insert { table, rows, .. }, Cursor::Insert { row, work }) => {
+            (Plan::Insert { table, rows, on_conflict }, Cursor::Insert { row, work, up }) => {
                 let label = run.label.clone();
                 self.lock_table(trx, *table, TableMode::IX, &label);
                 while *row < rows.len() {
+                    if let Some(u) = up.as_mut() {
+                        flow!(self.dup_update(trx, *table, u, &label));
+                        *up = None;
+                        *work = None;
+                        *row += 1;
+                        continue;
+                    }
                     if work.is_none() {
                         let values = match self.eval_row(*table, &rows[*row]) {
                             Ok(v) => v,
                             Err(e) => return Ok(Step::Done(Err(e))),
                         };
                         let ops = (0..self.cat.tables[*table].indexes.len()).map(Op::InsertEntry).collect();
-                        *work = Some(RowWork::new(Row::from([]), values.into(), ops, false));
+                        let mut w = RowWork::new(Row::from([]), values.into(), ops, false);
+                        w.dup_x = matches!(on_conflict, Some(OnConflict::DuplicateKey { .. }));
+                        *work = Some(w);
+                        let t = &self.trxs[&trx];
+                        run.row_mark = (t.undo.len(), t.undo_no);
                     }
                     let w = work.as_mut().expect("set above");
-                    flow!(self.run_ops(trx, *table, w, &label));
+                    match (self.run_ops(trx, *table, w, &label)?, on_conflict) {
+                        (Flow::Next, _) => {}
+                        (Flow::Stop(Step::Done(Err(e))), Some(oc)) => {
+                            match self.on_duplicate(trx, oc, w, run.row_mark, e)? {
+                                Err(e) => return Ok(Step::Done(Err(e))),
+                                Ok(Some(u)) => {
+                                    *up = Some(Box::new(u));
+                                    continue;
+                                }
+                                Ok(None) => {}
+                            }
+                        }
+                        (Flow::Stop(s), _) => return Ok(s),
+                    }
                     *work = None;
                     *row += 1;
                 }
@@ -589,7 +624,15 @@ impl<P: Parts> InnoDb<P> {
                 Op::DelMarkClust => self.mark_clust(trx, table, &w.old, &w.old, true)?,
                 Op::UpdateClust => self.mark_clust(trx, table, &w.old, &w.new, false)?,
                 Op::DelMarkSec(ix) => self.del_mark_sec(trx, table, ix, &w.old, label)?,
-                Op::InsertEntry(ix) => self.insert_entry(trx, table, ix, &w.new, w.skip_fk, label)?,
+                Op::InsertEntry(ix) => {
+                    let step = self.insert_entry(trx, table, ix, &w.new, (w.skip_fk, w.dup_x), label)?;
+                    if let Some(Step::Done(Err(e))) = &step {
+                        if e.kind == ErrorKind::UniqueViolation {
+                            w.dup = Some(ix);
+                        }
+                    }
+                    step
+                }
                 Op::ParentCheck { fk_table, fk } => self.parent_check(trx, fk_table, fk, w, label)?,
             };
             if let Some(step) = step {
@@ -676,9 +719,10 @@ impl<P: Parts> InnoDb<P> {
         table: usize,
         ix: usize,
         row: &Row,
-        skip_fk: Option<(usize, usize)>,
+        (skip_fk, dup_x): (Option<(usize, usize)>, bool),
         label: &Arc<str>,
     ) -> Result<Option<Step>, EngineError> {
+        let dup_strength = if dup_x { Strength::X } else { Strength::S };
         macro_rules! try_lock {
             ($e:expr) => {
                 match $e? {
@@ -714,13 +758,14 @@ impl<P: Parts> InnoDb<P> {
             ))))
         };
         if index.clustered {
-            // row_ins_duplicate_error_in_clust: S record lock on an equal record, at every level.
+            // row_ins_duplicate_error_in_clust: S record lock on an equal record, at every level
+            // (X with `trx->duplicates`).
             if existing.is_some() {
                 try_lock!(self.lock_rec(
                     trx,
                     tree,
                     &RecPos::Rec(key.clone()),
-                    InnoLock::Rec(Strength::S, Span::Record),
+                    InnoLock::Rec(dup_strength, Span::Record),
                     Implicit::Convert,
                     Why::new(label, Purpose::DupCheck)
                 ));
@@ -733,7 +778,8 @@ impl<P: Parts> InnoDb<P> {
             let prefix: Key = key[..index.cols.len()].into();
             if !prefix.iter().any(Value::is_null) {
                 // row_ins_scan_sec_index_for_duplicate: only when a neighbour shares the prefix;
-                // S next-key on every record it meets, the first greater one included.
+                // S next-key on every record it meets, the first greater one included (X with
+                // `trx->duplicates`).
                 let first = self.store.seek(tree, Bound::Included(&prefix[..]))?;
                 if first.as_ref().is_some_and(|(k, _)| k[..prefix.len()] == prefix[..]) {
                     let mut from: Bound<Key> = Bound::Included(prefix.clone());
@@ -748,7 +794,7 @@ impl<P: Parts> InnoDb<P> {
                                 trx,
                                 tree,
                                 &RecPos::Supremum,
-                                InnoLock::Rec(Strength::S, Span::NextKey),
+                                InnoLock::Rec(dup_strength, Span::NextKey),
                                 Implicit::Convert,
                                 Why::new(label, Purpose::DupCheck)
                             ));
@@ -758,7 +804,7 @@ impl<P: Parts> InnoDb<P> {
                             trx,
                             tree,
                             &RecPos::Rec(k.clone()),
-                            InnoLock::Rec(Strength::S, Span::NextKey),
+                            InnoLock::Rec(dup_strength, Span::NextKey),
                             Implicit::Convert,
                             Why::new(label, Purpose::DupCheck)
                         ));

@@ -10,6 +10,7 @@ mod optimizer;
 pub use locking::Res;
 pub mod modes;
 mod subquery;
+mod upsert;
 
 use super::forget_commits;
 use super::timers::{TimerKind, Timers};
@@ -18,7 +19,7 @@ use super::{
     EngineKind, ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
-use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
+use crate::sql::{Catalog, Isolation, OnConflict, Plan, SchemaOptions, Statement, Value};
 use crate::store::{Key, Row, Store, TreeId, Write};
 use exec::Cursor;
 use litemap::LiteMap;
@@ -71,6 +72,9 @@ struct Running {
     cursor: Cursor,
     undo_mark: usize,
     undo_no_mark: u64,
+    /// The undo position at the current INSERT row's start: an upsert rolls a failed row back to
+    /// it (`row_mysql_handle_errors`: `trx->rollback(savept)`).
+    row_mark: (usize, u64),
     autocommit: bool,
     rows: Vec<Vec<Value>>,
 }
@@ -514,8 +518,13 @@ impl<P: Parts> Engine for InnoDb<P> {
             // transaction) is not PostgreSQL's LOCK TABLE.
             return Err(EngineError::Unsupported("LOCK TABLE is not modelled on InnoDB".into()));
         }
-        if let Plan::Insert { do_nothing: true, .. } = stmt.plan {
-            return Err(EngineError::Unsupported("INSERT ... ON CONFLICT is not modelled on InnoDB".into()));
+        if let Plan::Insert { on_conflict: Some(OnConflict::Nothing { .. } | OnConflict::Update { .. }), .. } =
+            stmt.plan
+        {
+            return Err(EngineError::Unsupported(
+                "INSERT ... ON CONFLICT is PostgreSQL's: MariaDB refuses it (it has INSERT IGNORE and ON DUPLICATE KEY UPDATE)"
+                    .into(),
+            ));
         }
         if let Plan::Values { .. } = stmt.plan {
             return Err(EngineError::Unsupported("a SELECT of literals without FROM is not modelled on InnoDB".into()));
@@ -559,6 +568,7 @@ impl<P: Parts> Engine for InnoDb<P> {
             cursor,
             undo_mark: t.undo.len(),
             undo_no_mark: t.undo_no,
+            row_mark: (t.undo.len(), t.undo_no),
             autocommit,
             rows: Vec::new(),
         });

@@ -8,8 +8,10 @@
 //! non-key update) are on the root.
 
 use super::modes::{Hw, PgLock, RowMode};
-use super::unique::Conflict;
 use super::{PgDb, PgRes, Purpose, Running};
+use upsert::Upsert;
+
+mod upsert;
 pub(super) use crate::engine::Step;
 use crate::engine::{
     err, insert_values, updated_row, DbError, EngineError, ErrorKind, Parts, Serial, SetErrors, Undo, SETUP_TRX,
@@ -58,8 +60,13 @@ pub struct Cursor {
     pub(super) nested: Option<Box<(Plan, Cursor)>>,
     /// The statement holds its relation locks (`relation::relation_locks`).
     relations_locked: bool,
-    /// An INSERT row's values, kept while its ON CONFLICT pre-check waits.
+    /// An INSERT row's values, kept while its ON CONFLICT pre-check or lock waits.
     pending: Option<Vec<Value>>,
+    /// The tuples (roots) this INSERT inserted or upserted: ON CONFLICT DO UPDATE may not
+    /// affect one a second time.
+    touched: Vec<i64>,
+    /// The written tuple is a DO UPDATE's new version (its RI checks are queued already).
+    upserted: bool,
     /// The WHERE clause's advisory lock calls made so far (one round per row), and all made.
     advisory_next: usize,
     advisory_done: bool,
@@ -438,6 +445,35 @@ impl<P: Parts> PgDb<P> {
         })
     }
 
+    /// Write the new version `new` of the locked tuple `k` (`old` as it is): the old version's
+    /// xmax, the new version, and the RI checks the change queues (`heap_update` and the AFTER
+    /// UPDATE triggers). The new version's key if index entries were inserted (its unique checks
+    /// are still to run); None for a HOT update, which inserts none.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn write_update(
+        &mut self,
+        trx: TxnId,
+        table: usize,
+        k: &Key,
+        old: &Version,
+        new: Vec<Value>,
+        mode: RowMode,
+        cur: &mut Cursor,
+    ) -> Result<Option<Key>, EngineError> {
+        let cat = self.cat.clone();
+        let t = &cat.tables[table];
+        let nk = tkey(root_of(k), version_of(k) + 1);
+        self.note_update(trx, table, k, Some(&nk), mode, &old.row);
+        let mut dead = old.clone();
+        dead.xmax = trx;
+        self.write(trx, table, k.clone(), dead)?;
+        self.write(trx, table, nk.clone(), Version::new(trx, new.clone(), false))?;
+        let indexed = t.indexes.iter().flat_map(|ix| ix.cols.iter()).any(|&c| old.row[c] != new[c]);
+        self.queue_child_checks(table, &nk, Some((old, trx)), cur)?;
+        self.queue_parent_checks(table, &old.row, Some(&new), cur);
+        Ok(indexed.then_some(nk))
+    }
+
     /// Run the statement as far as it goes.
     pub(super) fn step(&mut self, s: usize, trx: TxnId, run: &mut Running) -> Result<Step, EngineError> {
         let stmt = run.stmt.clone();
@@ -501,7 +537,7 @@ impl<P: Parts> PgDb<P> {
                 rows_out.truncate(limit.unwrap_or(usize::MAX));
                 Ok(Step::Done(Ok(())))
             }
-            Plan::Insert { table, rows, do_nothing } => {
+            Plan::Insert { table, rows, on_conflict } => {
                 if !cur.started {
                     cur.started = true;
                     cur.targets = vec![Key::from([]); rows.len()];
@@ -515,41 +551,36 @@ impl<P: Parts> PgDb<P> {
                                 Err(e) => return Ok(Step::Done(Err(e))),
                             },
                         };
-                        if *do_nothing {
-                            // INSERT ... ON CONFLICT DO NOTHING: the pre-check waits for a running
-                            // inserter of an equal key, and a live one makes the row be skipped;
-                            // under REPEATABLE READ a conflicting row the snapshot does not see is a
-                            // serialization failure (ExecInsert, ExecCheckIndexConstraints,
-                            // ExecCheckTupleVisible, nodeModifyTable.c).
-                            match self.unique_conflict(s, trx, *table, &values, None, &label)? {
-                                Conflict::Clear => {}
-                                Conflict::Wait(Lk::Blocked) => {
-                                    cur.pending = Some(values);
-                                    return Ok(Step::Blocked);
-                                }
-                                Conflict::Wait(Lk::Failed(e)) => return Ok(Step::Done(Err(e))),
-                                Conflict::Wait(_) => unreachable!("a wait is had, blocked or failed"),
-                                Conflict::Live { key, .. } => {
-                                    let snap = self.snap(trx);
-                                    let seen = self.version(*table, &key)?.is_some_and(|v| self.visible(trx, snap, &v));
-                                    if self.iso(trx) >= Isolation::RepeatableRead && !seen {
-                                        return Ok(Step::Done(Err(serialization("update"))));
-                                    }
+                        let values = match on_conflict {
+                            None => values,
+                            Some(oc) => match self.on_conflict(s, trx, *table, oc, values, cur, &label)? {
+                                Upsert::Insert(values) => values,
+                                Upsert::Blocked => return Ok(Step::Blocked),
+                                Upsert::Failed(e) => return Ok(Step::Done(Err(e))),
+                                Upsert::Done => {
                                     cur.next += 1;
                                     continue;
                                 }
-                            }
-                        }
+                                Upsert::Updated(nk) => {
+                                    cur.written = Some(nk);
+                                    cur.upserted = true;
+                                    continue;
+                                }
+                            },
+                        };
                         let root = self.next_ctid;
                         self.next_ctid += 1;
                         let k = tkey(root, 0);
                         self.write(trx, *table, k.clone(), Version::new(trx, values, false))?;
                         self.note_insert(*table, &k);
+                        cur.touched.push(root);
                         cur.written = Some(k);
                     }
                     let k = cur.written.clone().expect("written");
                     lk!(self.unique_check(s, trx, *table, &k, &label));
-                    self.queue_child_checks(*table, &k, None, cur)?;
+                    if !std::mem::take(&mut cur.upserted) {
+                        self.queue_child_checks(*table, &k, None, cur)?;
+                    }
                     cur.written = None;
                     cur.next += 1;
                 }
@@ -630,21 +661,12 @@ impl<P: Parts> PgDb<P> {
                             cur.written = Some(nk);
                             continue;
                         }
-                        let nk = tkey(root_of(&k), version_of(&k) + 1);
-                        self.note_update(trx, *table, &k, Some(&nk), mode, &old.row);
-                        let mut dead = old.clone();
-                        dead.xmax = trx;
-                        self.write(trx, *table, k.clone(), dead)?;
-                        self.write(trx, *table, nk.clone(), Version::new(trx, new.clone(), false))?;
-                        let indexed = t.indexes.iter().flat_map(|ix| ix.cols.iter()).any(|&c| old.row[c] != new[c]);
-                        self.queue_child_checks(*table, &nk, Some((&old, trx)), cur)?;
-                        self.queue_parent_checks(*table, &old.row, Some(&new), cur);
-                        if !indexed {
+                        let Some(nk) = self.write_update(trx, *table, &k, &old, new, mode, cur)? else {
                             // A HOT update inserts no index entries, so no unique check.
                             cur.current = None;
                             cur.next += 1;
                             continue;
-                        }
+                        };
                         cur.written = Some(nk);
                     }
                     let nk = cur.written.clone().expect("written");

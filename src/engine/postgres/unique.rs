@@ -34,7 +34,7 @@ impl<P: Parts> PgDb<P> {
         label: &Arc<str>,
     ) -> Result<Lk, EngineError> {
         let Some(mine) = self.version(table, k)? else { return Ok(Lk::Ok) };
-        Ok(match self.unique_conflict(s, trx, table, &mine.row, Some(k), label)? {
+        Ok(match self.unique_conflict(s, trx, table, &mine.row, Some(k), &[], label)? {
             Conflict::Clear => Lk::Ok,
             Conflict::Wait(lk) => lk,
             Conflict::Live { ix, .. } => Lk::Failed(err(
@@ -50,7 +50,9 @@ impl<P: Parts> PgDb<P> {
     /// The unique-index search of `_bt_check_unique` for a row with values `row` (`own`: its own
     /// tuple, if written): an equal key whose inserter or deleter is running makes it wait for that
     /// transaction; a live one is a conflict (ON CONFLICT's pre-check, `ExecCheckIndexConstraints`,
-    /// searches the same way before inserting).
+    /// searches the same way before inserting, in its arbiter indexes only: `only`, or every unique
+    /// index when empty).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn unique_conflict(
         &mut self,
         s: usize,
@@ -58,11 +60,13 @@ impl<P: Parts> PgDb<P> {
         table: usize,
         row: &[Value],
         own: Option<&Key>,
+        only: &[usize],
         label: &Arc<str>,
     ) -> Result<Conflict, EngineError> {
         self.release_xact_waits(trx);
         let t = self.cat.tables[table].clone();
-        for (ixn, ix) in t.indexes.iter().enumerate().filter(|(_, ix)| ix.unique) {
+        let arbiter = |i: usize| only.is_empty() || only.contains(&i);
+        for (ixn, ix) in t.indexes.iter().enumerate().filter(|&(i, ix)| ix.unique && arbiter(i)) {
             let vals: Vec<&Value> = ix.cols.iter().map(|&c| &row[c]).collect();
             if vals.iter().any(|v| v.is_null()) {
                 continue;

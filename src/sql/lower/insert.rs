@@ -1,7 +1,7 @@
 //! INSERT: `VALUES` rows, or a `SELECT` of literals and one `generate_series(a, b)`, expanded
 //! into rows when the statement is bound.
 
-use super::{column_of, expr, literal, table_of, LowerError, R};
+use super::{column_of, expr, literal, table_of, LowerError, SqlDialect, R};
 use crate::sql::catalog::{Catalog, Table};
 use crate::sql::plan::{Expr, Plan};
 use crate::sql::value::Value;
@@ -11,22 +11,14 @@ use sqlparser::ast::{self, SelectItem, SetExpr, TableFactor, TableObject};
 /// in memory and copies it per permutation.
 const MAX_SERIES_ROWS: i64 = 20_000;
 
-/// Lower an INSERT.
-pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert) -> R<Plan> {
+/// Lower an INSERT, read as `dialect` reads it (each server's upsert clauses in its own only).
+pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert, dialect: SqlDialect) -> R<Plan> {
     let TableObject::TableName(name) = &ins.table else {
         return Err(LowerError::Unsupported("unsupported INSERT target".into()));
     };
     let table = table_of(catalog, name)?;
     let t = &catalog.tables[table];
-    let do_nothing = match &ins.on {
-        None => false,
-        Some(ast::OnInsert::OnConflict(oc)) if oc.action == ast::OnConflictAction::DoNothing => true,
-        Some(_) => {
-            return Err(LowerError::Unsupported(
-                "ON CONFLICT DO UPDATE / ON DUPLICATE KEY are not supported (ON CONFLICT DO NOTHING is)".into(),
-            ))
-        }
-    };
+    let on_conflict = super::upsert::on_conflict(t, ins, dialect)?;
     if ins.returning.is_some() {
         return Err(LowerError::Unsupported("RETURNING is not supported".into()));
     }
@@ -60,7 +52,7 @@ pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert) -> R<Plan> {
     for row in source {
         rows.push(full_row(t, &targets, !ins.columns.is_empty(), row)?);
     }
-    Ok(Plan::Insert { table, rows, do_nothing })
+    Ok(Plan::Insert { table, rows, on_conflict })
 }
 
 /// One row over every column of `t`: the values for `targets`, defaults elsewhere. Fewer values
