@@ -6,6 +6,7 @@
 //! off=TABLE.COLUMN` then keeps that one constraint declared (orphans are still counted) but
 //! unenforced, and keeps its index, as Django's `db_constraint=False` does.
 
+use crate::references::References;
 use crate::scenario::{LoadError, Scenario};
 use crate::spec::{Pos, Spec, SqlBlock};
 use crate::sql::{parse_statement, split_block, Catalog, Plan, SchemaOptions};
@@ -57,6 +58,8 @@ pub struct SchemaFile {
     /// The path as given, for messages and replay commands.
     pub file: String,
     pub text: Arc<str>,
+    /// The logical references beside it (`NAME.references.toml`; none without that file).
+    pub references: Arc<References>,
 }
 
 impl SchemaFile {
@@ -67,7 +70,8 @@ impl SchemaFile {
             pos: Pos::default(),
             what: format!("cannot read the schema file ({e})"),
         })?;
-        Ok(SchemaFile { file, text: text.into() })
+        let references = Arc::new(References::beside(path)?);
+        Ok(SchemaFile { file, text: text.into(), references })
     }
 
     /// The catalog the file's statements build. Each is a CREATE TABLE, CREATE INDEX or ALTER
@@ -83,6 +87,7 @@ impl SchemaFile {
                 return Err(fail(st.pos, format!("only DDL belongs in a schema file: `{}`", raw.text.trim())).into());
             }
         }
+        self.references.apply(&mut catalog)?;
         Ok(catalog)
     }
 }

@@ -311,6 +311,9 @@ impl LiveDb {
             steps: perm.iter().map(|p| p.name.to_string()).collect(),
             events,
             orphans: orphans as usize,
+            // The live count covers them (every declared and logical foreign key's query); not
+            // broken down per reference.
+            orphans_by_ref: Vec::new(),
             multixacts: None,
             max_wait_chain: 0,
             stranded: Vec::new(),

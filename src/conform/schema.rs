@@ -25,7 +25,7 @@ impl LiveSchema {
         let raw = split_block(&block).map_err(|e| format!("{}:{}: {}", self.file.file, e.pos, e.what))?;
         let mut out: Vec<String> = raw.into_iter().map(|r| r.text).collect();
         for t in &cat.tables[..self.tables.min(cat.tables.len())] {
-            for fk in t.fks.iter().filter(|f| !f.enforced) {
+            for fk in t.fks.iter().filter(|f| !f.enforced && !f.logical) {
                 out.push(live.dialect().drop_fk(&t.name, live.dialect().fk_name(fk)));
             }
         }

@@ -25,17 +25,18 @@ pub(crate) fn end_sessions_rows<E: Engine>(
     db: &mut E,
     sc: &Scenario,
     stuck: &[bool],
-) -> Result<(usize, Vec<Rows>), RunError> {
+) -> Result<(usize, Vec<Rows>, Vec<(String, usize)>), RunError> {
     let mut td = Teardown::new(&sc.spec.file);
     let mut rows = Vec::new();
     for (s, plan) in sc.sessions.iter().enumerate().filter(|(s, _)| !stuck[*s]) {
         rows.extend(td.run(db, s, &plan.teardown, || format!("{} teardown", plan.name), false)?);
     }
     let orphans = db.finish()?;
+    let by_ref = db.logical_orphans()?;
     if !sc.teardown.is_empty() {
         td.run(db, 0, &sc.teardown, || "teardown".to_string(), true)?;
     }
-    Ok((orphans, rows))
+    Ok((orphans, rows, by_ref))
 }
 
 /// The teardowns of one permutation: the tables they dropped so far.

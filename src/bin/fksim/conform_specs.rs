@@ -35,7 +35,8 @@ pub fn conform_fk_arg(s: &str) -> std::result::Result<ConformFk, String> {
 /// The FK settings to run (FK on first) and the foreign keys `off=` names. With only `off=`
 /// values, the one FK-on run with those dropped.
 pub fn conform_fks(args: &[ConformFk]) -> (Vec<bool>, Vec<String>) {
-    let off: Vec<String> = args.iter().flat_map(|a| if let ConformFk::Off(v) = a { v.clone() } else { vec![] }).collect();
+    let off: Vec<String> =
+        args.iter().flat_map(|a| if let ConformFk::Off(v) = a { v.clone() } else { vec![] }).collect();
     let mut fks = Vec::new();
     for a in args {
         if let ConformFk::Which(w) = a {
