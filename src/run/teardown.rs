@@ -21,11 +21,7 @@ pub(crate) fn end_sessions<E: Engine>(db: &mut E, sc: &Scenario, stuck: &[bool])
 
 /// [`end_sessions`], with the result each session teardown block printed (its last statement's,
 /// if it returned rows: isolationtester's `PQexec` of the block).
-pub(crate) fn end_sessions_rows<E: Engine>(
-    db: &mut E,
-    sc: &Scenario,
-    stuck: &[bool],
-) -> Result<(usize, Vec<Rows>, Vec<(String, usize)>), RunError> {
+pub(crate) fn end_sessions_rows<E: Engine>(db: &mut E, sc: &Scenario, stuck: &[bool]) -> Result<TeardownEnd, RunError> {
     let mut td = Teardown::new(&sc.spec.file);
     let mut rows = Vec::new();
     for (s, plan) in sc.sessions.iter().enumerate().filter(|(s, _)| !stuck[*s]) {
@@ -38,6 +34,10 @@ pub(crate) fn end_sessions_rows<E: Engine>(
     }
     Ok((orphans, rows, by_ref))
 }
+
+/// A permutation's end: its orphans, the rows the session teardowns printed, and the orphans over
+/// each logical reference.
+pub(crate) type TeardownEnd = (usize, Vec<Rows>, Vec<(String, usize)>);
 
 /// The teardowns of one permutation: the tables they dropped so far.
 #[derive(Debug)]

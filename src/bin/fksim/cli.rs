@@ -285,7 +285,8 @@ pub fn spec_schema(
     if let Some(path) = given {
         return Ok(Some(path.to_path_buf()));
     }
-    let text = std::fs::read_to_string(spec).map_err(Error::io(format!("reading {}", spec.display())))?;
+    // A spec that cannot be read names no schema: parsing it reports why.
+    let Ok(text) = std::fs::read_to_string(spec) else { return Ok(None) };
     Ok(fksim::schema::named_by_spec(spec, &text, engine.name())?)
 }
 
