@@ -8,10 +8,12 @@ engine=${1:-innodb}
 bin=target/release/fksim
 echo "| scenario | permutations | FK on: waits / deadlocks / errors / orphans | FK off: waits / deadlocks / errors / orphans |"
 echo "|---|---|---|---|"
-for spec in model/scenarios/*.spec; do
+for spec in model/scenarios/*.spec model/scenarios/django/*.spec; do
   name=$(basename "$spec" .spec)
   # A spec for one engine only (PostgreSQL's deferrable constraints) has no recording of the other.
-  [ -f "model/scenarios/expected/$name.$engine.fk-on.jsonl" ] || continue
+  [ -f "$(dirname "$spec")/expected/$name.$engine.fk-on.jsonl" ] || continue
+  # The specs on Django's DDL are named by their directory.
+  case "$spec" in model/scenarios/django/*) name="django/$name" ;; esac
   cells=()
   for fk in on off; do
     cells+=("$("$bin" run "$spec" --engine "$engine" --fk "$fk" --json | python3 -c '

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod explore;
 pub mod lock;
+pub mod references;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -6,11 +6,40 @@
 //! off=TABLE.COLUMN` then keeps that one constraint declared (orphans are still counted) but
 //! unenforced, and keeps its index, as Django's `db_constraint=False` does.
 
+use crate::references::References;
 use crate::scenario::{LoadError, Scenario};
 use crate::spec::{Pos, Spec, SqlBlock};
 use crate::sql::{parse_statement, split_block, Catalog, Plan, SchemaOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The comment that names a spec's schema file for one engine: `# fksim-schema ENGINE: PATH`,
+/// the path relative to the spec's directory. A spec written against Django's table names carries
+/// one per engine, so that `fksim run SPEC --engine E` (and every tool that runs it so) builds it
+/// on the right DDL without `--schema`.
+pub const SCHEMA_DIRECTIVE: &str = "# fksim-schema ";
+
+/// The schema file `spec_text` (read from `spec_path`) names for `engine` (`innodb` or
+/// `postgres`), if it names one. A directive naming another engine, or none, is skipped; a
+/// malformed one is an error at its line.
+pub fn named_by_spec(spec_path: &Path, spec_text: &str, engine: &str) -> Result<Option<PathBuf>, SchemaError> {
+    let file = spec_path.display().to_string();
+    for (i, line) in spec_text.lines().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix(SCHEMA_DIRECTIVE) else { continue };
+        let pos = Pos { line: i + 1, col: 1 };
+        let bad = |what: String| SchemaError::Load(LoadError { file: file.clone(), pos, what });
+        let Some((name, path)) = rest.split_once(':').map(|(n, p)| (n.trim(), p.trim())) else {
+            return Err(bad(format!("expected `{SCHEMA_DIRECTIVE}ENGINE: PATH`")));
+        };
+        if !matches!(name, "innodb" | "postgres") || path.is_empty() {
+            return Err(bad(format!("expected `{SCHEMA_DIRECTIVE}innodb|postgres: PATH`, not `{}`", line.trim())));
+        }
+        if name == engine {
+            return Ok(Some(spec_path.parent().unwrap_or(Path::new("")).join(path)));
+        }
+    }
+    Ok(None)
+}
 
 /// A schema that cannot be used: bad DDL in the file, or an `--fk off=` naming no foreign key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +58,8 @@ pub struct SchemaFile {
     /// The path as given, for messages and replay commands.
     pub file: String,
     pub text: Arc<str>,
+    /// The logical references beside it (`NAME.references.toml`; none without that file).
+    pub references: Arc<References>,
 }
 
 impl SchemaFile {
@@ -39,7 +70,8 @@ impl SchemaFile {
             pos: Pos::default(),
             what: format!("cannot read the schema file ({e})"),
         })?;
-        Ok(SchemaFile { file, text: text.into() })
+        let references = Arc::new(References::beside(path)?);
+        Ok(SchemaFile { file, text: text.into(), references })
     }
 
     /// The catalog the file's statements build. Each is a CREATE TABLE, CREATE INDEX or ALTER
@@ -55,6 +87,7 @@ impl SchemaFile {
                 return Err(fail(st.pos, format!("only DDL belongs in a schema file: `{}`", raw.text.trim())).into());
             }
         }
+        self.references.apply(&mut catalog)?;
         Ok(catalog)
     }
 }

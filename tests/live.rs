@@ -186,3 +186,50 @@ fn postgres_error_messages_are_the_servers() {
     assert!(compared > 0, "no error was compared");
     db.close().expect("drop scratch database");
 }
+
+/// `conform` on a schema file creates the file's own DDL on the server (Django's column types,
+/// not the model's), and `--fk off` drops its foreign key constraints after it.
+#[test]
+fn schema_file_ddl_is_what_the_server_gets() {
+    use fksim::conform::LiveSchema;
+    use fksim::schema::{Base, SchemaFile};
+    let _turn = one_at_a_time();
+    let spec = repo().join("model/scenarios/django/enroll-delete-user.spec");
+    for (live, url, engine, file, type_query, fk_query) in [
+        (
+            Live::Postgres,
+            PG_URL,
+            EngineKind::Postgres,
+            "model/schemas/openedx.postgres.sql",
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'auth_user' \
+             AND column_name = 'date_joined' AND data_type = 'timestamp with time zone'",
+            "SELECT COUNT(*) FROM pg_constraint WHERE conname = \
+             'student_courseenrollment_user_id_4263a8e2_fk_auth_user_id' AND condeferred",
+        ),
+        (
+            Live::MariaDb,
+            MYSQL_URL,
+            EngineKind::Innodb,
+            "model/schemas/openedx.mysql.sql",
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND \
+             table_name = 'auth_user' AND column_name = 'date_joined' AND column_type = 'datetime(6)'",
+            "SELECT COUNT(*) FROM information_schema.referential_constraints WHERE constraint_schema = \
+             DATABASE() AND constraint_name = 'student_courseenrollment_user_id_4263a8e2_fk_auth_user_id'",
+        ),
+    ] {
+        let Some(mut db) = connect(live, url) else { continue };
+        let file = SchemaFile::read(&repo().join(file)).expect("schema file");
+        for fk_on in [true, false] {
+            let base = Base { schema: Some(file.clone()), fk_off: vec![] };
+            let opts = engine.schema(fk_on);
+            let tables = base.catalog(opts).expect("catalog").tables.len();
+            let sc = base.scenario(fksim::spec::parse_spec_file(&spec).expect("spec"), opts).expect("binds");
+            db.set_schema(Some(LiveSchema { file: file.clone(), tables }));
+            db.set_up(&sc).expect("schema created");
+            assert_eq!(db.count(type_query).expect("query"), 1, "{live:?}: Django's column type");
+            assert_eq!(db.count(fk_query).expect("query"), fk_on as i64, "{live:?} fk_on={fk_on}: the constraint");
+            db.clean(&sc).expect("dropped");
+        }
+        db.close().expect("drop scratch database");
+    }
+}

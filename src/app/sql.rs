@@ -33,7 +33,11 @@ impl AppSql {
     /// `--fk off=` must name a foreign key.
     pub fn new(base: Base, opts: SchemaOptions) -> Result<AppSql, SchemaError> {
         let Some(file) = &base.schema else {
-            let builtin = crate::schema::SchemaFile { file: "the built-in schema".into(), text: super::SCHEMA.into() };
+            let builtin = crate::schema::SchemaFile {
+                file: "the built-in schema".into(),
+                text: super::SCHEMA.into(),
+                references: Default::default(),
+            };
             base.unenforce(&mut builtin.catalog(opts)?)?;
             return Ok(AppSql { base, ..AppSql::default() });
         };

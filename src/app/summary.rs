@@ -31,6 +31,9 @@ pub struct Summary {
     pub first_child_wait: Option<u64>,
     /// The MultiXacts all runs created, per row (PostgreSQL; None on InnoDB).
     pub multixacts: Option<MultixactCount>,
+    /// Orphans over each reference the DDL does not declare (the schema file's references
+    /// file): `table.column` -> (runs with some, rows), counted over the rows at each run's end.
+    pub logical_orphans: BTreeMap<String, (u64, u64)>,
 }
 
 impl Summary {
@@ -56,12 +59,20 @@ impl Summary {
         if let Some(m) = &r.report.multixacts {
             self.multixacts.get_or_insert_with(MultixactCount::default).add(m);
         }
+        for (name, n) in &r.report.orphans_by_ref {
+            let e = self.logical_orphans.entry(name.clone()).or_default();
+            e.0 += u64::from(*n > 0);
+            e.1 += *n as u64;
+        }
     }
 
     pub fn text(&self) -> String {
         let mut o = String::new();
         let _ = writeln!(o, "  runs:                        {}", self.runs);
         let _ = writeln!(o, "  with orphans:                {} ({} orphan rows)", self.with_orphans, self.orphans);
+        for (name, (runs, rows)) in &self.logical_orphans {
+            let _ = writeln!(o, "  orphans, no constraint:      {name}: {runs} runs ({rows} rows)");
+        }
         for (k, v) in &self.with_error {
             let _ = writeln!(o, "  with {:<24}{v}", format!("{k}:"));
         }

@@ -58,6 +58,8 @@ pub struct LiveDb {
     target: Target,
     admin: Conn,
     pub timing: Timing,
+    /// The schema file the runs create (`conform --schema`), in place of the catalog's DDL.
+    schema: Option<super::LiveSchema>,
 }
 
 impl LiveDb {
@@ -78,7 +80,7 @@ impl LiveDb {
         // Nothing the admin connection does may wait forever.
         let limit = live.dialect().admin_limit();
         admin.exec(limit).map_err(|e| setup(limit, e))?;
-        Ok(LiveDb { live, url: url.to_string(), scratch, base, target, admin, timing })
+        Ok(LiveDb { live, url: url.to_string(), scratch, base, target, admin, timing, schema: None })
     }
 
     /// Drop the scratch database.
@@ -112,12 +114,26 @@ impl LiveDb {
         self.admin.exec(sql).map_err(|e| LiveError::Setup { engine, what: sql.to_string(), why: e.message })
     }
 
+    /// Create the tables of a schema file (its own DDL) for the next runs, or (None) the
+    /// catalog's again.
+    pub fn set_schema(&mut self, schema: Option<super::LiveSchema>) {
+        self.schema = schema;
+    }
+
     /// Recreate the scenario's tables and run its setup statements.
     pub(crate) fn reset(&mut self, sc: &Scenario) -> Result<(), LiveError> {
         for sql in drop_schema(self.live, &sc.catalog) {
             self.admin_exec(&sql)?;
         }
-        for sql in create_schema(self.live, &sc.catalog) {
+        let create = match &self.schema {
+            None => create_schema(self.live, &sc.catalog),
+            Some(s) => s.create(self.live, &sc.catalog).map_err(|why| LiveError::Setup {
+                engine: self.name(),
+                what: format!("the schema file {}", s.file.file),
+                why,
+            })?,
+        };
+        for sql in create {
             self.admin_exec(&sql)?;
         }
         for st in &sc.setup {
@@ -126,6 +142,18 @@ impl LiveDb {
             }
         }
         Ok(())
+    }
+
+    /// Make the scenario's tables and run its setup, as each permutation starts (for a look at
+    /// what the server has: [`LiveDb::count`]).
+    pub fn set_up(&mut self, sc: &Scenario) -> Result<(), LiveError> {
+        self.reset(sc)
+    }
+
+    /// A `SELECT COUNT(*) ...` on the admin connection.
+    pub fn count(&mut self, sql: &str) -> Result<i64, LiveError> {
+        let engine = self.name();
+        self.admin.count(sql).map_err(|e| LiveError::Setup { engine, what: sql.to_string(), why: e.message })
     }
 
     /// Drop the scenario's tables.
@@ -283,6 +311,9 @@ impl LiveDb {
             steps: perm.iter().map(|p| p.name.to_string()).collect(),
             events,
             orphans: orphans as usize,
+            // The live count covers them (every declared and logical foreign key's query); not
+            // broken down per reference.
+            orphans_by_ref: Vec::new(),
             multixacts: None,
             max_wait_chain: 0,
             stranded: Vec::new(),

@@ -7,12 +7,14 @@ mod cpu;
 mod dialect;
 mod live;
 mod load;
+mod schema;
 
 pub use crate::run::Timing;
 pub use calibrate::{calibrate, Calibration, Measured};
 pub use dialect::{create_schema, translate, Live};
 pub use live::{LiveDb, LiveError};
 pub use load::{run_live_load, LiveLoad};
+pub use schema::LiveSchema;
 
 use crate::run::{run_kind, EngineKind, PermutationReport};
 use crate::scenario::Scenario;
@@ -77,6 +79,9 @@ pub struct Comparison {
     pub model: Result<Vec<PermutationReport>, String>,
     /// Live runs outvoted by two repeats (timing noise), one line each.
     pub noise: Vec<String>,
+    /// The foreign keys `--fk off=TABLE.COLUMN` left unenforced in an FK-on run (named in the
+    /// label; such a run is not one of the recordings' two settings).
+    pub fk_off: Vec<String>,
 }
 
 impl Comparison {
@@ -118,7 +123,7 @@ impl Comparison {
             live.push(runs.into_iter().nth(keep).expect("three runs"));
         }
         db.clean(sc)?;
-        Ok(Comparison { name: name.to_string(), engine, fk_on, live, model, noise })
+        Ok(Comparison { name: name.to_string(), engine, fk_on, live, model, noise, fk_off: Vec::new() })
     }
 
     /// Permutations where model and engine differ, in outcomes or in the index a statement scans.
@@ -139,7 +144,12 @@ impl Comparison {
 
     fn label(&self) -> String {
         let engine = self.engine.name();
-        format!("{} {engine} fk-{}", self.name, if self.fk_on { "on" } else { "off" })
+        let fk = match (self.fk_on, self.fk_off.is_empty()) {
+            (true, true) => "on".to_string(),
+            (true, false) => format!("off={}", self.fk_off.join(",")),
+            (false, _) => "off".to_string(),
+        };
+        format!("{} {engine} fk-{fk}", self.name)
     }
 
     /// The report: one line when everything agrees, side-by-side columns where it does not.

@@ -47,9 +47,29 @@ pub fn count_orphans(
     cat: &Catalog,
     live_rows: impl Fn(usize) -> Result<Vec<Row>, EngineError>,
 ) -> Result<usize, EngineError> {
-    let mut orphans = 0;
+    Ok(orphans_where(cat, live_rows, |_| true)?.iter().map(|(_, n)| n).sum())
+}
+
+/// Orphans over each logical reference (a foreign key the DDL does not declare, see
+/// [`crate::references`]), named `table.column`, in catalog order; empty when there is none.
+pub fn logical_orphans(
+    cat: &Catalog,
+    live_rows: impl Fn(usize) -> Result<Vec<Row>, EngineError>,
+) -> Result<Vec<(String, usize)>, EngineError> {
+    orphans_where(cat, live_rows, |fk| fk.logical)
+}
+
+/// Orphans over each foreign key `which` picks: (`table.column`, rows).
+fn orphans_where(
+    cat: &Catalog,
+    live_rows: impl Fn(usize) -> Result<Vec<Row>, EngineError>,
+    which: impl Fn(&crate::sql::ForeignKey) -> bool,
+) -> Result<Vec<(String, usize)>, EngineError> {
+    let mut out = Vec::new();
     for (t, table) in cat.tables.iter().enumerate() {
-        for fk in &table.fks {
+        for fk in table.fks.iter().filter(|fk| which(fk)) {
+            let cols: Vec<&str> = fk.cols.iter().map(|&c| table.columns[c].name.as_str()).collect();
+            let mut orphans = 0;
             let parents = live_rows(fk.parent)?;
             for row in live_rows(t)? {
                 if fk.cols.iter().any(|&c| row[c].is_null()) {
@@ -61,9 +81,10 @@ pub fn count_orphans(
                 });
                 orphans += usize::from(!found);
             }
+            out.push((format!("{}.{}", table.name, cols.join(",")), orphans));
         }
     }
-    Ok(orphans)
+    Ok(out)
 }
 
 /// Why a lock was taken: the step's label and the engine's purpose. Formatted only when reported,

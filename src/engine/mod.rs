@@ -31,7 +31,7 @@ mod timers;
 mod vacuum;
 
 pub use book::Snapshot;
-pub(crate) use book::{count_orphans, Book, Why};
+pub(crate) use book::{count_orphans, logical_orphans, Book, Why};
 pub(crate) use chain::Chain;
 pub use kind::{EngineKind, EngineTask, Server};
 pub use outcome::*;
@@ -189,6 +189,8 @@ pub trait Engine: Send + Sized {
     }
     /// Roll back every open transaction and count orphans over every declared foreign key.
     fn finish(&mut self) -> Result<usize, EngineError>;
+    /// Orphans over each logical reference (`table.column`, rows), as they stand now.
+    fn logical_orphans(&self) -> Result<Vec<(String, usize)>, EngineError>;
     /// The MultiXacts created so far (PostgreSQL: `compute_new_xmax_infomask`), or None where the
     /// engine has none (InnoDB keeps row locks in its lock table, not in the rows).
     fn multixacts(&self) -> Option<MultixactCount> {

@@ -82,6 +82,12 @@ struct OrphanLine {
     orphans: usize,
 }
 
+/// Of the orphans, those over each reference the DDL does not declare, before the orphans line.
+#[derive(Serialize)]
+struct LogicalOrphanLine<'a> {
+    orphans_by_reference: std::collections::BTreeMap<&'a str, usize>,
+}
+
 fn step_line(e: &StepEvent) -> String {
     let mut waits_for: Vec<&str> = Vec::new();
     if let Some(w) = &e.wait {
@@ -121,6 +127,11 @@ pub fn permutation(report: &PermutationReport) -> String {
     }
     if let Some(m) = &report.multixacts {
         out.push_str(&to_line(&MultixactLine { multixacts: m }));
+        out.push('\n');
+    }
+    if !report.orphans_by_ref.is_empty() {
+        let orphans_by_reference = report.orphans_by_ref.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+        out.push_str(&to_line(&LogicalOrphanLine { orphans_by_reference }));
         out.push('\n');
     }
     out.push_str(&to_line(&OrphanLine { orphans: report.orphans }));

@@ -131,6 +131,12 @@ pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
     if let Some(m) = report.multixacts.as_ref().filter(|m| m.created > 0) {
         out.push_str(&format!("  -- multixacts: {}\n", m.line(usize::MAX)));
     }
+    // Of the orphans, those over the references the DDL does not declare (a schema file's
+    // references file), one note line, only when the schema has such references.
+    if !report.orphans_by_ref.is_empty() {
+        let parts: Vec<String> = report.orphans_by_ref.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        out.push_str(&format!("  -- orphans over references without a constraint: {}\n", parts.join(", ")));
+    }
     out.push_str(&format!("orphans: {}\n", report.orphans));
     out
 }

@@ -60,6 +60,9 @@ pub struct PermutationReport {
     pub steps: Vec<String>,
     pub events: Vec<StepEvent>,
     pub orphans: usize,
+    /// Of them, the orphans over each logical reference (a foreign key Django knows and its DDL
+    /// does not declare, see [`crate::references`]): (`table.column`, rows). Empty without one.
+    pub orphans_by_ref: Vec<(String, usize)>,
     /// The MultiXacts the permutation created (PostgreSQL; None on InnoDB and live servers).
     pub multixacts: Option<MultixactCount>,
     /// The longest chain of waiting transactions seen when a step was reported (a waiter behind

@@ -66,6 +66,8 @@ pub struct Ended {
     pub perm: Vec<Arc<PermStep>>,
     pub events: Vec<Arc<StepEvent>>,
     pub orphans: usize,
+    /// Of them, the orphans over each logical reference (`table.column`, rows).
+    pub orphans_by_ref: Vec<(String, usize)>,
     /// The MultiXacts the permutation created (PostgreSQL).
     pub multixacts: Option<MultixactCount>,
     pub max_wait_chain: usize,
@@ -87,6 +89,7 @@ impl Ended {
             steps: self.steps(),
             events: self.events.into_iter().map(Arc::unwrap_or_clone).collect(),
             orphans: self.orphans,
+            orphans_by_ref: self.orphans_by_ref,
             multixacts: self.multixacts,
             max_wait_chain: self.max_wait_chain,
             stranded: self.stranded.iter().map(|s| s.to_string()).collect(),
@@ -287,12 +290,14 @@ impl<'a, E: Engine> Play<'a, E> {
         self.events.extend(cancelled.into_iter().map(Arc::new));
         // A session whose step is still stuck on a lock runs no teardown.
         let stuck: Vec<bool> = (0..self.sc.sessions.len()).map(|s| self.sim.driver.running(s).is_some()).collect();
-        let (orphans, teardown_rows) = end_sessions_rows(self.sim.driver.engine_mut(), self.sc, &stuck)?;
+        let (orphans, teardown_rows, orphans_by_ref) =
+            end_sessions_rows(self.sim.driver.engine_mut(), self.sc, &stuck)?;
         let multixacts = self.sim.driver.engine_mut().multixacts();
         Ok(Ended {
             perm: std::mem::take(&mut self.perm),
             events: std::mem::take(&mut self.events),
             orphans,
+            orphans_by_ref,
             multixacts,
             max_wait_chain: self.sim.max_chain,
             stranded,

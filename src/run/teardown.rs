@@ -21,22 +21,23 @@ pub(crate) fn end_sessions<E: Engine>(db: &mut E, sc: &Scenario, stuck: &[bool])
 
 /// [`end_sessions`], with the result each session teardown block printed (its last statement's,
 /// if it returned rows: isolationtester's `PQexec` of the block).
-pub(crate) fn end_sessions_rows<E: Engine>(
-    db: &mut E,
-    sc: &Scenario,
-    stuck: &[bool],
-) -> Result<(usize, Vec<Rows>), RunError> {
+pub(crate) fn end_sessions_rows<E: Engine>(db: &mut E, sc: &Scenario, stuck: &[bool]) -> Result<TeardownEnd, RunError> {
     let mut td = Teardown::new(&sc.spec.file);
     let mut rows = Vec::new();
     for (s, plan) in sc.sessions.iter().enumerate().filter(|(s, _)| !stuck[*s]) {
         rows.extend(td.run(db, s, &plan.teardown, || format!("{} teardown", plan.name), false)?);
     }
     let orphans = db.finish()?;
+    let by_ref = db.logical_orphans()?;
     if !sc.teardown.is_empty() {
         td.run(db, 0, &sc.teardown, || "teardown".to_string(), true)?;
     }
-    Ok((orphans, rows))
+    Ok((orphans, rows, by_ref))
 }
+
+/// A permutation's end: its orphans, the rows the session teardowns printed, and the orphans over
+/// each logical reference.
+pub(crate) type TeardownEnd = (usize, Vec<Rows>, Vec<(String, usize)>);
 
 /// The teardowns of one permutation: the tables they dropped so far.
 #[derive(Debug)]

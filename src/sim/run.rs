@@ -273,6 +273,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
         self.go(progress)?;
         let mut r = self.stats.result(E::KIND.name(), self.fk_on, self.seed, self.set, self.cores.used);
         r.multixacts = self.driver.engine().multixacts();
+        r.orphans_no_constraint = self.driver.engine().logical_orphans()?.into_iter().collect();
         Ok(r)
     }
 

@@ -90,6 +90,11 @@ pub struct LoadResult {
     /// PostgreSQL; None on InnoDB and on a live server).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multixacts: Option<MultixactCount>,
+    /// Orphans over each reference the DDL does not declare (a schema file's references file),
+    /// `table.column` -> rows, in the rows as they stand when the run stops (the simulator; empty
+    /// without such references and on a live server).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub orphans_no_constraint: BTreeMap<String, usize>,
 }
 
 fn ms(ns: Nanos) -> f64 {
@@ -224,6 +229,7 @@ impl Stats {
             },
             settings,
             multixacts: None,
+            orphans_no_constraint: BTreeMap::new(),
         }
     }
 }
@@ -258,6 +264,9 @@ impl LoadResult {
         }
         if let Some(m) = &self.multixacts {
             let _ = writeln!(o, "  multixacts: {}", m.line(5));
+        }
+        for (name, n) in &self.orphans_no_constraint {
+            let _ = writeln!(o, "  orphans, no constraint, at the end: {name}: {n}");
         }
         let _ = writeln!(
             o,

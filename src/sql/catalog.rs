@@ -117,6 +117,10 @@ pub struct ForeignKey {
     pub deferrable: bool,
     /// Declared `INITIALLY DEFERRED` (implies `deferrable`).
     pub initially_deferred: bool,
+    /// A reference the DDL does not declare (Django's `db_constraint=False`, read from the schema
+    /// file's references, see [`crate::references`]): never enforced, never sent to a server;
+    /// only its orphans are counted.
+    pub logical: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -124,6 +124,9 @@ pub struct Filter {
 pub enum AdvisoryOp {
     /// `pg_advisory[_xact]_lock[_shared](key)`: wait for the lock, then hold it.
     Lock,
+    /// `pg_try_advisory[_xact]_lock[_shared](key)`: take the lock if it is free now, else return
+    /// false without waiting (`LockAcquire(..., dontWait = true)`).
+    TryLock,
     /// `pg_advisory_unlock[_shared](key)`: give back one hold of a session lock (true if held).
     Unlock,
     /// `pg_advisory_unlock_all()`: give back every session lock.

@@ -128,6 +128,11 @@ fn peel_trailing_lock(text: &str) -> Result<(String, Option<LockClause>), String
         })
         .collect();
     let mut kws: Vec<Keyword> = words.iter().map(|(_, k)| *k).collect();
+    // A locking clause ends a SELECT only: `LOCK TABLE t IN SHARE MODE NOWAIT` keeps its words
+    // (PostgreSQL's "LOCK": NOWAIT belongs to the statement).
+    if kws.first() == Some(&Keyword::LOCK) {
+        return Ok((text.to_string(), None));
+    }
     let wait = if kws.ends_with(&[Keyword::NOWAIT]) {
         kws.truncate(kws.len() - 1);
         LockWait::NoWait
@@ -161,6 +166,14 @@ fn peel_trailing_lock(text: &str) -> Result<(String, Option<LockClause>), String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_table_nowait_is_not_a_locking_clause() {
+        let text = "LOCK TABLE t IN SHARE MODE NOWAIT";
+        assert_eq!(peel_lock_clause(text).unwrap(), (text.to_string(), None));
+        let (body, clause) = peel_lock_clause("SELECT * FROM t LOCK IN SHARE MODE NOWAIT").unwrap();
+        assert_eq!((body.as_str(), clause.map(|c| c.wait)), ("SELECT * FROM t", Some(LockWait::NoWait)));
+    }
 
     #[test]
     fn splits_with_positions() {

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Regenerates ../openedx.mysql.sql and ../openedx.postgres.sql: `manage.py sqlmigrate` of every
 # migration of this project (Django's contenttypes and auth, then the Open edX apps), in
-# `showmigrations --plan` order, concatenated exactly as Django prints them. Django and the
+# `showmigrations --plan` order, concatenated exactly as Django prints them; and
+# ../openedx.references.toml: every foreign key Django's models declare (references.py, from
+# each model's _meta), the ones with db_constraint=False too, which the DDL does not show. Django and the
 # drivers go into a virtualenv in a temporary directory, removed at the end.
 #
 # sqlmigrate connects to read the server's version (it creates nothing), so it needs MariaDB and
@@ -59,4 +61,7 @@ generate() {
 cd "$here"
 (eval "export $mysql_env" && generate "$schemas/openedx.mysql.sql")
 (eval "export $pg_env" && generate "$schemas/openedx.postgres.sql")
-echo "wrote $schemas/openedx.mysql.sql and $schemas/openedx.postgres.sql"
+# The models' references need no server: Django reads them from the models, not the database.
+"$py" "$here/manage.py" shell -c "import references; references.main()" >"$schemas/openedx.references.toml.tmp"
+mv "$schemas/openedx.references.toml.tmp" "$schemas/openedx.references.toml"
+echo "wrote $schemas/openedx.mysql.sql, $schemas/openedx.postgres.sql and $schemas/openedx.references.toml"

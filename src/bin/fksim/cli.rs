@@ -4,11 +4,12 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use crate::conform_specs::{conform, conform_fk_arg, conform_fks, ConformArgs, ConformFk};
 use crate::{calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
-use fksim::conform::{Comparison, LiveDb, Timing};
-use fksim::engine::{Engine, EngineKind, EngineTask, Plain, Server, StoreOf};
+use fksim::conform::Timing;
+use fksim::engine::{Engine, EngineKind, EngineTask, Plain, StoreOf};
 use fksim::explore::{explore_kind, Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
@@ -194,8 +195,15 @@ enum Cmd {
         costs: Vec<PathBuf>,
         #[arg(long, value_parser = engines_arg(), default_value = "both")]
         engine: Engines,
-        #[arg(long, value_enum, default_value = "both")]
-        fk: Which2,
+        /// `on`, `off`, `both`, or `off=TABLE.COLUMN` (repeatable, or comma-separated): an FK-on
+        /// run with only those constraints dropped (not recorded).
+        #[arg(long, value_parser = conform_fk_arg, default_value = "both")]
+        fk: Vec<ConformFk>,
+        /// DDL created on the server (sent as the file has it) and in the model in place of the
+        /// default schema, before the spec's setup; a spec may name its own (`# fksim-schema
+        /// ENGINE: PATH`). With `--fk off` its foreign key constraints are dropped after it.
+        #[arg(long, value_name = "FILE", conflicts_with = "load")]
+        schema: Option<PathBuf>,
         /// Write the live outcomes to DIR/expected/NAME.ENGINE.fk-FK.jsonl.
         #[arg(long, value_name = "DIR")]
         record: Option<PathBuf>,
@@ -253,78 +261,33 @@ enum Cmd {
 
 /// Load and bind a spec on its `--schema`, with its `--fk`; every failure here is bad input.
 fn load(common: &Common) -> Result<(Scenario, Fk)> {
-    let (fk, base) = fk_settings(&common.fk_args, common.schema.as_deref())?;
+    let schema = spec_schema(&common.spec, common.schema.as_deref(), common.engine)?;
+    let (fk, base) = fk_settings(&common.fk_args, schema.as_deref())?;
     let spec = parse_spec_file(&common.spec)?;
     Ok((base.scenario(spec, common.engine.schema(fk == Fk::On))?, fk))
 }
 
-/// Load and bind a spec for an engine; every failure here is bad input.
+/// Load and bind a spec for an engine, on the schema file it names for that engine (`#
+/// fksim-schema ENGINE: PATH`) if any; every failure here is bad input.
 pub fn load_as(path: &std::path::Path, engine: EngineKind, fk_on: bool) -> Result<Scenario> {
-    let spec = parse_spec_file(path)?;
-    Ok(Scenario::load(spec, engine.schema(fk_on))?)
+    let schema = spec_schema(path, None, engine)?;
+    let base = Base { schema: schema.as_deref().map(SchemaFile::read).transpose()?, fk_off: Vec::new() };
+    Ok(base.scenario(parse_spec_file(path)?, engine.schema(fk_on))?)
 }
 
-struct ConformArgs {
-    specs: Vec<PathBuf>,
-    engines: Vec<EngineKind>,
-    fks: Vec<bool>,
-    record: Option<PathBuf>,
-    mysql_url: String,
-    postgres_url: String,
-    timing: Timing,
-}
-
-/// Returns whether every case agreed.
-fn conform(a: ConformArgs) -> Result<bool> {
-    // Bad input first, before any server is touched.
-    // With both engines, a spec only one of them takes (PostgreSQL's deferrable constraints,
-    // say) runs on that one, and the other's refusal is printed; refused by both, it is bad input.
-    let mut cases = Vec::new();
-    for path in &a.specs {
-        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        let mut refused = Vec::new();
-        for &engine in &a.engines {
-            let loaded: Result<Vec<_>> = a.fks.iter().map(|&fk_on| load_as(path, engine, fk_on)).collect();
-            match loaded {
-                Ok(scs) => cases.extend(a.fks.iter().zip(scs).map(|(&fk_on, sc)| (name.clone(), engine, fk_on, sc))),
-                Err(e) => refused.push((engine, e)),
-            }
-        }
-        if refused.len() == a.engines.len() {
-            return Err(refused.remove(0).1);
-        }
-        for (engine, e) in refused {
-            eprintln!("fksim conform: {name} is not for {engine:?}, which refuses it: {e}");
-        }
+/// The schema file a spec runs on for `engine`: `--schema` if given, else the one the spec names
+/// for the engine (`# fksim-schema ENGINE: PATH`, relative to the spec), else none.
+pub fn spec_schema(
+    spec: &std::path::Path,
+    given: Option<&std::path::Path>,
+    engine: EngineKind,
+) -> Result<Option<PathBuf>> {
+    if let Some(path) = given {
+        return Ok(Some(path.to_path_buf()));
     }
-    if let Some(dir) = &a.record {
-        std::fs::create_dir_all(dir.join("expected")).map_err(Error::io(format!("creating {}", dir.display())))?;
-    }
-    let mut agree = 0;
-    for &engine in &a.engines {
-        let live = engine.server();
-        let url = match live {
-            Server::MariaDb => &a.mysql_url,
-            Server::Postgres => &a.postgres_url,
-        };
-        let mut db = LiveDb::connect(live, url, a.timing)?;
-        for (name, e, fk_on, sc) in cases.iter().filter(|c| c.1 == engine) {
-            let fk = if *fk_on { "on" } else { "off" };
-            eprintln!("fksim conform: {name} {e:?} fk {fk} ({} permutations)", sc.permutation_count());
-            let cmp = Comparison::run(name, sc, *e, *fk_on, &mut db)?;
-            print!("{}", cmp.report());
-            if cmp.differences() == 0 {
-                agree += 1;
-            }
-            if let Some(dir) = &a.record {
-                let path = dir.join("expected").join(cmp.file_name());
-                std::fs::write(&path, cmp.recording()).map_err(Error::io(format!("writing {}", path.display())))?;
-            }
-        }
-        db.close()?;
-    }
-    println!("{agree} of {} cases agree", cases.len());
-    Ok(agree == cases.len())
+    // A spec that cannot be read names no schema: parsing it reports why.
+    let Ok(text) = std::fs::read_to_string(spec) else { return Ok(None) };
+    Ok(fksim::schema::named_by_spec(spec, &text, engine.name())?)
 }
 
 /// The steps of a `--permutation` argument, each checked against the spec.
@@ -461,13 +424,14 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             costs,
             engine,
             fk,
+            schema,
             record,
             mysql_url,
             postgres_url,
             wait_ms,
         } => {
             let engines = engine.0;
-            let fks = fk.settings();
+            let (fks, _) = conform_fks(&fk);
             if let Some(workload) = load {
                 let a = conform_load::ConformLoad {
                     workload,
@@ -484,7 +448,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let timing = Timing { wait: Duration::from_millis(wait_ms), ..Timing::default() };
-            let ok = conform(ConformArgs { specs, engines, fks, record, mysql_url, postgres_url, timing })?;
+            let ok = conform(ConformArgs { specs, engines, fk, schema, record, mysql_url, postgres_url, timing })?;
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Run { common, json, permutation, set } => {

@@ -9,6 +9,8 @@ mod cli;
 #[cfg(not(loom))]
 mod conform_load;
 #[cfg(not(loom))]
+mod conform_specs;
+#[cfg(not(loom))]
 mod load;
 #[cfg(not(loom))]
 mod stress;

@@ -57,6 +57,10 @@ impl Dialect for MariaDb {
         &fk.name
     }
 
+    fn drop_fk(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {} DROP FOREIGN KEY {}", self.quote(table), self.quote(name))
+    }
+
     fn drop_suffix(&self) -> &'static str {
         ""
     }

@@ -26,6 +26,8 @@ pub trait Dialect: Sync {
     fn index_name<'a>(&self, ix: &'a Index) -> &'a str;
     /// The name the server knows a foreign key by.
     fn fk_name<'a>(&self, fk: &'a ForeignKey) -> &'a str;
+    /// `ALTER TABLE table` dropping the foreign key constraint `name`.
+    fn drop_fk(&self, table: &str, name: &str) -> String;
     /// What follows `DROP TABLE IF EXISTS t`.
     fn drop_suffix(&self) -> &'static str;
     /// A `SET name = value` of the spec in this server's terms, if it differs (`sql` is the
@@ -71,8 +73,13 @@ fn seconds_of(value: &str) -> Option<f64> {
 /// written only where the catalog enforces them; indexes (InnoDB's implicit FK index included)
 /// always, in the catalog's order.
 pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
+    create_tables(live, cat, 0)
+}
+
+/// [`create_schema`] of the catalog's tables from the `first`.
+pub fn create_tables(live: Live, cat: &Catalog, first: usize) -> Vec<String> {
     let mut out = Vec::new();
-    for t in &cat.tables {
+    for t in cat.tables.iter().skip(first) {
         let mut parts: Vec<String> = t
             .visible_columns()
             .map(|(_, c)| {

@@ -42,6 +42,10 @@ impl Dialect for Postgres {
         &fk.pg_name
     }
 
+    fn drop_fk(&self, table: &str, name: &str) -> String {
+        format!("ALTER TABLE {} DROP CONSTRAINT {}", self.quote(table), self.quote(name))
+    }
+
     fn drop_suffix(&self) -> &'static str {
         " CASCADE"
     }

@@ -15,8 +15,9 @@ mod upsert;
 use super::forget_commits;
 use super::timers::{TimerKind, Timers};
 use super::{
-    count_orphans, err, Access, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
-    EngineKind, ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo, SETUP_TRX,
+    count_orphans, err, logical_orphans, Access, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine,
+    EngineError, EngineKind, ErrorKind, Horizon, LockDesc, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo,
+    SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
 use crate::sql::{Catalog, Isolation, OnConflict, Plan, SchemaOptions, Statement, Value};
@@ -611,6 +612,10 @@ impl<P: Parts> Engine for InnoDb<P> {
         }
         self.book.wakeups.clear();
         count_orphans(&self.cat, |t| self.row_count(t))
+    }
+
+    fn logical_orphans(&self) -> Result<Vec<(String, usize)>, EngineError> {
+        logical_orphans(&self.cat, |t| self.row_count(t))
     }
 
     fn catalog(&self) -> &Catalog {

@@ -49,14 +49,23 @@ impl<P: Parts> PgDb<P> {
         let me = owner(s);
         let slot = self.sessions[s].advisory.iter().position(|&(k, sh, _)| k == call.key && sh == call.shared);
         match call.op {
-            AdvisoryOp::Lock if !call.xact && slot.is_some() => {
+            AdvisoryOp::Lock | AdvisoryOp::TryLock if !call.xact && slot.is_some() => {
                 self.sessions[s].advisory[slot.expect("checked")].2 += 1;
-                Ok(Some(Value::Null))
+                Ok(Some(if call.op == AdvisoryOp::TryLock { Value::Bool(true) } else { Value::Null }))
             }
-            AdvisoryOp::Lock => {
-                if !self.locks.holds(trx, &res, mode) {
+            AdvisoryOp::Lock | AdvisoryOp::TryLock => {
+                let try_only = call.op == AdvisoryOp::TryLock;
+                if !self.locks.holds(trx, &res, mode) && !self.locks.holds(me, &res, mode) {
                     let tag = self.tag(label, Purpose::Statement("advisory lock"));
                     if let Request::Waiting { .. } = self.locks.request(trx, &res, mode, tag) {
+                        if try_only {
+                            // pg_try_advisory_lock_int8: LockAcquire with dontWait, which gives
+                            // up where the request would wait (a conflicting holder, or a
+                            // conflicting waiter ahead: lock.c's waitMask test), and returns false.
+                            let grants = self.locks.cancel_wait(trx);
+                            self.wake_granted(grants);
+                            return Ok(Some(Value::Bool(false)));
+                        }
                         self.start_wait(s, res, mode, tag);
                         return Ok(None);
                     }
@@ -65,7 +74,7 @@ impl<P: Parts> PgDb<P> {
                     self.locks.transfer(&res, trx, me, mode);
                     self.sessions[s].advisory.push((call.key, call.shared, 1));
                 }
-                Ok(Some(Value::Null))
+                Ok(Some(if try_only { Value::Bool(true) } else { Value::Null }))
             }
             AdvisoryOp::Unlock => {
                 let Some(i) = slot else { return Ok(Some(Value::Bool(false))) };

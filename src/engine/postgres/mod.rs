@@ -18,9 +18,9 @@ mod xmax;
 use super::forget_commits;
 use super::timers::{TimerKind, Timers};
 use super::{
-    count_orphans, err, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError, EngineKind,
-    ErrorKind, Horizon, LockDesc, MultixactCount, Parts, Poll, SessionId, Settings, Snapshot, Undo, WaitInfo,
-    SETUP_TRX,
+    count_orphans, err, logical_orphans, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
+    EngineKind, ErrorKind, Horizon, LockDesc, MultixactCount, Parts, Poll, SessionId, Settings, Snapshot, Undo,
+    WaitInfo, SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};
@@ -825,6 +825,10 @@ impl<P: Parts> Engine for PgDb<P> {
         self.timers.clear_all();
         self.book.wakeups.clear();
         count_orphans(&self.cat, |t| self.live_rows(t))
+    }
+
+    fn logical_orphans(&self) -> Result<Vec<(String, usize)>, EngineError> {
+        logical_orphans(&self.cat, |t| self.live_rows(t))
     }
 
     fn catalog(&self) -> &Catalog {

@@ -243,6 +243,7 @@ pub(super) fn add_fk(catalog: &mut Catalog, id: TableId, fk: PendingFk, opts: Sc
         child_index,
         deferrable: fk.deferrable,
         initially_deferred: fk.initially_deferred,
+        logical: false,
     });
     Ok(())
 }
