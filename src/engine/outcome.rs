@@ -138,6 +138,16 @@ impl Rows {
     }
 }
 
+/// A SELECT of system columns is refused when it runs: see [`Projection::SystemColumns`].
+pub fn refuse_system_columns(plan: &crate::sql::Plan) -> Result<(), EngineError> {
+    match plan {
+        crate::sql::Plan::Select { proj: Projection::SystemColumns(names), .. } => {
+            Err(EngineError::Unsupported(format!("the system columns {} are not modelled", names.join(", "))))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The rows of a SELECT, projected.
 pub fn project(table: &Table, proj: &Projection, rows: Vec<Vec<Value>>) -> Rows {
     match proj {
@@ -152,6 +162,8 @@ pub fn project(table: &Table, proj: &Projection, rows: Vec<Vec<Value>>) -> Rows 
         ),
         Projection::CountStar => Rows::new(vec!["count".into()], vec![vec![Value::Int(rows.len() as i64)]]),
         Projection::One => Rows::new(vec!["?column?".into()], rows.iter().map(|_| vec![Value::Int(1)]).collect()),
+        // The engines refuse such a SELECT before it runs ([`refuse_system_columns`]).
+        Projection::SystemColumns(_) => Rows::new(Vec::new(), Vec::new()),
     }
 }
 

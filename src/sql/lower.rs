@@ -4,6 +4,7 @@ mod advisory;
 mod alter;
 mod insert;
 mod partition;
+mod prepare;
 mod select;
 mod upsert;
 
@@ -573,7 +574,7 @@ fn not_in_select(catalog: &Catalog, col: usize, q: &ast::Query) -> R<Cond> {
 
 fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Filter) -> R<()> {
     let unsupported = || {
-        LowerError::Unsupported(format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))"))
+        LowerError::Unsupported(format!("unsupported WHERE condition `{e}` (use col = literal, <, <=, >, >=, <>, col % n = literal, [NOT] IN, IS [NOT] NULL, BETWEEN, joined by AND; in a DELETE also col NOT IN (SELECT col FROM table))"))
     };
     match e {
         ast::Expr::Nested(inner) => conds(sub, table, inner, out),
@@ -591,7 +592,15 @@ fn conds(sub: Subqueries, table: &Table, e: &ast::Expr, out: &mut Filter) -> R<(
                 BinaryOperator::GtEq => CmpOp::Ge,
                 _ => return Err(unsupported()),
             };
-            if let Some(col) = column_ref(table, left) {
+            if let ast::Expr::BinaryOp { left: col, op: BinaryOperator::Modulo, right: d } = left.as_ref() {
+                let (Some(col), Value::Int(d)) = (column_ref(table, col), literal(d)?) else {
+                    return Err(unsupported());
+                };
+                if d == 0 {
+                    return Err(LowerError::Invalid("division by zero".into()));
+                }
+                out.conds.push(Cond::Mod(col?, d, op, literal(right)?));
+            } else if let Some(col) = column_ref(table, left) {
                 out.conds.push(Cond::Cmp(col?, op, literal(right)?));
             } else if let Some(col) = column_ref(table, right) {
                 out.conds.push(Cond::Cmp(col?, flip(op), literal(left)?));
@@ -678,6 +687,8 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
 /// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}` (PostgreSQL's "SET
 /// CONSTRAINTS"; sqlparser does not parse it), or None when `text` is another statement. MariaDB
 /// has no deferrable constraints, so its dialect refuses it.
+pub(crate) use prepare::prepared_text;
+
 pub(crate) fn set_constraints(text: &str, dialect: SqlDialect) -> Option<R<Plan>> {
     let words: Vec<String> =
         text.replace(',', " , ").split_whitespace().map(|w| w.trim_end_matches(';').to_string()).collect();
@@ -768,7 +779,7 @@ pub fn drop_tables(catalog: &Catalog, ast: &Ast) -> Option<DropTables> {
 
 /// Lower one parsed statement. DDL changes `catalog` and returns `Plan::Ddl`.
 pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &str, opts: SchemaOptions) -> R<Plan> {
-    if lock.is_some() && !matches!(ast, Ast::Query(_)) {
+    if lock.is_some() && !matches!(ast, Ast::Query(_) | Ast::Prepare { .. }) {
         return Err(LowerError::Unsupported("a locking clause belongs on a SELECT".into()));
     }
     match ast {
@@ -825,6 +836,14 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             Ok(Plan::Delete { table, filter })
         }
         Ast::Query(q) => select::select(catalog, q, lock),
+        Ast::Prepare { name, data_types, statement } => {
+            prepare::prepare(catalog, name, data_types, statement, lock, text, opts)
+        }
+        Ast::Execute { name: Some(name), parameters, immediate: false, into, using, .. }
+            if parameters.is_empty() && into.is_empty() && using.is_empty() =>
+        {
+            Ok(prepare::execute(name))
+        }
         Ast::Lock(l) => lock_table(catalog, l),
         Ast::StartTransaction { modes, .. } => Ok(Plan::Begin(isolation(modes)?)),
         Ast::Commit { chain: false, .. } => Ok(Plan::Commit),

@@ -62,7 +62,12 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
     let [ast] = asts.as_slice() else {
         return Err(fail("expected one statement".into()));
     };
-    let plan = lower::lower(catalog, ast, lock, &text, opts).map_err(|e| fail(e.to_string()))?;
+    let mut plan = lower::lower(catalog, ast, lock, &text, opts).map_err(|e| fail(e.to_string()))?;
+    if let Plan::Prepare { stmt, .. } = &mut plan {
+        // Its own text as written, locking clause included (lowering saw it peeled).
+        stmt.text = lower::prepared_text(&raw.text).to_string();
+        stmt.pos = raw.pos;
+    }
     let drop = lower::drop_tables(catalog, ast);
     Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop })
 }

@@ -64,6 +64,9 @@ pub enum Cond {
     /// `col NOT IN (v, ...)`, with SQL's NULL rules: NULL on either side never matches.
     NotIn(usize, Vec<Value>),
     IsNull(usize, bool),
+    /// `col % divisor op value` (integers; `int4mod`/`int8mod`, int.c / int8.c: the remainder
+    /// has the dividend's sign, as C's `%`). A NULL column matches nothing.
+    Mod(usize, i64, CmpOp, Value),
     /// `col NOT IN (SELECT pcol FROM table)`: an uncorrelated subquery over another table. Each
     /// engine evaluates it by its own rules (the PostgreSQL profile once per statement, through
     /// [`Filter::resolve`]; the InnoDB profile by a locking lookup per row). Until then it
@@ -78,13 +81,17 @@ pub enum Cond {
 impl Cond {
     pub fn col(&self) -> usize {
         match self {
-            Cond::Cmp(c, ..) | Cond::In(c, _) | Cond::NotIn(c, _) | Cond::IsNull(c, _) => *c,
+            Cond::Cmp(c, ..) | Cond::In(c, _) | Cond::NotIn(c, _) | Cond::IsNull(c, _) | Cond::Mod(c, ..) => *c,
             Cond::NotInSelect { col, .. } => *col,
         }
     }
 
     pub fn matches(&self, row: &[Value]) -> bool {
         match self {
+            Cond::Mod(c, d, op, v) => match &row[*c] {
+                Value::Int(x) => Cond::Cmp(0, *op, v.clone()).matches(&[Value::Int(x.wrapping_rem(*d))]),
+                _ => false,
+            },
             Cond::Cmp(c, op, v) => match row[*c].sql_cmp(v) {
                 None => false,
                 Some(o) => match op {
@@ -279,6 +286,10 @@ pub enum Projection {
     Cols(Vec<usize>),
     CountStar,
     One,
+    /// A SELECT list naming PostgreSQL's system columns (`xmin`, `xmax`, `ctid`, ...): bound, so
+    /// that a spec using one loads, but refused when it runs (the model's transaction ids and
+    /// tuple positions are not a server's, so no output of them could be compared).
+    SystemColumns(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,6 +361,15 @@ pub enum Plan {
         mode: TableLock,
         nowait: bool,
     },
+    /// `PREPARE name AS statement` (PostgreSQL, without parameters): the statement, bound when
+    /// the spec loads, becomes a named plan of the session that runs it (`PrepareQuery`, prepare.c).
+    Prepare {
+        name: String,
+        stmt: Box<Statement>,
+    },
+    /// `EXECUTE name` (PostgreSQL, without parameters): runs the session's prepared statement
+    /// (`ExecuteQuery`, prepare.c).
+    Execute(String),
 }
 
 /// PostgreSQL's table lock modes (lockdefs.h), weakest first.

@@ -527,6 +527,11 @@ impl<P: Parts> Engine for InnoDb<P> {
                     .into(),
             ));
         }
+        if matches!(stmt.plan, Plan::Prepare { .. } | Plan::Execute(_)) {
+            // MariaDB's PREPARE name FROM 'text' is another syntax; the specs' PREPARE is PostgreSQL's.
+            return Err(EngineError::Unsupported("PREPARE / EXECUTE are not modelled on InnoDB".into()));
+        }
+        crate::engine::refuse_system_columns(&stmt.plan)?;
         if let Plan::Values { .. } = stmt.plan {
             return Err(EngineError::Unsupported("a SELECT of literals without FROM is not modelled on InnoDB".into()));
         }

@@ -397,7 +397,7 @@ impl<P: Parts> InnoDb<P> {
         match proj {
             Projection::Star => used.extend(0..t.columns.len()),
             Projection::Cols(cs) => used.extend(cs),
-            Projection::CountStar | Projection::One => {}
+            Projection::CountStar | Projection::One | Projection::SystemColumns(_) => {}
         }
         let covering = (1..t.indexes.len()).find(|&ix| {
             let index = &t.indexes[ix];

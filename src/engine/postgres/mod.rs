@@ -10,6 +10,7 @@ mod deferred;
 mod exec;
 pub mod modes;
 mod multixact;
+mod prepared;
 mod relation;
 mod savepoints;
 mod unique;
@@ -85,6 +86,9 @@ struct Sess {
     advisory: Vec<(i64, bool, u32)>,
     /// When `statement_timeout` cancels the running statement (µs), if it is set.
     statement_deadline: Option<u64>,
+    /// The session's prepared statements by name (prepare.c keeps them in a per-backend hash
+    /// table, `prepared_queries`; they outlive transactions and are not rolled back).
+    prepared: Vec<(String, Arc<Statement>)>,
 }
 
 /// Why a PostgreSQL lock was taken, formatted only when reported.
@@ -684,6 +688,16 @@ impl<P: Parts> Engine for PgDb<P> {
         if self.sessions[s].aborted {
             return Ok(Poll::Done(Err(aborted_error())));
         }
+        let stmt = match &stmt.plan {
+            Plan::Prepare { name, stmt: inner } => return Ok(Poll::Done(self.prepare_statement(s, name, inner))),
+            Plan::Execute(name) => match self.prepared_statement(s, name) {
+                // Only SELECT, INSERT, UPDATE and DELETE are prepared (lowering refuses the rest).
+                Ok(inner) => inner,
+                Err(e) => return Ok(Poll::Done(Err(e))),
+            },
+            _ => stmt,
+        };
+        super::refuse_system_columns(&stmt.plan)?;
         let autocommit = !self.sessions[s].in_block;
         let trx = match self.sessions[s].trx {
             Some(t) => t,

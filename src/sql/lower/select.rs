@@ -131,7 +131,18 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
         _ => return Err(LowerError::Unsupported("unsupported locking clause".into())),
     };
     let (lock, wait) = clause.map_or((None, LockWait::Wait), |c| (Some(c.lock), c.wait));
+    // PostgreSQL's system columns (heap.c `SystemAttributeByName`) that the table does not shadow.
+    let system: Vec<String> = s
+        .projection
+        .iter()
+        .filter_map(|i| match i {
+            SelectItem::UnnamedExpr(ast::Expr::Identifier(id)) => Some(id.value.to_ascii_lowercase()),
+            _ => None,
+        })
+        .filter(|n| SYSTEM_COLUMNS.contains(&n.as_str()) && t.col(n).is_none())
+        .collect();
     let proj = match s.projection.as_slice() {
+        _ if !system.is_empty() => Projection::SystemColumns(system),
         [SelectItem::Wildcard(_)] => Projection::Star,
         [SelectItem::UnnamedExpr(e)] if e.to_string().eq_ignore_ascii_case("COUNT(*)") => Projection::CountStar,
         [SelectItem::UnnamedExpr(ast::Expr::Value(v))] if v.value.to_string() == "1" => Projection::One,
@@ -152,3 +163,6 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
     filter.conds.extend(super::partition_conds(catalog, &s.from));
     Ok(Plan::Select { table, proj, filter, lock, wait, order, limit })
 }
+
+/// The system columns of every heap table (heap.c `SysAtt`).
+const SYSTEM_COLUMNS: &[&str] = &["ctid", "xmin", "cmin", "xmax", "cmax", "tableoid"];

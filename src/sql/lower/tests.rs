@@ -1,4 +1,4 @@
-//! Tests of the SQL lowering: the WHERE-clause forms `NOT IN (list)` and `NOT IN (SELECT ...)`, and refusals that name their cause.
+//! Tests of the SQL lowering: `NOT IN` forms, `col % n`, system columns, PREPARE / EXECUTE, and refusals that name their cause.
 
 use crate::spec::Pos;
 use crate::sql::plan::{not_in, Cond, Plan};
@@ -174,4 +174,45 @@ fn advisory_lock_calls_lower_to_plans_and_filters() {
     assert_eq!(filter.advisory, vec![lock("pg_advisory_xact_lock", AdvisoryOp::Lock, 0, true, false)]);
     assert_eq!(filter.conds.len(), 1);
     assert!(lower("SELECT pg_advisory_lock(id)").is_err());
+}
+
+#[test]
+fn prepare_binds_its_statement_and_execute_names_it() {
+    let Plan::Prepare { name, stmt } =
+        lower("PREPARE Run1 AS SELECT id FROM auth_user WHERE id = 1 FOR UPDATE NOWAIT").unwrap()
+    else {
+        panic!("not a PREPARE");
+    };
+    assert_eq!(name, "run1");
+    assert_eq!(stmt.text, "SELECT id FROM auth_user WHERE id = 1 FOR UPDATE NOWAIT");
+    assert_eq!(stmt.pos, Pos { line: 7, col: 3 });
+    assert!(matches!(stmt.plan, Plan::Select { lock: Some(_), wait: crate::sql::LockWait::NoWait, .. }));
+    assert_eq!(lower("EXECUTE RUN1").unwrap(), Plan::Execute("run1".into()));
+    assert_eq!(lower("EXECUTE \"RUN1\"").unwrap(), Plan::Execute("RUN1".into()));
+    let err = lower("PREPARE p AS BEGIN").unwrap_err().what;
+    assert!(err.contains("utility statements cannot be prepared"), "{err}");
+    let err = lower("PREPARE p (int) AS SELECT id FROM auth_user WHERE id = $1").unwrap_err().what;
+    assert!(err.contains("PREPARE with parameters is not supported"), "{err}");
+    assert!(lower("PREPARE p AS SELECT id FROM nosuch").is_err());
+    assert!(lower("EXECUTE p (1)").is_err());
+}
+
+#[test]
+fn modulo_conditions_and_system_columns() {
+    let got = conds("SELECT id FROM auth_user WHERE id % 2 = 0");
+    assert_eq!(got, vec![Cond::Mod(0, 2, crate::sql::plan::CmpOp::Eq, Value::Int(0))]);
+    assert!(got[0].matches(&[Value::Int(4), Value::Null, Value::Null]));
+    assert!(!got[0].matches(&[Value::Int(3), Value::Null, Value::Null]));
+    assert!(!got[0].matches(&[Value::Null, Value::Null, Value::Null]));
+    // int4mod: the remainder has the dividend's sign, so -3 % 2 is -1.
+    let neg = Cond::Mod(0, 2, crate::sql::plan::CmpOp::Eq, Value::Int(-1));
+    assert!(neg.matches(&[Value::Int(-3)]));
+    assert!(lower("SELECT id FROM auth_user WHERE id % 0 = 1").unwrap_err().what.contains("division by zero"));
+    match lower("SELECT xmin, xmax, ctid, * FROM auth_user").unwrap() {
+        Plan::Select { proj: crate::sql::Projection::SystemColumns(names), .. } => {
+            assert_eq!(names, ["xmin", "xmax", "ctid"]);
+        }
+        other => panic!("not a SELECT of system columns: {other:?}"),
+    }
+    assert!(crate::engine::refuse_system_columns(&lower("SELECT xmin FROM auth_user").unwrap()).is_err());
 }
