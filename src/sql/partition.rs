@@ -64,6 +64,13 @@ impl Catalog {
         self.partitions.iter().find(|p| p.parent == table && p.bound.iter().all(|c| c.matches(row)))
     }
 
+    /// Does changing `old` into `new` move the row of `table` to another partition (a
+    /// cross-partition UPDATE, `ExecCrossPartitionUpdate`)? Never for a table not partitioned.
+    pub fn moves_partition(&self, table: TableId, old: &[Value], new: &[Value]) -> bool {
+        self.is_partitioned(table)
+            && self.partition_of_row(table, old).map(|p| &p.name) != self.partition_of_row(table, new).map(|p| &p.name)
+    }
+
     /// The name of the relation that holds `row` of `table`: its partition's for a partitioned
     /// table (error messages name the leaf partition, as `ExecInsert` and the RI triggers run on
     /// it), the table's own otherwise.

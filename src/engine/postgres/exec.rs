@@ -568,12 +568,8 @@ impl<P: Parts> PgDb<P> {
                                 }
                             },
                         };
-                        let root = self.next_ctid;
-                        self.next_ctid += 1;
-                        let k = tkey(root, 0);
-                        self.write(trx, *table, k.clone(), Version::new(trx, values, false))?;
-                        self.note_insert(*table, &k);
-                        cur.touched.push(root);
+                        let k = self.insert_tuple(trx, *table, values)?;
+                        cur.touched.push(root_of(&k));
                         cur.written = Some(k);
                     }
                     let k = cur.written.clone().expect("written");
@@ -636,9 +632,7 @@ impl<P: Parts> PgDb<P> {
                         // new version belongs in another partition is deleted from its own
                         // (ExecDelete with changingPart, so heap_delete's FOR UPDATE strength)
                         // and inserted into the other as a new tuple.
-                        let moves = self.cat.is_partitioned(*table)
-                            && self.cat.partition_of_row(*table, &old.row).map(|p| &p.name)
-                                != self.cat.partition_of_row(*table, &new).map(|p| &p.name);
+                        let moves = self.cat.moves_partition(*table, &old.row, &new);
                         let mode = if key_change || moves { RowMode::Update } else { RowMode::NoKeyUpdate };
                         lk!(self.lock_row(
                             s,
@@ -743,12 +737,17 @@ impl<P: Parts> PgDb<P> {
         dead.deleted = true;
         dead.moved = true;
         self.write(trx, table, k.clone(), dead)?;
+        self.insert_tuple(trx, table, new)
+    }
+
+    /// A new tuple of its own (a new chain root, no xmax): an INSERT's row, or a moved row.
+    fn insert_tuple(&mut self, trx: TxnId, table: usize, row: Vec<Value>) -> Result<Key, EngineError> {
         let root = self.next_ctid;
         self.next_ctid += 1;
-        let nk = tkey(root, 0);
-        self.write(trx, table, nk.clone(), Version::new(trx, new, false))?;
-        self.note_insert(table, &nk);
-        Ok(nk)
+        let k = tkey(root, 0);
+        self.write(trx, table, k.clone(), Version::new(trx, row, false))?;
+        self.note_insert(table, &k);
+        Ok(k)
     }
 
     /// Fix the statement's targets from its snapshot (once). A `NOT IN (SELECT ...)` conjunct is

@@ -148,10 +148,7 @@ impl<P: Parts> PgDb<P> {
         // ExecCrossPartitionUpdate (nodeModifyTable.c) refuses to move the row of an upsert
         // (0A000; the detail: "The result tuple would appear in a different partition than the
         // original tuple.").
-        let moves = self.cat.is_partitioned(table)
-            && self.cat.partition_of_row(table, &old.row).map(|p| &p.name)
-                != self.cat.partition_of_row(table, &new).map(|p| &p.name);
-        if moves {
+        if self.cat.moves_partition(table, &old.row, &new) {
             let e = err(ErrorKind::Other, "invalid ON UPDATE specification");
             return Ok(Some(Upsert::Failed(e)));
         }
