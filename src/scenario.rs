@@ -41,6 +41,40 @@ pub struct Scenario {
     pub sessions: Vec<SessionPlan>,
 }
 
+/// Refuse a statement that names a table attached as a partition (one of the partitions
+/// `attached`), other than the ATTACH itself and DROP TABLE: once attached, its rows are the
+/// partitioned table's and its name a partition's, which the model does not bind again. A
+/// partition from `steps_from` on is attached by a step, which may run at any point of a
+/// permutation, so a statement that routes rows into its partitioned table (INSERT, UPDATE) is
+/// refused too: until the ATTACH has committed PostgreSQL routes none to the partition ("no
+/// partition of relation ... found for row"), and the model's routing does not wait for it.
+fn refuse_attached(catalog: &Catalog, st: &Statement, attached: &[usize], steps_from: usize) -> Result<(), String> {
+    let plan = match &st.plan {
+        Plan::Prepare { stmt, .. } => &stmt.plan,
+        Plan::AttachPartition { .. } | Plan::Ddl => return Ok(()),
+        other => other,
+    };
+    for &i in attached {
+        let p = &catalog.partitions[i];
+        let Some(t) = p.attached_from else { continue };
+        let parent = &catalog.tables[p.parent].name;
+        if plan.tables().contains(&t) {
+            return Err(format!(
+                "naming table `{}` after it is attached as a partition of `{parent}` is not modelled",
+                p.name
+            ));
+        }
+        let writes = matches!(plan, Plan::Insert { table, .. } | Plan::Update { table, .. } if *table == p.parent);
+        if i >= steps_from && writes {
+            return Err(format!(
+                "writing to `{parent}` in a spec whose steps attach partition `{}` to it is not modelled",
+                p.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A step's text as isolationtester prints it: the block without the blanks next to its braces,
 /// line breaks kept (specscanner.l drops `{space}*` after `{` and before `}`, where space is
 /// `[ \t\r\f]`). A one-line block reads as its statement; a block that starts on a new line
@@ -86,23 +120,45 @@ impl Scenario {
         let fail = |e: SqlError| LoadError { file: file.clone(), pos: e.pos, what: e.what };
         let mut catalog = catalog;
         let mut setup = Vec::new();
+        let mut attached = Vec::new();
         for block in &spec.setup {
             for st in parse_block(block, &mut catalog, opts).map_err(fail)? {
+                // Only the partitions attached by the statements before it.
+                refuse_attached(&catalog, &st, &attached, usize::MAX)
+                    .map_err(|what| fail(SqlError { pos: st.pos, what }))?;
+                if let Plan::AttachPartition { partition, .. } = st.plan {
+                    attached.push(partition);
+                }
                 if st.plan != Plan::Ddl {
                     setup.push(Arc::new(st));
                 }
             }
         }
         let frozen = catalog.clone();
+        // The partitions ATTACH steps add: in the catalog of the run from the start, their rows
+        // the partitioned table's only once the ATTACH has run.
+        let step_parts = std::cell::RefCell::new(Vec::new());
         let bind = |block: &SqlBlock| -> Result<Vec<Arc<Statement>>, LoadError> {
             let mut cat = frozen.clone();
-            let stmts = parse_block(block, &mut cat, opts).map_err(fail)?;
-            if cat != frozen {
+            let mut stmts = parse_block(block, &mut cat, opts).map_err(fail)?;
+            let added = cat.partitions.split_off(frozen.partitions.len());
+            if cat != frozen || added.iter().any(|p| p.attached_from.is_none()) {
                 return Err(LoadError {
                     file: file.clone(),
                     pos: block.pos,
-                    what: "DDL is only supported in the global setup".into(),
+                    what: "DDL is only supported in the global setup (and ALTER TABLE ... ATTACH PARTITION)".into(),
                 });
+            }
+            let mut parts = step_parts.borrow_mut();
+            for st in &mut stmts {
+                if let Plan::AttachPartition { partition, table, .. } = &mut st.plan {
+                    if parts.iter().any(|p: &crate::sql::partition::Partition| p.attached_from == Some(*table)) {
+                        let what = "one table attached by two steps is not modelled".to_string();
+                        return Err(fail(SqlError { pos: st.pos, what }));
+                    }
+                    parts.push(added[*partition - frozen.partitions.len()].clone());
+                    *partition = frozen.partitions.len() + parts.len() - 1;
+                }
             }
             Ok(stmts.into_iter().map(Arc::new).collect())
         };
@@ -126,6 +182,14 @@ impl Scenario {
                 steps,
                 teardown: s.teardown.as_ref().map(&bind).transpose()?.unwrap_or_default(),
             });
+        }
+        let steps_from = catalog.partitions.len();
+        catalog.partitions.extend(step_parts.into_inner());
+        let attached: Vec<usize> = (0..catalog.partitions.len()).collect();
+        let every = sessions.iter().flat_map(|s| s.setup.iter().chain(s.steps.iter().flat_map(|st| st.stmts.iter())));
+        for st in every.chain(&teardown) {
+            refuse_attached(&catalog, st, &attached, steps_from)
+                .map_err(|what| fail(SqlError { pos: st.pos, what }))?;
         }
         Ok(Scenario { spec, catalog: Arc::new(catalog), setup, teardown, sessions })
     }

@@ -31,6 +31,10 @@ pub struct Partition {
     pub bound: Vec<Cond>,
     /// The bound as SQL (`FOR VALUES IN (1)`), for the live schema.
     pub sql: String,
+    /// The table of its own that `ALTER TABLE parent ATTACH PARTITION` made this partition (its
+    /// rows become the partitioned table's when the ATTACH runs; see [`super::lower`]'s attach);
+    /// None for a `CREATE TABLE ... PARTITION OF`.
+    pub attached_from: Option<TableId>,
 }
 
 /// The partition bound of `FOR VALUES IN (vs)` on column `col`.
