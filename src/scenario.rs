@@ -252,3 +252,6 @@ impl Scenario {
         }
     }
 }
+
+#[cfg(test)]
+mod attach_tests;

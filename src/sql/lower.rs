@@ -892,3 +892,6 @@ mod tests;
 
 #[cfg(test)]
 mod partition_tests;
+
+#[cfg(test)]
+mod attach_tests;

@@ -50,7 +50,9 @@ impl<P: Parts> PgDb<P> {
         let what = "ALTER TABLE ... ATTACH PARTITION";
         let cat = self.cat.clone();
         let mut locks = vec![(parent, Hw::ShareUpdateExclusive), (table, Hw::AccessExclusive)];
-        locks.extend(cat.tables[parent].fks.iter().map(|fk| (fk.parent, Hw::ShareRowExclusive)));
+        // Only a declared FK is cloned; one stripped by `--fk off` is the application's.
+        let fks: Vec<_> = cat.tables[parent].fks.iter().filter(|fk| fk.enforced).collect();
+        locks.extend(fks.iter().map(|fk| (fk.parent, Hw::ShareRowExclusive)));
         for (t, mode) in locks {
             match self.lock_relation(s, trx, t, mode, false, (label, Purpose::Statement(what)))? {
                 Lk::Ok => {}
@@ -73,7 +75,7 @@ impl<P: Parts> PgDb<P> {
             let message = format!("partition constraint of relation \"{}\" is violated by some row", p.name);
             return Ok(Step::Done(Err(err(ErrorKind::Other, message))));
         }
-        for fk in &cat.tables[parent].fks {
+        for fk in &fks {
             for (_, row) in &rows {
                 let vals: Vec<Value> = fk.cols.iter().map(|&c| row[c].clone()).collect();
                 // MATCH SIMPLE: a key with a NULL references nothing.
