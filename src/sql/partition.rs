@@ -85,6 +85,46 @@ impl Catalog {
         }
     }
 
+    /// A partition of `table` that shares a value with `bound`, which a new partition may not
+    /// (`check_new_partition_bound`, partbounds.c: "partition ... would overlap partition ...").
+    /// Two bounds overlap when one holds a point of the other: a listed value, or a range's
+    /// lower bound (two ranges without one, from MINVALUE, always overlap).
+    pub fn overlapping(&self, table: TableId, bound: &[Cond]) -> Option<&Partition> {
+        let width = self.tables[table].columns.len();
+        let points = |b: &[Cond]| -> (Vec<Vec<Value>>, bool) {
+            let mut out = Vec::new();
+            let mut from_min = true;
+            for c in b {
+                match c {
+                    Cond::In(col, vs) => {
+                        from_min = false;
+                        for v in vs {
+                            let mut row = vec![Value::Null; width];
+                            row[*col] = v.clone();
+                            out.push(row);
+                        }
+                    }
+                    Cond::Cmp(col, CmpOp::Ge, v) => {
+                        from_min = false;
+                        let mut row = vec![Value::Null; width];
+                        row[*col] = v.clone();
+                        out.push(row);
+                    }
+                    _ => {}
+                }
+            }
+            (out, from_min)
+        };
+        let holds = |b: &[Cond], row: &Vec<Value>| b.iter().all(|c| c.matches(row));
+        let (mine, mine_from_min) = points(bound);
+        self.partitions.iter().filter(|p| p.parent == table).find(|p| {
+            let (theirs, theirs_from_min) = points(&p.bound);
+            (mine_from_min && theirs_from_min)
+                || mine.iter().any(|r| holds(&p.bound, r))
+                || theirs.iter().any(|r| holds(bound, r))
+        })
+    }
+
     /// The partitions of `table`, in the order they were created.
     pub fn partitions_of(&self, table: TableId) -> impl Iterator<Item = (usize, &Partition)> + '_ {
         self.partitions.iter().filter(move |p| p.parent == table).enumerate()

@@ -100,8 +100,8 @@ fn bind(catalog: &mut Catalog, parent: &str, child: &str, rest: &str) -> R<Plan>
     let [Ast::CreateTable(ct)] = asts.as_slice() else {
         return Err(LowerError::Unsupported(format!("cannot read the partition bound `{rest}`")));
     };
-    let (bound, sql) = partition::bound(catalog, p, &ct.for_values)?;
     let name = catalog.tables[t].name.clone();
+    let (bound, sql) = partition::bound(catalog, p, &name, &ct.for_values)?;
     catalog.partitions.push(Partition { name, parent: p, bound, sql, attached_from: Some(t) });
     Ok(Plan::AttachPartition { parent: p, table: t, partition: catalog.partitions.len() - 1, cols })
 }

@@ -102,3 +102,18 @@ fn other_alter_tables_are_not_read_as_attach() {
     assert!(!e.contains("ATTACH PARTITION"), "{e}");
     assert!(run(&mut cat, "ALTER TABLE parttab1 ALTER COLUMN col1 SET NOT NULL").is_ok());
 }
+
+#[test]
+fn a_bound_may_not_overlap_another_partition() {
+    let mut cat = schema(PARTTAB);
+    run(&mut cat, "CREATE TABLE r_lo PARTITION OF r FOR VALUES FROM (MINVALUE) TO (10)").unwrap();
+    let e = run(&mut cat.clone(), "ALTER TABLE r ATTACH PARTITION r1 FOR VALUES FROM (5) TO (20)").unwrap_err();
+    assert!(e.to_string().contains("partition \"r1\" would overlap partition \"r_lo\""), "{e}");
+    let e = run(&mut cat.clone(), "CREATE TABLE r_min PARTITION OF r FOR VALUES FROM (MINVALUE) TO (0)").unwrap_err();
+    assert!(e.to_string().contains("partition \"r_min\" would overlap partition \"r_lo\""), "{e}");
+    run(&mut cat, "ALTER TABLE r ATTACH PARTITION r1 FOR VALUES FROM (10) TO (20)").unwrap();
+    let mut cat = schema(PARTTAB);
+    run(&mut cat, "CREATE TABLE parttab2 PARTITION OF parttab FOR VALUES IN (2, 3)").unwrap();
+    let e = run(&mut cat, "ALTER TABLE parttab ATTACH PARTITION parttab1 FOR VALUES IN (1, 3)").unwrap_err();
+    assert!(e.to_string().contains("partition \"parttab1\" would overlap partition \"parttab2\""), "{e}");
+}

@@ -41,15 +41,21 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
         return Err(LowerError::Exists(format!("table `{name}`")));
     }
     let table = table_of(catalog, parent)?;
-    let (bound, sql) = bound(catalog, table, &ct.for_values)?;
+    let (bound, sql) = bound(catalog, table, &name, &ct.for_values)?;
     catalog.partitions.push(Partition { name, parent: table, bound, sql, attached_from: None });
     Ok(())
 }
 
 /// A partition's bound on the key of the partitioned `table`, as conjuncts and as SQL
 /// (`transformPartitionBound`, parse_utilcmd.c): `FOR VALUES IN (...)` of a LIST table, `FOR
-/// VALUES FROM (v) TO (v)` of a RANGE table on its one key column.
-pub(super) fn bound(catalog: &Catalog, table: usize, for_values: &Option<ast::ForValues>) -> R<(Vec<Cond>, String)> {
+/// VALUES FROM (v) TO (v)` of a RANGE table on its one key column; new partition `name` may not
+/// share a value with another.
+pub(super) fn bound(
+    catalog: &Catalog,
+    table: usize,
+    name: &str,
+    for_values: &Option<ast::ForValues>,
+) -> R<(Vec<Cond>, String)> {
     let Some(&PartitionKey { col: key, range }) = catalog.partition_keys.get(&table) else {
         return Err(LowerError::Invalid(format!("`{}` is not partitioned", catalog.tables[table].name)));
     };
@@ -69,5 +75,8 @@ pub(super) fn bound(catalog: &Catalog, table: usize, for_values: &Option<ast::Fo
             )));
         }
     };
+    if let Some(other) = catalog.overlapping(table, &bound) {
+        return Err(LowerError::Invalid(format!("partition \"{name}\" would overlap partition \"{}\"", other.name)));
+    }
     Ok((bound, for_values.as_ref().map(|f| f.to_string()).unwrap_or_default()))
 }
