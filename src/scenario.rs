@@ -4,6 +4,8 @@ use crate::spec::{PermStep, Pos, Spec, SqlBlock};
 use crate::sql::{parse_block, Catalog, Plan, SchemaOptions, SqlError, Statement};
 use std::sync::Arc;
 
+mod attach;
+
 /// A spec that cannot be run: bad syntax, unsupported SQL, or a name that does not resolve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{}:{}: {what}", pos.line, pos.col)]
@@ -86,23 +88,45 @@ impl Scenario {
         let fail = |e: SqlError| LoadError { file: file.clone(), pos: e.pos, what: e.what };
         let mut catalog = catalog;
         let mut setup = Vec::new();
+        let mut attached = Vec::new();
         for block in &spec.setup {
             for st in parse_block(block, &mut catalog, opts).map_err(fail)? {
+                // Only the partitions attached by the statements before it.
+                attach::refuse_attached(&catalog, &st, &attached, usize::MAX)
+                    .map_err(|what| fail(SqlError { pos: st.pos, what }))?;
+                if let Plan::AttachPartition { partition, .. } = st.plan {
+                    attached.push(partition);
+                }
                 if st.plan != Plan::Ddl {
                     setup.push(Arc::new(st));
                 }
             }
         }
         let frozen = catalog.clone();
+        // The partitions ATTACH steps add: in the catalog of the run from the start, their rows
+        // the partitioned table's only once the ATTACH has run.
+        let step_parts = std::cell::RefCell::new(Vec::new());
         let bind = |block: &SqlBlock| -> Result<Vec<Arc<Statement>>, LoadError> {
             let mut cat = frozen.clone();
-            let stmts = parse_block(block, &mut cat, opts).map_err(fail)?;
-            if cat != frozen {
+            let mut stmts = parse_block(block, &mut cat, opts).map_err(fail)?;
+            let added = cat.partitions.split_off(frozen.partitions.len());
+            if cat != frozen || added.iter().any(|p| p.attached_from.is_none()) {
                 return Err(LoadError {
                     file: file.clone(),
                     pos: block.pos,
-                    what: "DDL is only supported in the global setup".into(),
+                    what: "DDL is only supported in the global setup (and ALTER TABLE ... ATTACH PARTITION)".into(),
                 });
+            }
+            let mut parts = step_parts.borrow_mut();
+            for st in &mut stmts {
+                if let Plan::AttachPartition { partition, table, .. } = &mut st.plan {
+                    if parts.iter().any(|p: &crate::sql::partition::Partition| p.attached_from == Some(*table)) {
+                        let what = "one table attached by two steps is not modelled".to_string();
+                        return Err(fail(SqlError { pos: st.pos, what }));
+                    }
+                    parts.push(added[*partition - frozen.partitions.len()].clone());
+                    *partition = frozen.partitions.len() + parts.len() - 1;
+                }
             }
             Ok(stmts.into_iter().map(Arc::new).collect())
         };
@@ -127,6 +151,15 @@ impl Scenario {
                 teardown: s.teardown.as_ref().map(&bind).transpose()?.unwrap_or_default(),
             });
         }
+        let steps_from = catalog.partitions.len();
+        catalog.partitions.extend(step_parts.into_inner());
+        let attached: Vec<usize> = (0..catalog.partitions.len()).collect();
+        let every = sessions.iter().flat_map(|s| s.setup.iter().chain(s.steps.iter().flat_map(|st| st.stmts.iter())));
+        for st in every.chain(&teardown) {
+            attach::refuse_attached(&catalog, st, &attached, steps_from)
+                .map_err(|what| fail(SqlError { pos: st.pos, what }))?;
+        }
+        attach::refuse_repeated_attach(&spec, &sessions).map_err(|(pos, what)| fail(SqlError { pos, what }))?;
         Ok(Scenario { spec, catalog: Arc::new(catalog), setup, teardown, sessions })
     }
 
@@ -188,3 +221,6 @@ impl Scenario {
         }
     }
 }
+
+#[cfg(test)]
+mod attach_tests;

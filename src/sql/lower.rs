@@ -2,6 +2,7 @@
 
 mod advisory;
 mod alter;
+mod attach;
 mod insert;
 mod partition;
 mod prepare;
@@ -663,7 +664,10 @@ fn partition_conds(catalog: &Catalog, from: &[ast::TableWithJoins]) -> Vec<Cond>
     match from {
         [twj] => match &twj.relation {
             TableFactor::Table { name, .. } => {
-                catalog.partition(&ident_name(name)).map(|p| p.bound.clone()).unwrap_or_default()
+                // A table attached as a partition keeps its own name as a table (see `attach`).
+                let n = ident_name(name);
+                let own = catalog.tables.iter().any(|t| t.name.eq_ignore_ascii_case(&n));
+                catalog.partition(&n).filter(|_| !own).map(|p| p.bound.clone()).unwrap_or_default()
             }
             _ => Vec::new(),
         },
@@ -687,6 +691,7 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
 /// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}` (PostgreSQL's "SET
 /// CONSTRAINTS"; sqlparser does not parse it), or None when `text` is another statement. MariaDB
 /// has no deferrable constraints, so its dialect refuses it.
+pub(crate) use attach::attach_partition;
 pub(crate) use prepare::prepared_text;
 
 pub(crate) fn set_constraints(text: &str, dialect: SqlDialect) -> Option<R<Plan>> {
@@ -795,7 +800,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
             }
             Ok(Plan::Ddl)
         }
-        Ast::Insert(ins) if matches!(&ins.table, ast::TableObject::TableName(n) if catalog.partition(&ident_name(n)).is_some()) => {
+        Ast::Insert(ins) if matches!(&ins.table, ast::TableObject::TableName(n) if catalog.partition(&ident_name(n)).is_some_and(|p| p.attached_from.is_none())) => {
             Err(LowerError::NotModelled("INSERTs into a partition by its name (insert through the partitioned table)"))
         }
         Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect),
@@ -887,3 +892,6 @@ mod tests;
 
 #[cfg(test)]
 mod partition_tests;
+
+#[cfg(test)]
+mod attach_tests;

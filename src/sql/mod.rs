@@ -50,6 +50,10 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
         let plan = plan.map_err(|e| fail(e.to_string()))?;
         return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
     }
+    if let Some(plan) = lower::attach_partition(catalog, &raw.text, opts.dialect) {
+        let plan = plan.map_err(|e| fail(e.to_string()))?;
+        return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
+    }
     // A quoted name is read as each server would read it quoted its own way (MariaDB reads
     // `"x"` as a string unless ANSI_QUOTES is set; `fksim conform` sends `` `x` `` there).
     let own = match opts.dialect {

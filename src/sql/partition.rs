@@ -31,6 +31,10 @@ pub struct Partition {
     pub bound: Vec<Cond>,
     /// The bound as SQL (`FOR VALUES IN (1)`), for the live schema.
     pub sql: String,
+    /// The table of its own that `ALTER TABLE parent ATTACH PARTITION` made this partition (its
+    /// rows become the partitioned table's when the ATTACH runs; see [`super::lower`]'s attach);
+    /// None for a `CREATE TABLE ... PARTITION OF`.
+    pub attached_from: Option<TableId>,
 }
 
 /// The partition bound of `FOR VALUES IN (vs)` on column `col`.
@@ -79,6 +83,46 @@ impl Catalog {
             Some(p) if self.is_partitioned(table) => &p.name,
             _ => &self.tables[table].name,
         }
+    }
+
+    /// A partition of `table` that shares a value with `bound`, which a new partition may not
+    /// (`check_new_partition_bound`, partbounds.c: "partition ... would overlap partition ...").
+    /// Two bounds overlap when one holds a point of the other: a listed value, or a range's
+    /// lower bound (two ranges without one, from MINVALUE, always overlap).
+    pub fn overlapping(&self, table: TableId, bound: &[Cond]) -> Option<&Partition> {
+        let width = self.tables[table].columns.len();
+        let points = |b: &[Cond]| -> (Vec<Vec<Value>>, bool) {
+            let mut out = Vec::new();
+            let mut from_min = true;
+            for c in b {
+                match c {
+                    Cond::In(col, vs) => {
+                        from_min = false;
+                        for v in vs {
+                            let mut row = vec![Value::Null; width];
+                            row[*col] = v.clone();
+                            out.push(row);
+                        }
+                    }
+                    Cond::Cmp(col, CmpOp::Ge, v) => {
+                        from_min = false;
+                        let mut row = vec![Value::Null; width];
+                        row[*col] = v.clone();
+                        out.push(row);
+                    }
+                    _ => {}
+                }
+            }
+            (out, from_min)
+        };
+        let holds = |b: &[Cond], row: &Vec<Value>| b.iter().all(|c| c.matches(row));
+        let (mine, mine_from_min) = points(bound);
+        self.partitions.iter().filter(|p| p.parent == table).find(|p| {
+            let (theirs, theirs_from_min) = points(&p.bound);
+            (mine_from_min && theirs_from_min)
+                || mine.iter().any(|r| holds(&p.bound, r))
+                || theirs.iter().any(|r| holds(bound, r))
+        })
     }
 
     /// The partitions of `table`, in the order they were created.

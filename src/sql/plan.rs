@@ -347,6 +347,15 @@ pub enum Plan {
     },
     /// DDL after setup (DROP TABLE in a teardown): accepted, not run by the model.
     Ddl,
+    /// `ALTER TABLE parent ATTACH PARTITION table FOR VALUES ...` (PostgreSQL): `table`, a table
+    /// of its own, becomes `Catalog::partitions[partition]` of `parent` when it runs; `cols[i]`
+    /// is the column of `table` that column `i` of `parent` takes its value from (by name).
+    AttachPartition {
+        parent: TableId,
+        table: TableId,
+        partition: usize,
+        cols: Vec<usize>,
+    },
     /// `SELECT pg_advisory_lock(k), ...` without FROM (PostgreSQL): one row of the calls' results.
     Advisory(Vec<Advisory>),
     /// `SELECT 1` or other literals without FROM: one row, its columns named as PostgreSQL names

@@ -139,7 +139,9 @@ pub fn create_tables(live: Live, cat: &Catalog, first: usize) -> Vec<String> {
                     quote(live, &t.name),
                     parts.join(", ")
                 ));
-                for (_, p) in cat.partitions_of(id) {
+                // A table attached by ALTER TABLE ... ATTACH PARTITION is made as a table of its
+                // own; the spec's ATTACH attaches it.
+                for (_, p) in cat.partitions_of(id).filter(|(_, p)| p.attached_from.is_none()) {
                     out.push(format!(
                         "CREATE TABLE {} PARTITION OF {} {}",
                         quote(live, &p.name),

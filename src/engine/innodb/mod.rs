@@ -527,6 +527,12 @@ impl<P: Parts> Engine for InnoDb<P> {
                     .into(),
             ));
         }
+        if let Plan::AttachPartition { .. } = stmt.plan {
+            // The MySQL dialect refuses it when the spec loads; a plan bound for PostgreSQL.
+            return Err(EngineError::Unsupported(
+                "ALTER TABLE ... ATTACH PARTITION is PostgreSQL's: MariaDB has no such statement".into(),
+            ));
+        }
         if matches!(stmt.plan, Plan::Prepare { .. } | Plan::Execute(_)) {
             // MariaDB's PREPARE name FROM 'text' is another syntax; the specs' PREPARE is PostgreSQL's.
             return Err(EngineError::Unsupported("PREPARE / EXECUTE are not modelled on InnoDB".into()));

@@ -11,6 +11,7 @@ use super::modes::{Hw, PgLock, RowMode};
 use super::{PgDb, PgRes, Purpose, Running};
 use upsert::Upsert;
 
+mod attach;
 mod upsert;
 pub(super) use crate::engine::Step;
 use crate::engine::{
@@ -670,6 +671,9 @@ impl<P: Parts> PgDb<P> {
                     cur.next += 1;
                 }
                 self.run_triggers(s, trx, cur, &label)
+            }
+            Plan::AttachPartition { parent, table, partition, cols } => {
+                self.attach_partition(s, trx, (*parent, *table, *partition, cols), &label)
             }
             // The deferred RI checks of a COMMIT or SET CONSTRAINTS ... IMMEDIATE.
             Plan::Commit | Plan::SetConstraints { .. } => self.run_triggers(s, trx, cur, &label),

@@ -41,6 +41,21 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
         return Err(LowerError::Exists(format!("table `{name}`")));
     }
     let table = table_of(catalog, parent)?;
+    let (bound, sql) = bound(catalog, table, &name, &ct.for_values)?;
+    catalog.partitions.push(Partition { name, parent: table, bound, sql, attached_from: None });
+    Ok(())
+}
+
+/// A partition's bound on the key of the partitioned `table`, as conjuncts and as SQL
+/// (`transformPartitionBound`, parse_utilcmd.c): `FOR VALUES IN (...)` of a LIST table, `FOR
+/// VALUES FROM (v) TO (v)` of a RANGE table on its one key column; new partition `name` may not
+/// share a value with another.
+pub(super) fn bound(
+    catalog: &Catalog,
+    table: usize,
+    name: &str,
+    for_values: &Option<ast::ForValues>,
+) -> R<(Vec<Cond>, String)> {
     let Some(&PartitionKey { col: key, range }) = catalog.partition_keys.get(&table) else {
         return Err(LowerError::Invalid(format!("`{}` is not partitioned", catalog.tables[table].name)));
     };
@@ -48,7 +63,7 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
         ast::PartitionBoundValue::Expr(e) => literal(e).map(Some),
         _ => Ok(None),
     };
-    let bound: Vec<Cond> = match &ct.for_values {
+    let bound: Vec<Cond> = match for_values {
         Some(ast::ForValues::In(vs)) if !range => list_bound(key, vs.iter().map(literal).collect::<R<_>>()?),
         Some(ast::ForValues::From { from, to }) if range && from.len() == 1 && to.len() == 1 => {
             range_bound(key, bound_value(&from[0])?, bound_value(&to[0])?)
@@ -60,7 +75,8 @@ pub(super) fn partition_of(catalog: &mut Catalog, ct: &ast::CreateTable, parent:
             )));
         }
     };
-    let sql = ct.for_values.as_ref().map(|f| f.to_string()).unwrap_or_default();
-    catalog.partitions.push(Partition { name, parent: table, bound, sql });
-    Ok(())
+    if let Some(other) = catalog.overlapping(table, &bound) {
+        return Err(LowerError::Invalid(format!("partition \"{name}\" would overlap partition \"{}\"", other.name)));
+    }
+    Ok((bound, for_values.as_ref().map(|f| f.to_string()).unwrap_or_default()))
 }
