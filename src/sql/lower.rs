@@ -2,13 +2,15 @@
 
 mod advisory;
 mod alter;
+mod inference;
 mod insert;
 mod partition;
 mod prepare;
 mod select;
+mod sequence;
 mod upsert;
 
-use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
+use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, KeyFn, RefAction, Table, TableId, Width};
 use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan, TableLock};
 use super::value::Value;
 use sqlparser::ast::{
@@ -274,6 +276,8 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                     unique: false,
                     clustered: false,
                     implicit: false,
+                    exprs: Vec::new(),
+                    include: Vec::new(),
                 });
             }
             other => return Err(LowerError::Unsupported(format!("unsupported table constraint `{other}`"))),
@@ -289,7 +293,16 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             let pg_name = pk_name
                 .clone()
                 .unwrap_or_else(|| pg_object_name(&name, None, "pkey", |n| catalog.pg_name_taken(n, true)));
-            Index { name: "PRIMARY".into(), pg_name, cols, unique: true, clustered: true, implicit: false }
+            Index {
+                name: "PRIMARY".into(),
+                pg_name,
+                cols,
+                unique: true,
+                clustered: true,
+                implicit: false,
+                exprs: Vec::new(),
+                include: Vec::new(),
+            }
         }
         None => {
             table.columns.push(Column {
@@ -309,6 +322,8 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 unique: true,
                 clustered: true,
                 implicit: false,
+                exprs: Vec::new(),
+                include: Vec::new(),
             }
         }
     };
@@ -323,7 +338,16 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             let mine = |n: &str| clustered.pg_name == n || unique_ix.iter().any(|ix| ix.pg_name == n);
             pg_object_name(&name, Some(&names.join("_")), "key", |n| catalog.pg_name_taken(n, true) || mine(n))
         });
-        unique_ix.push(Index { name: iname, pg_name, cols, unique: true, clustered: false, implicit: false });
+        unique_ix.push(Index {
+            name: iname,
+            pg_name,
+            cols,
+            unique: true,
+            clustered: false,
+            implicit: false,
+            exprs: Vec::new(),
+            include: Vec::new(),
+        });
     }
     unique_ix.sort_by_key(|ix| !ix.cols.iter().all(|&c| table.columns[c].not_null));
     let plain = std::mem::take(&mut table.indexes);
@@ -367,23 +391,73 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
     Ok(())
 }
 
-fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
+/// A CREATE INDEX key: a column, or (PostgreSQL) `lower(col)` / `upper(col)`.
+fn index_key(table: &Table, e: &ast::Expr, dialect: SqlDialect) -> R<(usize, Option<KeyFn>)> {
+    let ast::Expr::Function(f) = e else {
+        return Ok((column_of(table, e.to_string().trim_matches('"').trim_matches('`'))?, None));
+    };
+    if dialect == SqlDialect::MySql {
+        return Err(LowerError::NotModelled("indexes on expressions (MariaDB 10.11 has none)"));
+    }
+    let name = ident_name(&f.name).to_ascii_lowercase();
+    let col = match &f.args {
+        ast::FunctionArguments::List(l) => match l.args.as_slice() {
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id)))] => {
+                Some(column_of(table, &id.value)?)
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    match (KeyFn::named(&name), col) {
+        (Some(kf), Some(c)) => Ok((c, Some(kf))),
+        _ => Err(LowerError::Unsupported(format!(
+            "unsupported index expression `{e}` (lower(col) and upper(col) are supported)"
+        ))),
+    }
+}
+
+fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex, dialect: SqlDialect) -> R<()> {
     let t = table_of(catalog, &ci.table_name)?;
     let table = &catalog.tables[t];
-    let cols = index_cols(table, &ci.columns)?;
+    let keys = ci.columns.iter().map(|c| index_key(table, &c.column.expr, dialect)).collect::<R<Vec<_>>>()?;
+    let cols: Vec<usize> = keys.iter().map(|k| k.0).collect();
+    let exprs: Vec<Option<KeyFn>> =
+        if keys.iter().any(|k| k.1.is_some()) { keys.iter().map(|k| k.1).collect() } else { Vec::new() };
+    if !ci.include.is_empty() && dialect == SqlDialect::MySql {
+        return Err(LowerError::NotModelled("INCLUDE columns (PostgreSQL's)"));
+    }
+    let include = ci.include.iter().map(|c| column_of(table, &c.value)).collect::<R<Vec<_>>>()?;
     let name = ci.name.as_ref().map(ident_name).unwrap_or_else(|| table.columns[cols[0]].name.clone());
     if table.indexes.iter().any(|ix| ix.name.eq_ignore_ascii_case(&name)) {
         return Err(LowerError::Invalid(format!("index `{name}` already exists on `{}`", table.name)));
     }
+    // PostgreSQL names an index created without a name `table_cols_idx`, the columns being the
+    // key columns (a function call by its function's name) and the INCLUDE columns
+    // (`ChooseIndexName`, `ChooseIndexColumnNames`, `FigureIndexColname`, indexcmds.c).
+    let pg_name = match &ci.name {
+        Some(n) => ident_name(n),
+        None => {
+            let key_names = keys.iter().map(|&(c, f)| f.map_or(table.columns[c].name.as_str(), |f| f.sql()));
+            let names: Vec<&str> = key_names.chain(include.iter().map(|&c| table.columns[c].name.as_str())).collect();
+            pg_object_name(&table.name, Some(&names.join("_")), "idx", |n| catalog.pg_name_taken(n, true))
+        }
+    };
     let table = &mut catalog.tables[t];
     table.indexes.push(Index {
-        pg_name: name.clone(),
+        pg_name,
         name,
         cols: cols.clone(),
         unique: ci.unique,
         clustered: false,
         implicit: false,
+        exprs,
+        include,
     });
+    if table.indexes.last().is_some_and(Index::has_exprs) {
+        // An expression index serves no foreign key.
+        return Ok(());
+    }
     // An index InnoDB made for a foreign key goes once this one can serve it (MariaDB drops the
     // generated key, `mysql_prepare_alter_table` / `Key::generated`; SHOW INDEX after
     // `CREATE INDEX child_parent` shows only `child_parent`).
@@ -687,7 +761,9 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
 /// `SET CONSTRAINTS {ALL | name [, ...]} {DEFERRED | IMMEDIATE}` (PostgreSQL's "SET
 /// CONSTRAINTS"; sqlparser does not parse it), or None when `text` is another statement. MariaDB
 /// has no deferrable constraints, so its dialect refuses it.
+pub(crate) use inference::with_placeholders as inference_placeholders;
 pub(crate) use prepare::prepared_text;
+pub(crate) use sequence::statement as sequence_statement;
 
 pub(crate) fn set_constraints(text: &str, dialect: SqlDialect) -> Option<R<Plan>> {
     let words: Vec<String> =
@@ -784,7 +860,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
     }
     match ast {
         Ast::CreateTable(ct) => create_table(catalog, ct, opts).map(|_| Plan::Ddl),
-        Ast::CreateIndex(ci) => create_index(catalog, ci).map(|_| Plan::Ddl),
+        Ast::CreateIndex(ci) => create_index(catalog, ci, opts.dialect).map(|_| Plan::Ddl),
         Ast::AlterTable(at) => alter::alter_table(catalog, at, opts).map(|_| Plan::Ddl),
         Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } => {
             for n in names {
@@ -798,7 +874,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
         Ast::Insert(ins) if matches!(&ins.table, ast::TableObject::TableName(n) if catalog.partition(&ident_name(n)).is_some()) => {
             Err(LowerError::NotModelled("INSERTs into a partition by its name (insert through the partitioned table)"))
         }
-        Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect),
+        Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect, text),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];
