@@ -280,8 +280,7 @@ impl Catalog {
     /// Is `name` taken in PostgreSQL's schema by a constraint (primary key, unique or foreign
     /// key) or, with `relations`, also by a table or an index?
     pub fn pg_name_taken(&self, name: &str, relations: bool) -> bool {
-        (relations && self.partitions.iter().any(|p| p.name == name))
-            || (relations && self.sequences.iter().any(|q| q.name == name))
+        (relations && (self.partitions.iter().any(|p| p.name == name) || self.sequences.iter().any(|q| q.name == name)))
             || self.tables.iter().any(|t| {
                 (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
                     || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
