@@ -91,7 +91,8 @@ impl References {
             if cat.tables[t].fks.iter().any(|fk| fk.cols == [c] && fk.parent == p) {
                 continue;
             }
-            let child_index = cat.tables[t].indexes.iter().position(|ix| ix.cols.first() == Some(&c));
+            let child_index =
+                cat.tables[t].indexes.iter().position(|ix| !ix.has_exprs() && ix.cols.first() == Some(&c));
             let name = format!("{}_{}_logical", r.table, r.column);
             cat.tables[t].fks.push(ForeignKey {
                 name: name.clone(),

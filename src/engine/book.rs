@@ -17,6 +17,8 @@ pub struct Snapshot {
     pub serials: Vec<i64>,
     /// The engine's next row identifier (PostgreSQL's tuple roots).
     pub next_id: i64,
+    /// PostgreSQL's sequences, committed (empty for InnoDB).
+    pub sequences: Vec<crate::sql::sequence::SeqState>,
 }
 
 impl Snapshot {
@@ -37,7 +39,7 @@ impl Snapshot {
             }
         }
         snap.apply(batch)?;
-        Ok(Snapshot { store: snap, serials, next_id })
+        Ok(Snapshot { store: snap, serials, next_id, sequences: Vec::new() })
     }
 }
 

@@ -63,6 +63,64 @@ pub struct Index {
     /// Created by InnoDB for a foreign key that had no index (MariaDB drops it when a later
     /// CREATE INDEX can serve the foreign key).
     pub implicit: bool,
+    /// PostgreSQL's expression keys: for each of `cols`, the function of that column the key
+    /// holds (None: the column itself). Empty when every key is a plain column.
+    pub exprs: Vec<Option<KeyFn>>,
+    /// PostgreSQL's `INCLUDE (cols)`: stored in the index, not part of its key (`indnkeyatts`).
+    pub include: Vec<usize>,
+}
+
+/// A function an expression index applies to a column (PostgreSQL's `lower` / `upper`,
+/// oracle_compat.c; ASCII case mapping, as the isolation suite's C-locale text needs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFn {
+    Lower,
+    Upper,
+}
+
+impl KeyFn {
+    /// The function by its SQL name (lower case).
+    pub fn named(name: &str) -> Option<KeyFn> {
+        match name {
+            "lower" => Some(KeyFn::Lower),
+            "upper" => Some(KeyFn::Upper),
+            _ => None,
+        }
+    }
+
+    pub fn sql(self) -> &'static str {
+        match self {
+            KeyFn::Lower => "lower",
+            KeyFn::Upper => "upper",
+        }
+    }
+
+    /// The function's value for `v` (NULL and non-text values pass through).
+    pub fn apply(self, v: &Value) -> Value {
+        match (self, v) {
+            (KeyFn::Lower, Value::Str(t)) => Value::Str(t.to_ascii_lowercase().into()),
+            (KeyFn::Upper, Value::Str(t)) => Value::Str(t.to_ascii_uppercase().into()),
+            (_, v) => v.clone(),
+        }
+    }
+}
+
+impl Index {
+    /// An index of plain key columns.
+    pub fn plain(name: String, pg_name: String, cols: Vec<usize>, unique: bool, clustered: bool) -> Index {
+        Index { name, pg_name, cols, unique, clustered, implicit: false, exprs: Vec::new(), include: Vec::new() }
+    }
+
+    /// Is some key an expression (PostgreSQL)?
+    pub fn has_exprs(&self) -> bool {
+        self.exprs.iter().any(Option::is_some)
+    }
+
+    /// The key `row` has in this index: each key column, or the function of it the index keeps.
+    pub fn key_of(&self, row: &[Value]) -> Vec<Value> {
+        let f = |i: usize| self.exprs.get(i).copied().flatten();
+        self.cols.iter().enumerate().map(|(i, &c)| f(i).map_or_else(|| row[c].clone(), |f| f.apply(&row[c]))).collect()
+    }
 }
 
 /// A foreign key's referential action (`ON DELETE` / `ON UPDATE`).
@@ -171,6 +229,8 @@ pub struct Catalog {
     pub partition_keys: std::collections::BTreeMap<TableId, super::partition::PartitionKey>,
     /// Their partitions, in the order created.
     pub partitions: Vec<super::partition::Partition>,
+    /// PostgreSQL's sequences (`CREATE SEQUENCE`), as created; see [`super::sequence`].
+    pub sequences: Vec<super::sequence::Sequence>,
 }
 
 /// PostgreSQL's longest identifier: NAMEDATALEN - 1 bytes.
@@ -220,7 +280,7 @@ impl Catalog {
     /// Is `name` taken in PostgreSQL's schema by a constraint (primary key, unique or foreign
     /// key) or, with `relations`, also by a table or an index?
     pub fn pg_name_taken(&self, name: &str, relations: bool) -> bool {
-        (relations && self.partitions.iter().any(|p| p.name == name))
+        (relations && (self.partitions.iter().any(|p| p.name == name) || self.sequences.iter().any(|q| q.name == name)))
             || self.tables.iter().any(|t| {
                 (relations && (t.name == name || t.indexes.iter().any(|ix| ix.pg_name == name)))
                     || t.indexes.iter().any(|ix| ix.unique && ix.pg_name == name)
@@ -234,6 +294,11 @@ impl Catalog {
             .iter()
             .position(|t| t.name.eq_ignore_ascii_case(name))
             .or_else(|| self.partition(name).map(|p| p.parent))
+    }
+
+    /// The sequence called `name`.
+    pub fn sequence_id(&self, name: &str) -> Option<usize> {
+        self.sequences.iter().position(|q| q.name == name)
     }
 
     /// Foreign keys that reference `parent`, as (child table, fk index).

@@ -3,10 +3,13 @@
 mod advisory;
 mod alter;
 mod attach;
+mod index;
+mod inference;
 mod insert;
 mod partition;
 mod prepare;
 mod select;
+mod sequence;
 mod upsert;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
@@ -275,6 +278,8 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                     unique: false,
                     clustered: false,
                     implicit: false,
+                    exprs: Vec::new(),
+                    include: Vec::new(),
                 });
             }
             other => return Err(LowerError::Unsupported(format!("unsupported table constraint `{other}`"))),
@@ -290,7 +295,16 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             let pg_name = pk_name
                 .clone()
                 .unwrap_or_else(|| pg_object_name(&name, None, "pkey", |n| catalog.pg_name_taken(n, true)));
-            Index { name: "PRIMARY".into(), pg_name, cols, unique: true, clustered: true, implicit: false }
+            Index {
+                name: "PRIMARY".into(),
+                pg_name,
+                cols,
+                unique: true,
+                clustered: true,
+                implicit: false,
+                exprs: Vec::new(),
+                include: Vec::new(),
+            }
         }
         None => {
             table.columns.push(Column {
@@ -310,6 +324,8 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
                 unique: true,
                 clustered: true,
                 implicit: false,
+                exprs: Vec::new(),
+                include: Vec::new(),
             }
         }
     };
@@ -324,7 +340,16 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             let mine = |n: &str| clustered.pg_name == n || unique_ix.iter().any(|ix| ix.pg_name == n);
             pg_object_name(&name, Some(&names.join("_")), "key", |n| catalog.pg_name_taken(n, true) || mine(n))
         });
-        unique_ix.push(Index { name: iname, pg_name, cols, unique: true, clustered: false, implicit: false });
+        unique_ix.push(Index {
+            name: iname,
+            pg_name,
+            cols,
+            unique: true,
+            clustered: false,
+            implicit: false,
+            exprs: Vec::new(),
+            include: Vec::new(),
+        });
     }
     unique_ix.sort_by_key(|ix| !ix.cols.iter().all(|&c| table.columns[c].not_null));
     let plain = std::mem::take(&mut table.indexes);
@@ -364,46 +389,6 @@ fn create_table(catalog: &mut Catalog, ct: &ast::CreateTable, opts: SchemaOption
             catalog.partition_keys.remove(&id);
             return Err(e);
         }
-    }
-    Ok(())
-}
-
-fn create_index(catalog: &mut Catalog, ci: &ast::CreateIndex) -> R<()> {
-    let t = table_of(catalog, &ci.table_name)?;
-    let table = &catalog.tables[t];
-    let cols = index_cols(table, &ci.columns)?;
-    let name = ci.name.as_ref().map(ident_name).unwrap_or_else(|| table.columns[cols[0]].name.clone());
-    if table.indexes.iter().any(|ix| ix.name.eq_ignore_ascii_case(&name)) {
-        return Err(LowerError::Invalid(format!("index `{name}` already exists on `{}`", table.name)));
-    }
-    let table = &mut catalog.tables[t];
-    table.indexes.push(Index {
-        pg_name: name.clone(),
-        name,
-        cols: cols.clone(),
-        unique: ci.unique,
-        clustered: false,
-        implicit: false,
-    });
-    // An index InnoDB made for a foreign key goes once this one can serve it (MariaDB drops the
-    // generated key, `mysql_prepare_alter_table` / `Key::generated`; SHOW INDEX after
-    // `CREATE INDEX child_parent` shows only `child_parent`).
-    let served = |ix: &Index, fk_cols: &[usize]| ix.implicit && ix.cols == fk_cols && cols.starts_with(fk_cols);
-    if let Some(gone) =
-        (0..table.indexes.len()).find(|&i| table.fks.iter().any(|fk| served(&table.indexes[i], &fk.cols)))
-    {
-        table.indexes.remove(gone);
-        for fk in &mut table.fks {
-            fk.child_index = match fk.child_index {
-                Some(i) if i == gone => None,
-                Some(i) if i > gone => Some(i - 1),
-                other => other,
-            };
-        }
-    }
-    let new_ix = table.indexes.len() - 1;
-    for fk in table.fks.iter_mut().filter(|fk| fk.child_index.is_none() && cols.starts_with(&fk.cols)) {
-        fk.child_index = Some(new_ix);
     }
     Ok(())
 }
@@ -692,7 +677,9 @@ fn single_table(catalog: &Catalog, from: &[ast::TableWithJoins]) -> R<TableId> {
 /// CONSTRAINTS"; sqlparser does not parse it), or None when `text` is another statement. MariaDB
 /// has no deferrable constraints, so its dialect refuses it.
 pub(crate) use attach::attach_partition;
+pub(crate) use inference::with_placeholders as inference_placeholders;
 pub(crate) use prepare::prepared_text;
+pub(crate) use sequence::statement as sequence_statement;
 
 pub(crate) fn set_constraints(text: &str, dialect: SqlDialect) -> Option<R<Plan>> {
     let words: Vec<String> =
@@ -789,7 +776,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
     }
     match ast {
         Ast::CreateTable(ct) => create_table(catalog, ct, opts).map(|_| Plan::Ddl),
-        Ast::CreateIndex(ci) => create_index(catalog, ci).map(|_| Plan::Ddl),
+        Ast::CreateIndex(ci) => index::create_index(catalog, ci, opts.dialect).map(|_| Plan::Ddl),
         Ast::AlterTable(at) => alter::alter_table(catalog, at, opts).map(|_| Plan::Ddl),
         Ast::Drop { object_type: ast::ObjectType::Table, names, if_exists, .. } => {
             for n in names {
@@ -803,7 +790,7 @@ pub fn lower(catalog: &mut Catalog, ast: &Ast, lock: Option<LockClause>, text: &
         Ast::Insert(ins) if matches!(&ins.table, ast::TableObject::TableName(n) if catalog.partition(&ident_name(n)).is_some_and(|p| p.attached_from.is_none())) => {
             Err(LowerError::NotModelled("INSERTs into a partition by its name (insert through the partitioned table)"))
         }
-        Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect),
+        Ast::Insert(ins) => insert::insert(catalog, ins, opts.dialect, text),
         Ast::Update(up) => {
             let table = single_table(catalog, std::slice::from_ref(&up.table))?;
             let t = &catalog.tables[table];

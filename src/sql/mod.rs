@@ -4,6 +4,7 @@ pub mod catalog;
 mod lower;
 pub mod partition;
 pub mod plan;
+pub mod sequence;
 mod split;
 pub mod value;
 
@@ -46,6 +47,10 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
         let plan = Plan::SetVar { name: String::new(), value: String::new() };
         return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
     }
+    if let Some(plan) = lower::sequence_statement(&raw.text, catalog, opts.dialect) {
+        let plan = plan.map_err(|e| fail(e.to_string()))?;
+        return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
+    }
     if let Some(plan) = lower::set_constraints(&raw.text, opts.dialect) {
         let plan = plan.map_err(|e| fail(e.to_string()))?;
         return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
@@ -62,7 +67,10 @@ pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOp
         SqlDialect::Generic => raw.text.clone(),
     };
     let (text, lock) = peel_lock_clause(&own).map_err(fail)?;
-    let asts = opts.dialect.parse(&text).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
+    // ON CONFLICT's expression elements are parsed as placeholder names (sqlparser reads only
+    // names there) and read back from `text` when bound.
+    let parsed = lower::inference_placeholders(&text).unwrap_or_else(|| text.clone());
+    let asts = opts.dialect.parse(&parsed).map_err(|e| fail(format!("cannot parse SQL ({e})")))?;
     let [ast] = asts.as_slice() else {
         return Err(fail("expected one statement".into()));
     };

@@ -379,6 +379,18 @@ pub enum Plan {
     /// `EXECUTE name` (PostgreSQL, without parameters): runs the session's prepared statement
     /// (`ExecuteQuery`, prepare.c).
     Execute(String),
+    /// `SELECT nextval('name') [FROM generate_series(a, b)]` (PostgreSQL): `calls` calls of
+    /// nextval on sequence `seq` (an index of `Catalog::sequences`), a row of column `column` each.
+    NextVal {
+        seq: usize,
+        calls: usize,
+        column: String,
+    },
+    /// `ALTER SEQUENCE name options` (PostgreSQL).
+    AlterSequence {
+        seq: usize,
+        options: Vec<super::sequence::SeqOption>,
+    },
 }
 
 /// PostgreSQL's table lock modes (lockdefs.h), weakest first.

@@ -78,7 +78,7 @@ pub fn create_schema(live: Live, cat: &Catalog) -> Vec<String> {
 
 /// [`create_schema`] of the catalog's tables from the `first`.
 pub fn create_tables(live: Live, cat: &Catalog, first: usize) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = if first == 0 { create_sequences(live, cat) } else { Vec::new() };
     for t in cat.tables.iter().skip(first) {
         let mut parts: Vec<String> = t
             .visible_columns()
@@ -97,14 +97,30 @@ pub fn create_tables(live: Live, cat: &Catalog, first: usize) -> Vec<String> {
         let mut after = Vec::new();
         for ix in &t.indexes[1..] {
             let name = live.dialect().index_name(ix);
-            if ix.unique {
+            if ix.unique && !ix.has_exprs() && ix.include.is_empty() {
                 parts.push(format!("CONSTRAINT {} UNIQUE ({})", quote(live, name), cols(live, t, &ix.cols)));
             } else {
+                // An expression key or INCLUDE columns (PostgreSQL's) need CREATE INDEX.
+                let keys: Vec<String> = ix
+                    .cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| match ix.exprs.get(i).copied().flatten() {
+                        Some(f) => format!("{}({})", f.sql(), quote(live, &t.columns[c].name)),
+                        None => quote(live, &t.columns[c].name),
+                    })
+                    .collect();
+                let include = if ix.include.is_empty() {
+                    String::new()
+                } else {
+                    format!(" INCLUDE ({})", cols(live, t, &ix.include))
+                };
                 after.push(format!(
-                    "CREATE INDEX {} ON {} ({})",
+                    "CREATE {}INDEX {} ON {} ({}){include}",
+                    if ix.unique { "UNIQUE " } else { "" },
                     quote(live, name),
                     quote(live, &t.name),
-                    cols(live, t, &ix.cols)
+                    keys.join(", ")
                 ));
             }
         }
@@ -157,10 +173,33 @@ pub fn create_tables(live: Live, cat: &Catalog, first: usize) -> Vec<String> {
     out
 }
 
-/// DROP TABLE for every table, children first.
+/// CREATE SEQUENCE for every sequence (PostgreSQL's; the InnoDB profile refuses them), with
+/// the parameters it was created with.
+fn create_sequences(live: Live, cat: &Catalog) -> Vec<String> {
+    cat.sequences
+        .iter()
+        .map(|q| {
+            let p = q.created.params;
+            let cycle = if p.cycle { "CYCLE" } else { "NO CYCLE" };
+            format!(
+                "CREATE SEQUENCE {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {} {cycle}",
+                quote(live, &q.name),
+                p.increment,
+                p.min,
+                p.max,
+                p.start,
+                p.cache
+            )
+        })
+        .collect()
+}
+
+/// DROP TABLE for every table, children first, then DROP SEQUENCE for every sequence.
 pub fn drop_schema(live: Live, cat: &Catalog) -> Vec<String> {
     let cascade = live.dialect().drop_suffix();
-    cat.tables.iter().rev().map(|t| format!("DROP TABLE IF EXISTS {}{cascade}", quote(live, &t.name))).collect()
+    let tables = cat.tables.iter().rev().map(|t| format!("DROP TABLE IF EXISTS {}{cascade}", quote(live, &t.name)));
+    let sequences = cat.sequences.iter().map(|q| format!("DROP SEQUENCE IF EXISTS {}", quote(live, &q.name)));
+    tables.chain(sequences).collect()
 }
 
 /// `SELECT COUNT(*)` of orphans for every declared foreign key (stripped or not).

@@ -538,6 +538,10 @@ impl<P: Parts> Engine for InnoDb<P> {
             return Err(EngineError::Unsupported("PREPARE / EXECUTE are not modelled on InnoDB".into()));
         }
         crate::engine::refuse_system_columns(&stmt.plan)?;
+        if matches!(stmt.plan, Plan::NextVal { .. } | Plan::AlterSequence { .. }) {
+            // MariaDB's sequences (NEXTVAL, ALTER SEQUENCE) have other statements and rules.
+            return Err(EngineError::Unsupported("sequences are not modelled on InnoDB".into()));
+        }
         if let Plan::Values { .. } = stmt.plan {
             return Err(EngineError::Unsupported("a SELECT of literals without FROM is not modelled on InnoDB".into()));
         }

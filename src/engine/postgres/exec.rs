@@ -159,9 +159,13 @@ fn serialization(what: &str) -> DbError {
     err(ErrorKind::Serialization, format!("could not serialize access due to concurrent {what}"))
 }
 
-/// Columns of unique indexes: PostgreSQL's "key" columns (`INDEX_ATTR_BITMAP_KEY`).
+/// Columns of unique indexes: PostgreSQL's "key" columns (`INDEX_ATTR_BITMAP_KEY`). An index
+/// with an expression key is not one of them, and INCLUDE columns never are
+/// (`RelationGetIndexAttrBitmap`, relcache.c: `isKey = indisunique && indexExpressions == NIL &&
+/// indexPredicate == NIL`, and only the `indnkeyatts` key columns count).
 fn key_cols(t: &Table) -> Vec<usize> {
-    let mut cols: Vec<usize> = t.indexes.iter().filter(|ix| ix.unique).flat_map(|ix| ix.cols.iter().copied()).collect();
+    let keys = t.indexes.iter().filter(|ix| ix.unique && !ix.has_exprs());
+    let mut cols: Vec<usize> = keys.flat_map(|ix| ix.cols.iter().copied()).collect();
     cols.sort();
     cols.dedup();
     cols
@@ -469,7 +473,9 @@ impl<P: Parts> PgDb<P> {
         dead.xmax = trx;
         self.write(trx, table, k.clone(), dead)?;
         self.write(trx, table, nk.clone(), Version::new(trx, new.clone(), false))?;
-        let indexed = t.indexes.iter().flat_map(|ix| ix.cols.iter()).any(|&c| old.row[c] != new[c]);
+        // HOT only if no indexed column changed: key columns, the columns of expression keys and
+        // INCLUDE columns (`indexattrs` of `RelationGetIndexAttrBitmap`, relcache.c).
+        let indexed = t.indexes.iter().flat_map(|ix| ix.cols.iter().chain(&ix.include)).any(|&c| old.row[c] != new[c]);
         self.queue_child_checks(table, &nk, Some((old, trx)), cur)?;
         self.queue_parent_checks(table, &old.row, Some(&new), cur);
         Ok(indexed.then_some(nk))
@@ -531,6 +537,8 @@ impl<P: Parts> PgDb<P> {
                 *rows_out = vec![row.clone()];
                 Ok(Step::Done(Ok(())))
             }
+            Plan::NextVal { seq, calls, .. } => self.next_values(s, trx, *seq, *calls, rows_out, &label),
+            Plan::AlterSequence { seq, options } => self.alter_sequence(s, trx, *seq, options, &label),
             Plan::Select { lock: None, order, limit, .. } => {
                 self.prepare(trx, plan, cur, rows_out)?;
                 // Limit -> Sort -> Scan (nodeSort.c, nodeLimit.c).

@@ -13,6 +13,7 @@ mod multixact;
 mod prepared;
 mod relation;
 mod savepoints;
+mod sequence;
 mod unique;
 mod xmax;
 
@@ -41,6 +42,8 @@ pub enum PgRes {
     Rel(u32),
     /// An advisory lock's key (`SET_LOCKTAG_INT64`, lockfuncs.c).
     Advisory(i64),
+    /// A sequence (a relation of its own), by its index in `Catalog::sequences`.
+    Sequence(u32),
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +140,8 @@ pub struct PgDb<P: Parts> {
     mx: multixact::Multixacts,
     /// The xids of subtransactions (xmax names them).
     subs: savepoints::SubXids,
+    /// The sequences' tuples, committed and in uncommitted ALTERs' relfilenodes.
+    seqs: sequence::Sequences,
 }
 
 /// A PostgreSQL waiter's timers (proc.c `ProcSleep` enables both when the wait begins).
@@ -176,6 +181,7 @@ where
             book: self.book.clone(),
             mx: self.mx.clone(),
             subs: self.subs.clone(),
+            seqs: self.seqs.clone(),
         }
     }
 }
@@ -213,6 +219,7 @@ impl<P: Parts> PgDb<P> {
         }
         let Some(t) = self.trxs.remove(&trx) else { return Ok(()) };
         self.mx.end(trx);
+        self.seqs.end(trx, commit);
         if commit {
             // What the transaction wrote becomes visible to every later snapshot.
             for u in &t.undo {
@@ -336,6 +343,9 @@ impl<P: Parts> PgDb<P> {
             }
             PgRes::Rel(t) => (names.tables[*t as usize].clone(), "whole table".into(), "relation"),
             PgRes::Advisory(k) => (names.none.clone(), format!("key {k}"), "advisory"),
+            PgRes::Sequence(q) => {
+                (Arc::from(self.cat.sequences[*q as usize].name.as_str()), "whole sequence".into(), "relation")
+            }
         };
         let mode = match mode {
             PgLock::Row(m) => m.sql(),
@@ -474,6 +484,7 @@ impl<P: Parts> PgDb<P> {
                         Some(super::Rows::new(calls.iter().map(|c| c.name.clone()).collect(), run.rows))
                     }
                     Plan::Values { names, .. } => Some(super::Rows::new(names.clone(), run.rows)),
+                    Plan::NextVal { column, .. } => Some(super::Rows::new(vec![column.clone()], run.rows)),
                     _ => None,
                 };
                 Ok(Poll::Done(Ok(rows)))
@@ -618,6 +629,7 @@ impl<P: Parts> Engine for PgDb<P> {
     fn empty(cat: Arc<Catalog>, store: P::Store, session_names: Vec<String>) -> Self {
         let book = Book::new(session_names, &cat, SETUP_TRX + 1);
         PgDb {
+            seqs: sequence::Sequences::new(&cat),
             sessions: vec![Sess::default(); book.names.sessions.len()],
             cat,
             store,
@@ -637,12 +649,21 @@ impl<P: Parts> Engine for PgDb<P> {
     fn resume(&mut self, snap: &Snapshot) {
         self.book.serials = snap.serials.clone();
         self.next_ctid = snap.next_id;
+        self.seqs.resume(&snap.sequences);
     }
 
     /// The heap's live tuples, each owned by the setup transaction.
     fn snapshot(&self) -> Result<Snapshot, EngineError> {
         let trees = (0..self.cat.tables.len()).map(|t| (t as u32, 0));
-        Snapshot::of_trees(&self.store, trees, |r| r.versions[0].xmax == 0, self.book.serials.clone(), self.next_ctid)
+        let mut snap = Snapshot::of_trees(
+            &self.store,
+            trees,
+            |r| r.versions[0].xmax == 0,
+            self.book.serials.clone(),
+            self.next_ctid,
+        )?;
+        snap.sequences = self.seqs.committed();
+        Ok(snap)
     }
 
     fn into_store(self) -> P::Store {

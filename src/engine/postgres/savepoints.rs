@@ -157,7 +157,9 @@ impl<P: Parts> PgDb<P> {
         }
         let mut rows = Vec::new();
         for (res, mode) in self.held(trx) {
-            if sp.held.contains(&(res, mode)) {
+            // nextval's lock belongs to the top transaction (`lock_and_open_sequence`, sequence.c).
+            let nextval = matches!(res, PgRes::Sequence(_)) && mode == PgLock::Hw(super::modes::Hw::RowExclusive);
+            if sp.held.contains(&(res, mode)) || nextval {
                 continue;
             }
             let grants = self.locks.release_one(trx, &res, mode);

@@ -67,16 +67,17 @@ impl<P: Parts> PgDb<P> {
         let t = self.cat.tables[table].clone();
         let arbiter = |i: usize| only.is_empty() || only.contains(&i);
         for (ixn, ix) in t.indexes.iter().enumerate().filter(|&(i, ix)| ix.unique && arbiter(i)) {
-            let vals: Vec<&Value> = ix.cols.iter().map(|&c| &row[c]).collect();
-            if vals.iter().any(|v| v.is_null()) {
+            // The key the index holds: the columns, or the expressions of them it is built on.
+            let key = ix.key_of(row);
+            if key.iter().any(Value::is_null) {
                 continue;
             }
-            // Only tuples with this key can stop us (equal values are equal under SQL too).
-            let key: Vec<Value> = vals.iter().map(|&v| v.clone()).collect();
-            let same_key = Self::key_filter(&ix.cols, &key);
+            // Only tuples with this key can stop us (equal values are equal under SQL too); an
+            // expression key is compared on every tuple.
+            let same_key = if ix.has_exprs() { Default::default() } else { Self::key_filter(&ix.cols, &key) };
             for (uk, r) in &self.store.scan_where(Self::tree(table), &same_key)? {
                 let u = &r.versions[0];
-                if Some(uk) == own || ix.cols.iter().zip(&vals).any(|(&c, v)| &u.row[c] != *v) {
+                if Some(uk) == own || ix.key_of(&u.row) != key {
                     continue;
                 }
                 let waiter = if u.trx != trx && self.is_active(u.trx) {

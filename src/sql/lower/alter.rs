@@ -103,7 +103,16 @@ fn add_constraint(catalog: &mut Catalog, t: TableId, constraint: &TableConstrain
                     !ix.clustered && (!ix.unique || (not_null && !ix.cols.iter().all(|&c| table.columns[c].not_null)))
                 })
                 .unwrap_or(table.indexes.len());
-            let ix = Index { name, pg_name, cols: cols.clone(), unique: true, clustered: false, implicit: false };
+            let ix = Index {
+                name,
+                pg_name,
+                cols: cols.clone(),
+                unique: true,
+                clustered: false,
+                implicit: false,
+                exprs: Vec::new(),
+                include: Vec::new(),
+            };
             table.indexes.insert(pos, ix);
             for fk in &mut table.fks {
                 fk.child_index = fk.child_index.map(|i| if i >= pos { i + 1 } else { i });
@@ -215,7 +224,7 @@ pub(super) fn add_fk(catalog: &mut Catalog, id: TableId, fk: PendingFk, opts: Sc
         )));
     }
     let child = &mut catalog.tables[id];
-    let mut child_index = child.indexes.iter().position(|ix| ix.cols.starts_with(&cols));
+    let mut child_index = child.indexes.iter().position(|ix| !ix.has_exprs() && ix.cols.starts_with(&cols));
     if child_index.is_none() && opts.implicit_fk_index {
         // Named as MariaDB names the key it generates: the constraint's name, or the first
         // column's (`mysql_prepare_create_table`, sql_table.cc; SHOW INDEX).
@@ -228,6 +237,8 @@ pub(super) fn add_fk(catalog: &mut Catalog, id: TableId, fk: PendingFk, opts: Sc
             unique: false,
             clustered: false,
             implicit: true,
+            exprs: Vec::new(),
+            include: Vec::new(),
         });
         child_index = Some(child.indexes.len() - 1);
     }

@@ -11,14 +11,14 @@ use sqlparser::ast::{self, SelectItem, SetExpr, TableFactor, TableObject};
 /// in memory and copies it per permutation.
 const MAX_SERIES_ROWS: i64 = 20_000;
 
-/// Lower an INSERT, read as `dialect` reads it (each server's upsert clauses in its own only).
-pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert, dialect: SqlDialect) -> R<Plan> {
+/// Lower an INSERT (its text `text`), read as `dialect` reads it (each server's upsert clauses in its own only).
+pub(super) fn insert(catalog: &Catalog, ins: &ast::Insert, dialect: SqlDialect, text: &str) -> R<Plan> {
     let TableObject::TableName(name) = &ins.table else {
         return Err(LowerError::Unsupported("unsupported INSERT target".into()));
     };
     let table = table_of(catalog, name)?;
     let t = &catalog.tables[table];
-    let on_conflict = super::upsert::on_conflict(t, ins, dialect)?;
+    let on_conflict = super::upsert::on_conflict(t, ins, dialect, text)?;
     if ins.returning.is_some() {
         return Err(LowerError::Unsupported("RETURNING is not supported".into()));
     }
@@ -95,7 +95,7 @@ fn series_call(e: &ast::Expr) -> Option<R<(i64, i64)>> {
 
 /// The series in a FROM clause and the name its column is known by: `generate_series(a, b) [AS]
 /// x`, `... AS a(x)`, or `(SELECT * FROM generate_series(a, b)) a(x)`.
-fn series_from(from: &[ast::TableWithJoins]) -> R<Option<((i64, i64), String)>> {
+pub(super) fn series_from(from: &[ast::TableWithJoins]) -> R<Option<((i64, i64), String)>> {
     let unsupported = || LowerError::Unsupported("INSERT ... SELECT reads only from generate_series(a, b)".into());
     let [twj] = from else {
         return if from.is_empty() { Ok(None) } else { Err(unsupported()) };

@@ -113,6 +113,11 @@ pub(super) fn select(catalog: &Catalog, q: &ast::Query, clause: Option<LockClaus
             return values;
         }
     }
+    if q.locks.is_empty() && clause.is_none() {
+        if let Some(plan) = super::sequence::nextval_select(catalog, s) {
+            return plan;
+        }
+    }
     let table = single_table(catalog, &s.from)?;
     let t = &catalog.tables[table];
     let clause = match (clause, q.locks.as_slice()) {

@@ -7,9 +7,9 @@ use crate::sql::plan::{Cond, Expr, Filter, OnConflict};
 use crate::sql::value::Value;
 use sqlparser::ast::{self, BinaryOperator};
 
-/// What `ins` does with a conflicting row, read as `dialect` reads it. `alias` is the name the
+/// What `ins` (whose text is `text`) does with a conflicting row, read as `dialect` reads it. `alias` is the name the
 /// existing row goes by (the table's, or its `AS` alias).
-pub(super) fn on_conflict(t: &Table, ins: &ast::Insert, dialect: SqlDialect) -> R<Option<OnConflict>> {
+pub(super) fn on_conflict(t: &Table, ins: &ast::Insert, dialect: SqlDialect, text: &str) -> R<Option<OnConflict>> {
     let alias = ins.table_alias.as_ref().map(|a| a.alias.value.clone()).unwrap_or_else(|| t.name.clone());
     if ins.replace_into || ins.or.is_some() || ins.insert_alias.is_some() {
         return Err(LowerError::Unsupported(
@@ -47,7 +47,7 @@ pub(super) fn on_conflict(t: &Table, ins: &ast::Insert, dialect: SqlDialect) -> 
             }
             let arbiters = match &oc.conflict_target {
                 None => Vec::new(),
-                Some(target) => arbiters(t, target)?,
+                Some(target) => arbiters(t, target, text)?,
             };
             match &oc.action {
                 ast::OnConflictAction::DoNothing => Ok(Some(OnConflict::Nothing { arbiters })),
@@ -69,18 +69,22 @@ pub(super) fn on_conflict(t: &Table, ins: &ast::Insert, dialect: SqlDialect) -> 
 }
 
 /// The unique indexes a conflict target names (`infer_arbiter_indexes`, plancat.c): every unique
-/// index whose columns are exactly the listed set, or the constraint named; none is 42P10.
-fn arbiters(t: &Table, target: &ast::ConflictTarget) -> R<Vec<usize>> {
+/// index whose plain key columns are exactly the listed columns and whose expression keys are
+/// exactly the listed expressions (INCLUDE columns do not count), or the constraint named; none
+/// is 42P10.
+fn arbiters(t: &Table, target: &ast::ConflictTarget, text: &str) -> R<Vec<usize>> {
     let found: Vec<usize> = match target {
         ast::ConflictTarget::Columns(cols) => {
-            let mut want = cols.iter().map(|c| column_of(t, &c.value)).collect::<R<Vec<_>>>()?;
-            want.sort_unstable();
+            let mut want = cols.iter().map(|c| super::inference::element(t, &c.value, text)).collect::<R<Vec<_>>>()?;
+            want.sort_unstable_by_key(|&(c, f)| (c, f.map(|f| f.sql())));
             want.dedup();
             (0..t.indexes.len())
                 .filter(|&i| {
                     let ix = &t.indexes[i];
-                    let mut have = ix.cols.clone();
-                    have.sort_unstable();
+                    let mut have: Vec<_> =
+                        ix.cols.iter().enumerate().map(|(k, &c)| (c, ix.exprs.get(k).copied().flatten())).collect();
+                    have.sort_unstable_by_key(|&(c, f)| (c, f.map(|f| f.sql())));
+                    have.dedup();
                     ix.unique && !t.columns[ix.cols[0]].hidden && have == want
                 })
                 .collect()
