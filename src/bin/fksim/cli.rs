@@ -5,7 +5,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::conform_specs::{conform, conform_fk_arg, conform_fks, ConformArgs, ConformFk};
-use crate::{calibrate, conform_load, load, stress};
+use crate::{args, calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use fksim::conform::Timing;
@@ -144,7 +144,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Run this permutation ("s1a s2a s1b ...") instead of the spec's.
-        #[arg(long)]
+        #[arg(long, value_parser = args::permutation)]
         permutation: Option<String>,
         /// Start every session with `SET NAME = VALUE` (a server default, e.g. `lock_timeout=0`
         /// for PostgreSQL's own isolation specs); repeatable.
@@ -158,15 +158,16 @@ enum Cmd {
         common: Common,
         #[arg(long)]
         json: bool,
-        /// Run this many random interleavings instead of all of them.
-        #[arg(long)]
+        /// Run this many random interleavings (drawn with replacement) instead of all of them; a
+        /// number beyond the interleavings there are runs each of them once instead, and says so.
+        #[arg(long, value_parser = args::at_least_one())]
         sample: Option<u64>,
         /// The seed of the random sample (printed when not given).
         #[arg(long, requires = "sample")]
         seed: Option<u64>,
         /// Worker threads (default: every core). The result does not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
+        #[arg(long, value_parser = args::threads())]
+        threads: Option<u64>,
         /// Run every interleaving, also those that only reorder commuting steps (by default each
         /// such class runs once, with sleep sets).
         #[arg(long, conflicts_with = "sample")]
@@ -232,7 +233,7 @@ enum Cmd {
         /// The seed (printed when not given).
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = args::at_least_one())]
         runs: u64,
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
@@ -252,7 +253,7 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
         /// Run for at least this many seconds.
-        #[arg(long, default_value_t = 3.0)]
+        #[arg(long, default_value_t = 3.0, value_parser = args::positive_seconds, allow_negative_numbers = true)]
         seconds: f64,
         #[arg(long)]
         json: bool,
@@ -466,9 +467,16 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
             let (sc, fk) = load(&common)?;
+            let total = fksim::spec::count_interleavings(&sc.spec.step_counts());
             let space = match sample {
                 None if no_reduce => Space::All,
                 None => Space::Reduced,
+                Some(count) if u128::from(count) > total => {
+                    eprintln!(
+                        "fksim explore: --sample {count} is more than the {total} interleavings there are: running each of them once instead (as --no-reduce does)"
+                    );
+                    Space::All
+                }
                 Some(count) => {
                     let seed = seed.unwrap_or_else(|| {
                         std::time::SystemTime::now()
@@ -480,7 +488,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                     Space::Sample { count, seed }
                 }
             };
-            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let threads = threads.map_or_else(
+                || std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                |n| usize::try_from(n).unwrap_or(usize::MAX),
+            );
             let started = Instant::now();
             let last = std::sync::Mutex::new(Instant::now());
             let progress = |done: u64| {

@@ -20,7 +20,7 @@ pub struct SettingsFlags {
     #[arg(long)]
     clients: Option<u32>,
     /// Simulated seconds each run lasts.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::positive_seconds, allow_negative_numbers = true)]
     seconds: Option<f64>,
     /// Application work inside each transaction, before its COMMIT (ms).
     #[arg(long)]

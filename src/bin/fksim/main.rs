@@ -3,6 +3,8 @@
 //! drivers) it only says so.
 
 #[cfg(not(loom))]
+mod args;
+#[cfg(not(loom))]
 mod calibrate;
 #[cfg(not(loom))]
 mod cli;
