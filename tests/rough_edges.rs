@@ -2,7 +2,9 @@
 //! refused, runs too big to start, workloads too big to hold, the help text, the transcript's
 //! first line, sled's files, progress and Ctrl-C, conform's connection errors.
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fksim");
 const UPGRADE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/upgrade-deadlock.spec");
@@ -22,6 +24,18 @@ fn fksim(args: &[&str]) -> Ran {
         out: String::from_utf8_lossy(&out.stdout).into(),
         err: String::from_utf8_lossy(&out.stderr).into(),
     }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fksim-rough-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn write(name: &str, text: &str) -> String {
+    let path = scratch(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
 }
 
 /// Exit 2 and one stderr line that contains every one of `wants`.
@@ -78,5 +92,73 @@ fn a_sample_beyond_the_space_runs_each_interleaving_once_and_says_so() {
     let v: serde_json::Value = serde_json::from_str(r.out.trim()).expect("one JSON line");
     assert_eq!(v["explored"], 20, "{v}");
     assert_eq!(v["reduced"], false, "{v}");
+}
+
+// 2. Runs too big to start.
+
+/// Wait for a child at most `limit`; a child still running then is killed and the test fails.
+fn finish(mut child: Child, limit: Duration, what: &str) -> Ran {
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into(),
+        err: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+/// Run fksim with at most 8 GB of address space (so a run that would exhaust memory fails instead
+/// of taking the machine) and at most `secs` seconds.
+fn fksim_bounded(args: &[&str], secs: u64) -> Ran {
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 8000000; exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn fksim");
+    finish(child, Duration::from_secs(secs), &format!("fksim {args:?}"))
+}
+
+/// A spec of `sessions` sessions of `steps` single-row updates each, no permutation lines.
+fn wide_spec(sessions: usize, steps: usize) -> String {
+    let mut s =
+        String::from("setup { CREATE TABLE t (id INT PRIMARY KEY, n INT); INSERT INTO t VALUES (1, 0), (2, 0); }\n");
+    for i in 0..sessions {
+        s.push_str(&format!("session s{i}\n"));
+        for j in 0..steps {
+            s.push_str(&format!("step s{i}x{j} {{ UPDATE t SET n = {j} WHERE id = {}; }}\n", 1 + (i + j) % 2));
+        }
+    }
+    s
+}
+
+#[test]
+fn run_refuses_an_astronomical_number_of_interleavings_at_once() {
+    let p = write("astronomical.spec", &wide_spec(8, 20));
+    let r = fksim_bounded(&["run", &p], 10);
+    refused(
+        &r,
+        "run astronomical",
+        &["more than 2^128 interleavings", "at most 100000", "fksim explore", "--sample N"],
+    );
+    assert!(r.out.is_empty(), "{}", r.out);
+    // Big but countable: the count is given, and the limit.
+    let p = write("big.spec", &wide_spec(4, 6));
+    let r = fksim_bounded(&["run", &p], 10);
+    refused(&r, "run big", &["2308743493056 interleavings", "at most 100000", "fksim explore", "--sample N"]);
+    // A permutation of one's own still runs on such a spec.
+    let r = fksim_bounded(&["run", &p, "--permutation", "s0x0 s1x0"], 10);
+    assert_eq!(r.code, 0, "{}", r.err);
 }
 

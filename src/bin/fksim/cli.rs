@@ -309,6 +309,26 @@ fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermS
         .collect()
 }
 
+/// The most permutations `fksim run` starts on: each prints its transcript, and at a few thousand
+/// permutations a second 100000 is already half a minute and a few hundred MB of text; beyond it
+/// a random sample (`fksim explore --sample`) says more, sooner.
+const MAX_RUN_PERMUTATIONS: u128 = 100_000;
+
+/// Refuse, before anything runs, a `fksim run` of every interleaving when there are too many.
+fn check_run_size(spec: &std::path::Path, count: u128) -> Result<()> {
+    if count <= MAX_RUN_PERMUTATIONS {
+        return Ok(());
+    }
+    // The count saturates at u128::MAX (spec::count_interleavings).
+    let how_many = if count == u128::MAX { "more than 2^128".to_string() } else { count.to_string() };
+    Err(Error::Usage(format!(
+        "{}: {how_many} interleavings, and `fksim run` runs at most {MAX_RUN_PERMUTATIONS}; \
+         sample them with `fksim explore {} --sample N`, or run one with --permutation",
+        spec.display(),
+        spec.display()
+    )))
+}
+
 /// Work on an engine and the store `--store` chose.
 trait StoreTask {
     fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()>;
@@ -462,6 +482,9 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 sc.set_session_default(name.trim(), value.trim());
             }
             let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
+            if only.is_none() {
+                check_run_size(&common.spec, sc.permutation_count())?;
+            }
             common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
             Ok(ExitCode::SUCCESS)
         }
