@@ -162,3 +162,23 @@ fn run_refuses_an_astronomical_number_of_interleavings_at_once() {
     assert_eq!(r.code, 0, "{}", r.err);
 }
 
+// 3. Workloads too big to hold.
+
+#[test]
+fn workload_sizes_that_would_exhaust_memory_are_refused_at_their_line() {
+    let text = std::fs::read_to_string(HOT_USERS).expect("workload");
+    for (from, to, limit) in [
+        ("cold = 3", "cold = 100000000", "users.hot + users.cold must be at most"),
+        ("actions_per_txn = [1, 2]", "actions_per_txn = [1, 1000000]", "actions_per_txn's max must be at most"),
+        ("transactions = 2", "transactions = 100000", "transactions must be at most"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let line = text.lines().position(|l| l.starts_with(from)).expect("line") + 1;
+        let p = write("big.toml", &text.replacen(from, to, 1));
+        for cmd in ["workload", "load"] {
+            let r = fksim_bounded(&[cmd, &p, "--seed", "1"], 10);
+            refused(&r, &format!("{cmd} {to}"), &[&format!("fksim: {p}:{line}: "), limit]);
+        }
+    }
+}
+
