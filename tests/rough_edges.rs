@@ -182,3 +182,84 @@ fn workload_sizes_that_would_exhaust_memory_are_refused_at_their_line() {
     }
 }
 
+// 4. The help text.
+
+/// Does a help text say something besides clap's `[default: ...]` and `[possible values: ...]`?
+fn described(text: &str) -> bool {
+    let mut text = text.to_string();
+    while let Some(start) = text.find("[default:").or_else(|| text.find("[possible values:")) {
+        let end = text[start..].find(']').map_or(text.len(), |e| start + e + 1);
+        text.replace_range(start..end, "");
+    }
+    !text.trim().is_empty()
+}
+
+/// The subcommands `fksim --help` lists.
+fn subcommands() -> Vec<String> {
+    let r = fksim(&["--help"]);
+    assert_eq!(r.code, 0);
+    let commands = r.out.split("Commands:\n").nth(1).expect("a Commands section");
+    commands
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect()
+}
+
+/// The arguments and options of one `-h` text that have no description of their own (clap's
+/// `[default: ...]` and `[possible values: ...]` are not one).
+fn undocumented(help: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut in_section = false;
+    let lines: Vec<&str> = help.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if matches!(*line, "Arguments:" | "Options:") {
+            in_section = true;
+            continue;
+        }
+        if !line.starts_with(' ') {
+            in_section = false;
+            continue;
+        }
+        // An entry is indented by 2 (`  -h, --help`, `  <SPEC>`) or 6 (`      --json`); a
+        // description on lines of its own, deeper.
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let entry = line.trim_start();
+        if !in_section || indent(line) > 6 || !entry.starts_with(['-', '<', '[']) {
+            continue;
+        }
+        let (name, rest) = entry.split_once("  ").unwrap_or((entry, ""));
+        let below = lines.get(i + 1).filter(|n| indent(n) > 6).map_or("", |n| n.trim());
+        if !described(rest) && !described(below) {
+            missing.push(name.trim().to_string());
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_flag_of_every_subcommand_has_a_description() {
+    let commands = subcommands();
+    assert!(commands.len() >= 8, "{commands:?}");
+    let mut missing = Vec::new();
+    for c in &commands {
+        let r = fksim(&[c, "-h"]);
+        assert_eq!(r.code, 0, "{c} -h: {}", r.err);
+        missing.extend(undocumented(&r.out).into_iter().map(|m| format!("{c} {m}")));
+    }
+    assert!(missing.is_empty(), "without a description: {missing:?}");
+    // The check itself sees a flag without one.
+    let help = "Options:\n      --json\n      --engine <E>\n          [default: a]\n  -h, --help  Print help\n";
+    assert_eq!(undocumented(help), vec!["--json", "--engine <E>"]);
+}
+
+#[test]
+fn the_top_level_text_names_both_engines_as_modelled() {
+    let r = fksim(&["--help"]);
+    let about = r.out.lines().next().expect("about");
+    assert!(!about.contains("next"), "{about}");
+    assert!(about.contains("InnoDB") && about.contains("PostgreSQL"), "{about}");
+}
+

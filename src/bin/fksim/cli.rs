@@ -42,7 +42,7 @@ enum StoreKind {
 #[command(
     name = "fksim",
     version,
-    about = "Model InnoDB's row locks (PostgreSQL's next) to see what dropping a foreign key does"
+    about = "Model InnoDB's and PostgreSQL's row locks to see what dropping a foreign key does"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -156,6 +156,7 @@ enum Cmd {
     Explore {
         #[command(flatten)]
         common: Common,
+        /// One JSON object (the summary) instead of the text.
         #[arg(long)]
         json: bool,
         /// Run this many random interleavings (drawn with replacement) instead of all of them; a
@@ -194,6 +195,7 @@ enum Cmd {
         /// With `--load`: cost files for the simulated side (default: the shipped ones).
         #[arg(long, value_name = "FILE", requires = "load")]
         costs: Vec<PathBuf>,
+        /// The engine whose live server and model to compare, or both.
         #[arg(long, value_parser = engines_arg(), default_value = "both")]
         engine: Engines,
         /// `on`, `off`, `both`, or `off=TABLE.COLUMN` (repeatable, or comma-separated): an FK-on
@@ -208,8 +210,12 @@ enum Cmd {
         /// Write the live outcomes to DIR/expected/NAME.ENGINE.fk-FK.jsonl.
         #[arg(long, value_name = "DIR")]
         record: Option<PathBuf>,
+        /// MariaDB's server, user and database (`mysql://USER[:PASSWORD]@HOST:PORT/DB`; a password is
+        /// never printed).
         #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
         mysql_url: String,
+        /// PostgreSQL's server, user and database (`postgresql://USER[:PASSWORD]@HOST:PORT/DB`; a
+        /// password is never printed).
         #[arg(long, default_value = "postgresql://postgres@127.0.0.1:5432/test")]
         postgres_url: String,
         /// A step still running this long after it was sent counts as waiting.
@@ -220,7 +226,9 @@ enum Cmd {
     /// orphans, errors and waits; `--write DIR` keeps each run as a spec whose first line is the
     /// `fksim run` command that replays it.
     Workload {
+        /// The workload file (model/workloads/*.toml).
         file: PathBuf,
+        /// The engine whose locking rules to model.
         #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
         engine: EngineKind,
         /// `on`, `off`, or `off=TABLE.COLUMN` (repeatable): only that foreign key off.
@@ -233,8 +241,11 @@ enum Cmd {
         /// The seed (printed when not given).
         #[arg(long)]
         seed: Option<u64>,
+        /// How many runs: each a random script per session and a random schedule of their steps.
         #[arg(long, default_value_t = 100, value_parser = args::at_least_one())]
         runs: u64,
+        /// Keep each run as DIR/run-N.spec, whose first line is the `fksim run` command that
+        /// replays it.
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
@@ -255,6 +266,7 @@ enum Cmd {
         /// Run for at least this many seconds.
         #[arg(long, default_value_t = 3.0, value_parser = args::positive_seconds, allow_negative_numbers = true)]
         seconds: f64,
+        /// One JSON object instead of the line of text.
         #[arg(long)]
         json: bool,
     },

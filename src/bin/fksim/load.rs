@@ -54,6 +54,7 @@ impl SettingsFlags {
 pub struct LoadArgs {
     /// The workload file (model/workloads/*.toml); its `[load]` table gives the defaults.
     workload: PathBuf,
+    /// The engine whose lock rules and cost file to simulate, or both.
     #[arg(long, value_parser = engines_arg(), default_value = "both")]
     engine: Engines,
     /// `on`, `off`, `both`, and `off=TABLE.COLUMN` (repeatable: the FK-on runs leave that one
