@@ -263,3 +263,42 @@ fn the_top_level_text_names_both_engines_as_modelled() {
     assert!(about.contains("InnoDB") && about.contains("PostgreSQL"), "{about}");
 }
 
+// 5. The transcript's first line.
+
+const GOOD: &str = "setup { CREATE TABLE parent (id INT PRIMARY KEY, note VARCHAR(20)); CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES parent (id)); INSERT INTO parent VALUES (1, 'a'); }
+session s1
+setup { BEGIN; }
+step s1i { INSERT INTO child VALUES (1, 1); }
+step s1c { COMMIT; }
+session s2
+step s2u { UPDATE parent SET note = 'b' WHERE id = 1; }
+permutation s1i s2u s1c
+";
+
+#[test]
+fn the_transcript_opens_with_the_engine_fk_setting_and_isolation_level() {
+    let p = write("good.spec", GOOD);
+    let first = |args: &[&str]| {
+        let r = fksim(&[&["run", p.as_str()], args].concat());
+        assert_eq!(r.code, 0, "{}", r.err);
+        r.out.lines().next().unwrap_or("").to_string()
+    };
+    assert_eq!(
+        first(&["--engine", "postgres"]),
+        "-- fksim run: engine postgres, fk on, isolation read committed (the server's default; sessions may SET their own)"
+    );
+    assert_eq!(
+        first(&["--fk", "off"]),
+        "-- fksim run: engine innodb, fk off, isolation repeatable read (the server's default; sessions may SET their own)"
+    );
+    assert_eq!(
+        first(&["--fk", "off=child.parent_id", "--engine", "postgres"]),
+        "-- fksim run: engine postgres, fk on, off=child.parent_id, isolation read committed (the server's default; sessions may SET their own)"
+    );
+    // isolationtester's own first line follows; JSON has neither.
+    let r = fksim(&["run", &p]);
+    assert_eq!(r.out.lines().nth(1), Some("Parsed test spec with 2 sessions"), "{}", r.out);
+    let r = fksim(&["run", &p, "--json"]);
+    assert!(r.out.starts_with('{'), "{}", r.out);
+}
+

@@ -367,6 +367,32 @@ struct RunAll<'a> {
     sc: &'a Scenario,
     as_json: bool,
     only: Option<Vec<fksim::spec::PermStep>>,
+    /// The transcript's first line: what the run models ([`run_first_line`]).
+    first_line: String,
+}
+
+/// The isolation level a session of `engine` starts with: InnoDB's REPEATABLE READ, PostgreSQL's
+/// READ COMMITTED (each engine's `begin`, src/engine/innodb/mod.rs and src/engine/postgres/mod.rs).
+fn server_default_isolation(engine: EngineKind) -> &'static str {
+    match engine {
+        EngineKind::Innodb => "repeatable read",
+        EngineKind::Postgres => "read committed",
+    }
+}
+
+/// The transcript's first line, an fksim note (`--`, as its wait notes) before isolationtester's
+/// own: the engine, the FK setting and the isolation level the sessions start with.
+fn run_first_line(common: &Common) -> Result<String> {
+    let (fk, base) = fk_settings(&common.fk_args, None)?;
+    let mut fks = format!("fk {}", if fk == Fk::On { "on" } else { "off" });
+    for off in base.fk_off {
+        fks.push_str(&format!(", off={off}"));
+    }
+    Ok(format!(
+        "-- fksim run: engine {}, {fks}, isolation {} (the server's default; sessions may SET their own)\n",
+        common.engine.name(),
+        server_default_isolation(common.engine)
+    ))
 }
 
 impl StoreTask for RunAll<'_> {
@@ -377,6 +403,7 @@ impl StoreTask for RunAll<'_> {
         let mut out = BufWriter::new(stdout.lock());
         let io = || Error::io("writing the output");
         if !self.as_json {
+            out.write_all(self.first_line.as_bytes()).map_err(io())?;
             out.write_all(text::header(sc).as_bytes()).map_err(io())?;
         }
         let perms: Box<dyn Iterator<Item = Vec<fksim::spec::PermStep>>> = match self.only {
@@ -497,7 +524,8 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             if only.is_none() {
                 check_run_size(&common.spec, sc.permutation_count())?;
             }
-            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
+            let first_line = run_first_line(&common)?;
+            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only, first_line }))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
