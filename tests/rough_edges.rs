@@ -302,3 +302,18 @@ fn the_transcript_opens_with_the_engine_fk_setting_and_isolation_level() {
     assert!(r.out.starts_with('{'), "{}", r.out);
 }
 
+// 8. conform's connection errors.
+
+#[test]
+fn connection_errors_give_the_cause_and_hide_the_password() {
+    for (engine, flag, url) in [
+        ("postgres", "--postgres-url", "postgresql://postgres:s3cret@127.0.0.1:1/test"),
+        ("innodb", "--mysql-url", "mysql://root:s3cret@127.0.0.1:1/test"),
+    ] {
+        let r = fksim(&["conform", UPGRADE, "--engine", engine, flag, url]);
+        assert_eq!(r.code, 2, "{engine}: {}", r.err);
+        assert!(r.err.to_lowercase().contains("connection refused"), "{engine}: {}", r.err);
+        assert!(!r.err.contains("s3cret"), "{engine}: {}", r.err);
+        assert!(r.err.contains(":***@127.0.0.1:1"), "{engine}: {}", r.err);
+    }
+}
