@@ -2,7 +2,7 @@
 //! refused, runs too big to start, workloads too big to hold, the help text, the transcript's
 //! first line, sled's files, progress and Ctrl-C, conform's connection errors.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -300,6 +300,106 @@ fn the_transcript_opens_with_the_engine_fk_setting_and_isolation_level() {
     assert_eq!(r.out.lines().nth(1), Some("Parsed test spec with 2 sessions"), "{}", r.out);
     let r = fksim(&["run", &p, "--json"]);
     assert!(r.out.starts_with('{'), "{}", r.out);
+}
+
+// 6. sled's files.
+
+fn sigint(child: &Child) {
+    let ok = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(ok.success());
+}
+
+/// Start fksim with piped output.
+fn start(args: &[&str]) -> Child {
+    Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn fksim")
+}
+
+#[test]
+fn sled_keeps_its_files_in_the_directory_it_names_and_removes_them() {
+    let p = write("good.spec", GOOD);
+    let dir = scratch("sled-data");
+    let d = dir.display().to_string();
+    let r = fksim(&["run", &p, "--store", "sled", "--data-dir", &d]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.out.contains("step s2u: UPDATE parent SET note = 'b' WHERE id = 1; <waiting ...>"), "{}", r.out);
+    assert!(r.err.contains(&format!("sled files in {d}")), "{}", r.err);
+    assert!(!dir.exists(), "{d} left behind");
+    // Without --data-dir: a fresh temporary directory, printed, and gone at the end.
+    let r = fksim(&["run", &p, "--store", "sled"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let named =
+        r.err.split("sled files in ").nth(1).and_then(|s| s.split(" (removed").next()).expect("the directory named");
+    assert!(!Path::new(named).exists(), "{named} left behind");
+}
+
+#[test]
+fn sled_files_are_removed_on_ctrl_c_too() {
+    // 34650 interleavings: minutes on sled.
+    let p = write("long.spec", &wide_spec(3, 4));
+    let dir = scratch("sled-interrupted");
+    let d = dir.display().to_string();
+    // Its transcript is not read: it goes nowhere, so that a full pipe never blocks the run.
+    let child = Command::new(BIN)
+        .args(["run", &p, "--store", "sled", "--data-dir", &d])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn fksim");
+    let started = Instant::now();
+    while !dir.exists() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(dir.exists(), "{d} never made");
+    std::thread::sleep(Duration::from_millis(500));
+    sigint(&child);
+    let r = finish(child, Duration::from_secs(10), "run --store sled after SIGINT");
+    assert_eq!(r.code, 130, "{}", r.err);
+    assert!(!dir.exists(), "{d} left behind after Ctrl-C");
+}
+
+#[test]
+fn explore_refuses_a_store_it_does_not_use() {
+    let r = fksim(&["explore", UPGRADE, "--store", "sled"]);
+    refused(&r, "explore --store sled", &["--store sled", "explore"]);
+}
+
+// 7. Ctrl-C on a long run.
+
+#[test]
+fn ctrl_c_on_explore_prints_the_summary_so_far_marked_partial() {
+    // 4 sessions of 5 steps, every interleaving: billions.
+    let p = write("endless.spec", &wide_spec(4, 5));
+    for json in [false, true] {
+        let mut args = vec!["explore", p.as_str(), "--no-reduce", "--threads", "2"];
+        if json {
+            args.push("--json");
+        }
+        let child = start(&args);
+        std::thread::sleep(Duration::from_millis(1500));
+        sigint(&child);
+        let r = finish(child, Duration::from_secs(20), "explore after SIGINT");
+        assert_eq!(r.code, 130, "{}", r.err);
+        if json {
+            let v: serde_json::Value = serde_json::from_str(r.out.trim()).expect("one JSON line");
+            assert_eq!(v["partial"], true, "{v}");
+            assert!(v["explored"].as_u64().expect("explored") > 0, "{v}");
+        } else {
+            assert!(r.out.starts_with("PARTIAL (interrupted)"), "{}", r.out);
+            assert!(r.out.contains(" interleavings explored\n  with orphans:"), "{}", r.out);
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_on_workload_prints_the_runs_so_far_marked_partial() {
+    let child = start(&["workload", HOT_USERS, "--runs", "100000000", "--seed", "1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    sigint(&child);
+    let r = finish(child, Duration::from_secs(20), "workload after SIGINT");
+    assert_eq!(r.code, 130, "{}", r.err);
+    assert!(r.out.contains("  PARTIAL (interrupted)"), "{}", r.out);
+    let runs: u64 = r.out.split("runs:").nth(1).and_then(|s| s.split_whitespace().next()?.parse().ok()).expect("runs");
+    assert!(runs > 0 && runs < 100_000_000, "{}", r.out);
 }
 
 // 8. conform's connection errors.

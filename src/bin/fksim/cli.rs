@@ -5,12 +5,13 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::conform_specs::{conform, conform_fk_arg, conform_fks, ConformArgs, ConformFk};
+use crate::interrupt::{self, DataDir, EXIT_INTERRUPTED};
 use crate::{args, calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use fksim::conform::Timing;
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, StoreOf};
-use fksim::explore::{explore_kind, Space, Tracing};
+use fksim::explore::{explore_kind_until, Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
 use fksim::scenario::{LoadError, Scenario};
@@ -18,12 +19,13 @@ use fksim::schema::{Base, SchemaFile};
 use fksim::spec::parse_spec_file;
 use fksim::store::{MemStore, SledStore};
 use fksim::Error;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// `--engine`: the engine names, parsed into the library's kinds.
 pub fn engine_arg() -> impl TypedValueParser<Value = EngineKind> {
@@ -129,9 +131,32 @@ struct Common {
     /// DDL to create before the spec's setup runs (`python manage.py sqlmigrate` output).
     #[arg(long, value_name = "FILE")]
     schema: Option<PathBuf>,
-    /// Where rows live: in memory (fast) or in a temporary sled database.
+    /// Where rows live: in memory (fast) or in a sled database in `--data-dir` (removed at the
+    /// end); `explore` runs in memory only.
     #[arg(long, value_enum, default_value = "memory")]
     store: StoreKind,
+    /// With `--store sled`: the directory of its files, missing or empty, removed at the end and
+    /// on Ctrl-C (default: a fresh temporary directory, printed).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl Common {
+    /// The store `--store` and `--data-dir` ask for.
+    fn store(&self) -> Result<StoreChoice> {
+        match (self.store, &self.data_dir) {
+            (StoreKind::Memory, Some(_)) => Err(Error::Usage("--data-dir is for --store sled".into())),
+            (StoreKind::Memory, None) => Ok(StoreChoice::Memory),
+            (StoreKind::Sled, dir) => Ok(StoreChoice::Sled(dir.clone())),
+        }
+    }
+}
+
+/// Where a run keeps its rows.
+enum StoreChoice {
+    Memory,
+    /// In sled, in this directory (or a fresh one).
+    Sled(Option<PathBuf>),
 }
 
 #[derive(Subcommand)]
@@ -347,7 +372,7 @@ trait StoreTask {
 }
 
 /// A [`StoreTask`] on the engine `--engine` chose.
-struct OnStore<T>(StoreKind, T);
+struct OnStore<T>(StoreChoice, T);
 
 impl<T: StoreTask> EngineTask for OnStore<T> {
     type Output = Result<()>;
@@ -356,8 +381,12 @@ impl<T: StoreTask> EngineTask for OnStore<T> {
         E::With<Tracing>: Clone,
     {
         match self.0 {
-            StoreKind::Memory => self.1.run_on::<E>(MemStore::default()),
-            StoreKind::Sled => self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
+            StoreChoice::Memory => self.1.run_on::<E>(MemStore::default()),
+            StoreChoice::Sled(dir) => {
+                // Dropped after the store (run_on owns it): the directory goes last.
+                let dir = DataDir::new(dir.as_deref(), "sled")?;
+                self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary_in(dir.path())?)
+            }
         }
     }
 }
@@ -414,6 +443,9 @@ impl StoreTask for RunAll<'_> {
         let started = Instant::now();
         let mut last = started;
         for (n, perm) in perms.enumerate() {
+            if interrupt::interrupted() {
+                break;
+            }
             let report = runner.run(&perm)?;
             let chunk = if self.as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
             out.write_all(chunk.as_bytes()).map_err(io())?;
@@ -473,6 +505,21 @@ impl StoreTask for Bench<'_> {
     }
 }
 
+/// explore's progress on stderr (drawn only on a terminal): interleavings run of the space (or
+/// the sample), with an ETA; under reduction fewer run than the space has, so its ETA is a bound.
+fn explore_bar(space: Space, total: u128) -> ProgressBar {
+    let len = match space {
+        Space::Sample { count, .. } => count,
+        Space::All | Space::Reduced => u64::try_from(total).unwrap_or(u64::MAX),
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let of = if matches!(space, Space::Reduced) { "at most " } else { "" };
+    let template =
+        format!("explore [{{bar:30}}] {{pos}} of {of}{{len}} interleavings, {{elapsed}} elapsed, ETA {{eta}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("a valid template").progress_chars("=> "));
+    bar
+}
+
 fn main_inner(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Conform {
@@ -525,10 +572,18 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 check_run_size(&common.spec, sc.permutation_count())?;
             }
             let first_line = run_first_line(&common)?;
-            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only, first_line }))?;
-            Ok(ExitCode::SUCCESS)
+            interrupt::graceful();
+            common.engine.run(OnStore(common.store()?, RunAll { sc: &sc, as_json: json, only, first_line }))?;
+            Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
+            if common.store == StoreKind::Sled || common.data_dir.is_some() {
+                return Err(Error::Usage(
+                    "fksim explore runs in memory only (it copies the engines' state at every branch): --store sled and \
+                     --data-dir are for fksim run and bench"
+                        .into(),
+                ));
+            }
             let (sc, fk) = load(&common)?;
             let total = fksim::spec::count_interleavings(&sc.spec.step_counts());
             let space = match sample {
@@ -556,15 +611,11 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 |n| usize::try_from(n).unwrap_or(usize::MAX),
             );
             let started = Instant::now();
-            let last = std::sync::Mutex::new(Instant::now());
-            let progress = |done: u64| {
-                let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
-                if l.elapsed() > Duration::from_secs(2) {
-                    *l = Instant::now();
-                    eprintln!("fksim explore: {done} interleavings ({:.0?})", started.elapsed());
-                }
-            };
-            let mut summary = explore_kind(common.engine, &sc, space, threads, &progress)?;
+            let bar = explore_bar(space, total);
+            let progress = |done: u64| bar.set_position(done);
+            let stop = interrupt::graceful();
+            let mut summary = explore_kind_until(common.engine, &sc, space, threads, &progress, stop)?;
+            bar.finish_and_clear();
             summary.fk = format!("{fk:?}").to_lowercase();
             for off in fk_settings(&common.fk_args, None)?.1.fk_off {
                 summary.fk.push_str(&format!(" off={off}"));
@@ -581,7 +632,13 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 print!("{}", fksim::explore::text(&summary));
             }
             // A broken end invariant is a defect of the model: fail loudly.
-            Ok(if summary.stranded > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if summary.partial {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if summary.stranded > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Cmd::Workload { file, engine, fk_args, schema, seed, runs, write } => {
             let mut w = fksim::app::workload::Workload::load(&file)?;
@@ -590,10 +647,26 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             let shown = base.args();
             w.set_sql(fksim::app::sql::AppSql::new(base, engine.schema(fk_on))?)?;
             let seed = seed.unwrap_or_else(rand::random);
-            let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
+            let bar = ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr());
+            let style =
+                ProgressStyle::with_template("workload [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}");
+            bar.set_style(style.expect("a valid template").progress_chars("=> "));
+            let stop = interrupt::graceful();
+            let mut progress = |done: u64| bar.set_position(done);
+            let sum = fksim::app::summary::run_workload_until(
+                &w,
+                engine,
+                fk_on,
+                seed,
+                runs,
+                write.as_deref(),
+                &mut progress,
+                stop,
+            )?;
+            bar.finish_and_clear();
             println!("workload {} engine {engine:?} fk {fk:?}{shown} seed {seed}", file.display());
             print!("{}", sum.text());
-            Ok(ExitCode::SUCCESS)
+            Ok(if sum.partial { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Load(args) => {
             load::load(args)?;
@@ -606,7 +679,9 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Bench { common, seconds, json } => {
             let (sc, fk) = load(&common)?;
-            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, fk, seconds, as_json: json }))?;
+            common
+                .engine
+                .run(OnStore(common.store()?, Bench { sc: &sc, common: &common, fk, seconds, as_json: json }))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -614,6 +689,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     match main_inner(cli) {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

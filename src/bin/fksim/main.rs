@@ -13,6 +13,8 @@ mod conform_load;
 #[cfg(not(loom))]
 mod conform_specs;
 #[cfg(not(loom))]
+mod interrupt;
+#[cfg(not(loom))]
 mod load;
 #[cfg(not(loom))]
 mod stress;
