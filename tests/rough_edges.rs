@@ -402,6 +402,34 @@ fn ctrl_c_on_workload_prints_the_runs_so_far_marked_partial() {
     assert!(runs > 0 && runs < 100_000_000, "{}", r.out);
 }
 
+/// Is PostgreSQL at 127.0.0.1:5432? Without it a live test prints a loud SKIPPED line; with
+/// CI=true it fails (as tests/common's `live_or_skip`).
+fn postgres_reachable() -> bool {
+    let up =
+        std::net::TcpStream::connect_timeout(&"127.0.0.1:5432".parse().expect("addr"), Duration::from_secs(2)).is_ok();
+    if !up {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true and PostgreSQL is not reachable");
+        eprintln!("\n*** SKIPPED: no PostgreSQL at 127.0.0.1:5432 ***\n");
+    }
+    up
+}
+
+#[test]
+fn ctrl_c_on_conform_stops_after_the_case_running_and_says_partial() {
+    if !postgres_reachable() {
+        return;
+    }
+    // The same spec many times over: more cases than run in a second.
+    let specs: Vec<&str> = std::iter::repeat_n(UPGRADE, 200).collect();
+    let child = start(&[&["conform", "--engine", "postgres", "--fk", "on"], &specs[..]].concat());
+    std::thread::sleep(Duration::from_millis(2500));
+    sigint(&child);
+    let r = finish(child, Duration::from_secs(30), "conform after SIGINT");
+    assert_eq!(r.code, 130, "{}", r.err);
+    let last = r.out.lines().last().unwrap_or("");
+    assert!(last.starts_with("PARTIAL (interrupted): ") && last.ends_with("(200 cases in all)"), "{last}");
+}
+
 // 8. conform's connection errors.
 
 #[test]

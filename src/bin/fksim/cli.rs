@@ -556,7 +556,13 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             }
             let timing = Timing { wait: Duration::from_millis(wait_ms), ..Timing::default() };
             let ok = conform(ConformArgs { specs, engines, fk, schema, record, mysql_url, postgres_url, timing })?;
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if interrupt::interrupted() {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Cmd::Run { common, json, permutation, set } => {
             let (mut sc, _) = load(&common)?;
