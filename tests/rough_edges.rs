@@ -402,6 +402,20 @@ fn ctrl_c_on_workload_prints_the_runs_so_far_marked_partial() {
     assert!(runs > 0 && runs < 100_000_000, "{}", r.out);
 }
 
+#[test]
+fn ctrl_c_on_load_stops_after_the_run_in_progress_and_says_partial() {
+    // Some 3 s a run, 28 runs (seven points, two engines, FK on and off): long enough to be
+    // interrupted, and one run is soon over.
+    let args = ["load", HOT_USERS, "--seconds", "100", "--sweep", "clients=8,9,10,11,12,13,14", "--seed", "1"];
+    let child = start(&args);
+    std::thread::sleep(Duration::from_millis(1500));
+    sigint(&child);
+    let r = finish(child, Duration::from_secs(60), "load after SIGINT");
+    assert_eq!(r.code, 130, "{}", r.err);
+    let last = r.out.lines().last().unwrap_or("");
+    assert!(last.starts_with("PARTIAL (interrupted): ") && last.ends_with("of 28 runs done"), "{last}");
+}
+
 /// Is PostgreSQL at 127.0.0.1:5432? Without it a live test prints a loud SKIPPED line; with
 /// CI=true it fails (as tests/common's `live_or_skip`).
 fn postgres_reachable() -> bool {

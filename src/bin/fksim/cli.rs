@@ -676,7 +676,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Load(args) => {
             load::load(args)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Stress(args) => stress::run(args),
         Cmd::Calibrate(args) => {
