@@ -86,8 +86,12 @@ fn replays(engine: EngineKind, fk: &str, dir: &Path, pick: impl Fn(&AppRun) -> b
     assert_eq!(words[0], "fksim");
     let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
     let replayed = fksim(&args);
-    assert_eq!(replayed, run.transcript().expect("the driver's transcript"), "{command}");
-    replayed
+    // `fksim run`'s own first line names what it models; the transcript follows, byte for byte.
+    let (first, transcript) = replayed.split_once('\n').expect("a first line");
+    let names = format!("-- fksim run: engine {}, fk {fk}, isolation ", engine.name());
+    assert!(first.starts_with(&names), "{first}");
+    assert_eq!(transcript, run.transcript().expect("the driver's transcript"), "{command}");
+    transcript.to_string()
 }
 
 #[test]

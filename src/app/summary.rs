@@ -11,11 +11,14 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the runs of a workload showed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub runs: u64,
+    /// Stopped before the last run (Ctrl-C): the counts are of the runs until then.
+    pub partial: bool,
     pub with_orphans: u64,
     pub orphans: u64,
     /// Runs with at least one error of each kind (the errors Django raised).
@@ -68,6 +71,9 @@ impl Summary {
 
     pub fn text(&self) -> String {
         let mut o = String::new();
+        if self.partial {
+            let _ = writeln!(o, "  PARTIAL (interrupted): the counts below are of the runs until then");
+        }
         let _ = writeln!(o, "  runs:                        {}", self.runs);
         let _ = writeln!(o, "  with orphans:                {} ({} orphan rows)", self.with_orphans, self.orphans);
         for (name, (runs, rows)) in &self.logical_orphans {
@@ -132,8 +138,28 @@ pub fn run_workload(
     runs: u64,
     write: Option<&Path>,
 ) -> Result<Summary, AppError> {
+    run_workload_until(w, engine, fk_on, seed, runs, write, &mut |_| {}, &AtomicBool::new(false))
+}
+
+/// [`run_workload`], calling `progress(runs done)` after each run, that stops before the next run
+/// once `stop` is set (by a Ctrl-C handler, say), its summary marked partial.
+#[allow(clippy::too_many_arguments)]
+pub fn run_workload_until(
+    w: &Workload,
+    engine: EngineKind,
+    fk_on: bool,
+    seed: u64,
+    runs: u64,
+    write: Option<&Path>,
+    progress: &mut dyn FnMut(u64),
+    stop: &AtomicBool,
+) -> Result<Summary, AppError> {
     let mut sum = Summary::default();
     for (i, r) in (0..).zip(workload_runs(w, engine, fk_on, seed, runs)) {
+        if stop.load(Ordering::Relaxed) {
+            sum.partial = true;
+            break;
+        }
         let r = r?;
         if let Some(dir) = write {
             let path = run_path(dir, i);
@@ -142,6 +168,7 @@ pub fn run_workload(
                 .map_err(|e| AppError::Write(path.display().to_string(), e.to_string()))?;
         }
         sum.add(i, &r);
+        progress(i + 1);
     }
     Ok(sum)
 }

@@ -44,14 +44,18 @@ impl IsolationChoice {
 #[serde(deny_unknown_fields)]
 pub struct Users {
     pub hot: Spanned<u32>,
-    #[serde(default)]
-    pub cold: u32,
+    #[serde(default = "default_cold")]
+    pub cold: Spanned<u32>,
     /// Share of user picks that go to a hot user, 0.0..=1.0.
     #[serde(default = "default_hot_weight")]
     pub hot_weight: Spanned<f64>,
     /// Usernames get_or_create's unsaved users draw from (a small pool makes them collide).
     #[serde(default = "default_new_names")]
     pub new_usernames: u32,
+}
+
+fn default_cold() -> Spanned<u32> {
+    Spanned::new(0..0, 0)
 }
 
 fn default_hot_weight() -> Spanned<f64> {
@@ -263,6 +267,19 @@ pub struct Concrete {
     pub sql: std::sync::Arc<super::sql::AppSql>,
 }
 
+/// The most users (`users.hot + users.cold`) a workload may have: every one exists at the start
+/// of every run, an `auth_user` row with an enrollment and a bookmark, written into the setup's
+/// SQL and loaded again for each run; 100000 users are already some 30 MB of setup text a run.
+pub const MAX_USERS: u32 = 100_000;
+/// The most transactions a session may run: each is a BEGIN, its actions and a COMMIT, all of
+/// them steps the schedules interleave and the scripts hold in memory.
+pub const MAX_TRANSACTIONS: u32 = 10_000;
+/// The most actions a transaction may have (`actions_per_txn`'s max).
+pub const MAX_ACTIONS_PER_TXN: u32 = 1_000;
+/// The most actions a session's script may hold (`transactions` times `actions_per_txn`'s max):
+/// with 8 sessions some 800000 steps, each with its SQL text.
+pub const MAX_ACTIONS_PER_SESSION: u64 = 100_000;
+
 /// First id of rows the workload inserts, and of users get_or_create saves.
 pub const FIRST_ROW: i64 = 1000;
 pub const FIRST_NEW_USER: i64 = 500;
@@ -294,6 +311,7 @@ impl Workload {
         if *w.users.hot.get_ref() == 0 {
             return Err(invalid(w.users.hot.span(), "users.hot must be at least 1".into()));
         }
+        w.check_sizes().map_err(|(span, what)| invalid(span, what))?;
         let hw = *w.users.hot_weight.get_ref();
         if !(0.0..=1.0).contains(&hw) {
             return Err(invalid(w.users.hot_weight.span(), "users.hot_weight must be between 0 and 1".into()));
@@ -328,6 +346,32 @@ impl Workload {
         Ok(w)
     }
 
+    /// The sizes that would exhaust memory (the `MAX_` constants), each at its own line.
+    fn check_sizes(&self) -> Result<(), (Range<usize>, String)> {
+        let transactions = *self.transactions.get_ref();
+        if transactions > MAX_TRANSACTIONS {
+            return Err((self.transactions.span(), format!("transactions must be at most {MAX_TRANSACTIONS}")));
+        }
+        let hi = self.actions_per_txn.get_ref()[1];
+        if hi > MAX_ACTIONS_PER_TXN {
+            let what = format!("actions_per_txn's max must be at most {MAX_ACTIONS_PER_TXN}");
+            return Err((self.actions_per_txn.span(), what));
+        }
+        if u64::from(transactions) * u64::from(hi) > MAX_ACTIONS_PER_SESSION {
+            let what = format!(
+                "transactions times actions_per_txn's max must be at most {MAX_ACTIONS_PER_SESSION} actions a session"
+            );
+            return Err((self.transactions.span(), what));
+        }
+        let (hot, cold) = (&self.users.hot, &self.users.cold);
+        if u64::from(*hot.get_ref()) + u64::from(*cold.get_ref()) > u64::from(MAX_USERS) {
+            // The line of `cold` when the file has one.
+            let span = if cold.span().is_empty() { hot.span() } else { cold.span() };
+            return Err((span, format!("users.hot + users.cold must be at most {MAX_USERS}")));
+        }
+        Ok(())
+    }
+
     /// Read and parse a workload file.
     pub fn load(path: &std::path::Path) -> Result<Workload, WorkloadError> {
         let file = path.display().to_string();
@@ -359,12 +403,12 @@ impl Workload {
     }
 
     pub fn user_count(&self) -> i64 {
-        i64::from(*self.users.hot.get_ref()) + i64::from(self.users.cold)
+        i64::from(*self.users.hot.get_ref()) + i64::from(*self.users.cold.get_ref())
     }
 
     fn pick_user(&self, raw: u32) -> i64 {
         let hot = i64::from(*self.users.hot.get_ref());
-        let cold = i64::from(self.users.cold);
+        let cold = i64::from(*self.users.cold.get_ref());
         let permille = (self.users.hot_weight.get_ref() * 1000.0).round() as u32;
         let rest = i64::from(raw / 1000);
         if raw % 1000 < permille || cold == 0 {
@@ -531,6 +575,24 @@ mod tests {
         assert!(e.starts_with("w.toml:6: unknown field `warm`"), "{e}");
         let bad = GOOD.replace("actions_per_txn = [1, 2]", "actions_per_txn = [3, 2]");
         assert!(Workload::parse("w.toml", &bad).unwrap_err().to_string().starts_with("w.toml:3: "));
+    }
+
+    #[test]
+    fn sizes_that_would_exhaust_memory_are_refused_at_their_line() {
+        let err = |text: &str| Workload::parse("w.toml", text).unwrap_err().to_string();
+        // Each alone within its limit, together too many actions a session: at `transactions`.
+        let text = GOOD.replace("transactions = 1", "transactions = 1000").replace("[1, 2]", "[1, 1000]");
+        assert_eq!(
+            err(&text),
+            "w.toml:2: transactions times actions_per_txn's max must be at most 100000 actions a session"
+        );
+        assert!(Workload::parse("w.toml", &text.replace("[1, 1000]", "[1, 100]")).is_ok());
+        // Without a `cold` line, too many hot users are named at `hot`.
+        assert_eq!(
+            err(&GOOD.replace("hot = 1\ncold = 2", "hot = 200000")),
+            "w.toml:5: users.hot + users.cold must be at most 100000"
+        );
+        assert!(Workload::parse("w.toml", &GOOD.replace("hot = 1\ncold = 2", "hot = 100000")).is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::dialect::Live;
 use super::live::LiveError;
+use super::url::{causes, redacted};
 use crate::engine::{DbError, ErrorKind, Rows};
 use crate::sql::Value;
 use std::time::Duration;
@@ -58,17 +59,17 @@ pub(crate) enum Target {
 
 impl Target {
     pub(crate) fn parse(live: Live, url: &str) -> Result<Target, LiveError> {
-        let fail = |why: String| LiveError::Connect { url: url.to_string(), why };
+        let fail = |why: String| LiveError::Connect { url: redacted(url), why };
         match live {
             Live::MariaDb => {
-                let opts = mysql::Opts::from_url(url).map_err(|e| fail(e.to_string()))?;
+                let opts = mysql::Opts::from_url(url).map_err(|e| fail(causes(&e)))?;
                 let opts = mysql::OptsBuilder::from_opts(opts)
                     .tcp_connect_timeout(Some(Duration::from_secs(5)))
                     .read_timeout(Some(Duration::from_secs(120)));
                 Ok(Target::My(opts.into()))
             }
             Live::Postgres => {
-                let mut cfg: postgres::Config = url.parse().map_err(|e: postgres::Error| fail(e.to_string()))?;
+                let mut cfg: postgres::Config = url.parse().map_err(|e: postgres::Error| fail(causes(&e)))?;
                 cfg.connect_timeout(Duration::from_secs(5));
                 Ok(Target::Pg(Box::new(cfg)))
             }
@@ -102,10 +103,10 @@ impl Target {
 
 impl Conn {
     pub(crate) fn open(target: &Target, url: &str) -> Result<Conn, LiveError> {
-        let fail = |why: String| LiveError::Connect { url: url.to_string(), why };
+        let fail = |why: String| LiveError::Connect { url: redacted(url), why };
         match target {
-            Target::My(o) => mysql::Conn::new(o.clone()).map(Conn::My).map_err(|e| fail(e.to_string())),
-            Target::Pg(c) => c.connect(postgres::NoTls).map(|c| Conn::Pg(Box::new(c))).map_err(|e| fail(e.to_string())),
+            Target::My(o) => mysql::Conn::new(o.clone()).map(Conn::My).map_err(|e| fail(causes(&e))),
+            Target::Pg(c) => c.connect(postgres::NoTls).map(|c| Conn::Pg(Box::new(c))).map_err(|e| fail(causes(&e))),
         }
     }
 

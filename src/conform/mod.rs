@@ -8,6 +8,7 @@ mod dialect;
 mod live;
 mod load;
 mod schema;
+mod url;
 
 pub use crate::run::Timing;
 pub use calibrate::{calibrate, Calibration, Measured};

@@ -12,7 +12,7 @@ use crate::run::{Play, RunError, Runner};
 use crate::scenario::Scenario;
 use crate::spec::{count_interleavings, PermStep, Pos};
 use crate::store::MemStore;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A subtree: the sessions of its prefix, and how many interleavings come before it.
@@ -91,6 +91,8 @@ struct Walk<'s> {
     ranked: bool,
     done: &'s AtomicU64,
     progress: &'s (dyn Fn(u64) + Sync),
+    /// Set from outside (Ctrl-C): the walk stops at the next node, keeping what it found.
+    stop: &'s AtomicBool,
 }
 
 impl<'s> Walk<'s> {
@@ -100,10 +102,15 @@ impl<'s> Walk<'s> {
         ranked: bool,
         done: &'s AtomicU64,
         progress: &'s (dyn Fn(u64) + Sync),
+        stop: &'s AtomicBool,
     ) -> Self {
         let counts = sc.spec.step_counts();
         let taken = vec![0; counts.len()];
-        Walk { sc, steps, counts, taken, index: 0, path: Vec::new(), ranked, done, progress }
+        Walk { sc, steps, counts, taken, index: 0, path: Vec::new(), ranked, done, progress, stop }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     /// Sessions with steps left, in order.
@@ -167,6 +174,9 @@ impl<'s> Walk<'s> {
         let calm = !play.blocked();
         let mut done: Vec<(usize, Print<R>)> = Vec::new();
         for (k, &s) in choices.iter().enumerate() {
+            if self.stopped() {
+                break;
+            }
             let mut copy = (k + 1 < choices.len()).then(|| play.clone());
             let child = copy.as_mut().unwrap_or(&mut *play);
             let lines = child.reported();
@@ -196,7 +206,7 @@ impl<'s> Walk<'s> {
             return self.leaf(play, part);
         };
         for s in 0..=last {
-            if !open(self, s) {
+            if !open(self, s) || self.stopped() {
                 continue;
             }
             let mut copy = (s != last).then(|| play.clone());
@@ -230,12 +240,13 @@ pub(super) fn explore_all<E: Engine<Parts = crate::engine::Plain<MemStore>> + Cl
     threads: usize,
     reduce: bool,
     progress: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
 ) -> Result<Vec<Partial>, RunError>
 where
     Reduced<E>: Clone,
 {
     if reduce {
-        return explore_reduced::<Reduced<E>>(sc, threads, progress);
+        return explore_reduced::<Reduced<E>>(sc, threads, progress, stop);
     }
     let counts = sc.spec.step_counts();
     let trees = subtrees(&counts, split_depth(&counts, threads));
@@ -252,7 +263,10 @@ where
                     let steps = &session_steps(sc);
                     let runner = Runner::<E>::new(sc, MemStore::default())?;
                     while let Some(tree) = trees.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let mut walk = Walk::new(sc, steps, false, done, progress);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let mut walk = Walk::new(sc, steps, false, done, progress, stop);
                         walk.index = tree.first_index;
                         let mut play = runner.play(MemStore::default())?;
                         for &s in &tree.prefix {
@@ -276,13 +290,14 @@ fn explore_reduced<R: Engine<Parts = Tracing> + Clone>(
     sc: &Scenario,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
 ) -> Result<Vec<Partial>, RunError> {
     let counts = sc.spec.step_counts();
     let steps = session_steps(sc);
     let done = AtomicU64::new(0);
     let runner = Runner::<R>::new(sc, Traced::default())?;
     let walk = |path: Vec<usize>| {
-        let mut walk = Walk::new(sc, &steps, true, &done, progress);
+        let mut walk = Walk::new(sc, &steps, true, &done, progress, stop);
         for s in path {
             walk.descend(s);
         }
@@ -300,7 +315,7 @@ fn explore_reduced<R: Engine<Parts = Tracing> + Clone>(
                     let mut part = Partial::default();
                     loop {
                         let item = pending.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                        let Some(mut item) = item else { break };
+                        let Some(mut item) = item.filter(|_| !stop.load(Ordering::Relaxed)) else { break };
                         walk(item.path).visit_reduced(&mut item.play, item.sleep, &mut part, &mut None)?;
                     }
                     Ok(part)

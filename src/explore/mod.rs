@@ -26,6 +26,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which interleavings to run.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +58,9 @@ pub struct Summary {
     pub explored: u64,
     /// Interleavings that only reorder commuting steps were run once (counts are of those run).
     pub reduced: bool,
+    /// Stopped before the end (Ctrl-C): the counts are of the interleavings run until then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     pub with_orphans: u64,
@@ -317,17 +321,30 @@ pub fn explore_kind(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, RunError> {
-    struct Task<'a>(&'a Scenario, Space, usize, &'a (dyn Fn(u64) + Sync));
+    explore_kind_until(kind, sc, space, threads, progress, &AtomicBool::new(false))
+}
+
+/// [`explore_kind`] that stops early, with the summary so far marked partial, once `stop` is set
+/// (by a Ctrl-C handler, say).
+pub fn explore_kind_until(
+    kind: crate::engine::EngineKind,
+    sc: &Scenario,
+    space: Space,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
+) -> Result<Summary, RunError> {
+    struct Task<'a>(&'a Scenario, Space, usize, &'a (dyn Fn(u64) + Sync), &'a AtomicBool);
     impl crate::engine::EngineTask for Task<'_> {
         type Output = Result<Summary, RunError>;
         fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Self::Output
         where
             E::With<Tracing>: Clone,
         {
-            explore::<E>(self.0, self.1, self.2, self.3)
+            explore_until::<E>(self.0, self.1, self.2, self.3, self.4)
         }
     }
-    kind.run(Task(sc, space, threads, progress))
+    kind.run(Task(sc, space, threads, progress, stop))
 }
 
 /// Engine `E` over traced parts: what the reduced walk runs.
@@ -340,6 +357,20 @@ pub fn explore<E: Engine<Parts = Plain<MemStore>> + Clone>(
     space: Space,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, RunError>
+where
+    Reduced<E>: Clone,
+{
+    explore_until::<E>(sc, space, threads, progress, &AtomicBool::new(false))
+}
+
+/// [`explore`] that stops once `stop` is set, the summary marked partial.
+pub fn explore_until<E: Engine<Parts = Plain<MemStore>> + Clone>(
+    sc: &Scenario,
+    space: Space,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
 ) -> Result<Summary, RunError>
 where
     Reduced<E>: Clone,
@@ -359,9 +390,10 @@ where
             .collect()
     };
     let results: Vec<Result<Partial, RunError>> = match seed {
-        None => {
-            dfs::explore_all::<E>(sc, threads, matches!(space, Space::Reduced), progress)?.into_iter().map(Ok).collect()
-        }
+        None => dfs::explore_all::<E>(sc, threads, matches!(space, Space::Reduced), progress, stop)?
+            .into_iter()
+            .map(Ok)
+            .collect(),
         Some(seed) => crossbeam_utils::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
@@ -371,6 +403,9 @@ where
                         let own = sc.detached();
                         let runner = Runner::<E>::new(&own, MemStore::default())?;
                         for i in (t as u64..n).step_by(threads) {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
                             let mut play = runner.play(MemStore::default())?;
                             for p in to_perm(&sample(counts, seed, i)) {
                                 play.step(std::sync::Arc::new(p))?;
@@ -398,6 +433,7 @@ where
         space: total.to_string(),
         explored: all.explored,
         reduced: matches!(space, Space::Reduced),
+        partial: stop.load(Ordering::Relaxed),
         seed,
         with_orphans: all.with_orphans,
         with_deadlocks: all.with_deadlocks,
@@ -421,7 +457,11 @@ where
 
 /// The readable summary.
 pub fn text(s: &Summary) -> String {
-    let mut out = format!("engine {} fk {}: {} of {} interleavings explored", s.engine, s.fk, s.explored, s.space);
+    let mut out = String::new();
+    if s.partial {
+        out.push_str("PARTIAL (interrupted): the counts below are of the interleavings run until then\n");
+    }
+    out.push_str(&format!("engine {} fk {}: {} of {} interleavings explored", s.engine, s.fk, s.explored, s.space));
     if let Some(seed) = s.seed {
         out.push_str(&format!(" (random sample, seed {seed})"));
     }

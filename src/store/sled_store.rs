@@ -28,6 +28,12 @@ impl SledStore {
         Ok(SledStore { db, trees: BTreeMap::new() })
     }
 
+    /// A store in a sled database under `dir`, its files removed when dropped.
+    pub fn temporary_in(dir: &std::path::Path) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new().path(dir.join("sled")).temporary(true).open()?;
+        Ok(SledStore { db, trees: BTreeMap::new() })
+    }
+
     fn tree(&mut self, id: TreeId) -> Result<sled::Tree, StoreError> {
         if let Some(t) = self.trees.get(&id) {
             return Ok(t.clone());

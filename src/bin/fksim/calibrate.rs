@@ -26,8 +26,12 @@ pub struct CalibrateArgs {
     /// priority, so that wake-ups cost what they do on a loaded machine).
     #[arg(long)]
     idle_cores: bool,
+    /// MariaDB's server, user and database (`mysql://USER[:PASSWORD]@HOST:PORT/DB`; a password is
+    /// never printed).
     #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
     mysql_url: String,
+    /// PostgreSQL's server, user and database (`postgresql://USER[:PASSWORD]@HOST:PORT/DB`; a
+    /// password is never printed).
     #[arg(long, default_value = "postgresql://postgres@127.0.0.1:5432/test")]
     postgres_url: String,
 }

@@ -5,12 +5,13 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::conform_specs::{conform, conform_fk_arg, conform_fks, ConformArgs, ConformFk};
-use crate::{calibrate, conform_load, load, stress};
+use crate::interrupt::{self, DataDir, EXIT_INTERRUPTED};
+use crate::{args, calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use fksim::conform::Timing;
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, StoreOf};
-use fksim::explore::{explore_kind, Space, Tracing};
+use fksim::explore::{explore_kind_until, Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
 use fksim::scenario::{LoadError, Scenario};
@@ -18,12 +19,13 @@ use fksim::schema::{Base, SchemaFile};
 use fksim::spec::parse_spec_file;
 use fksim::store::{MemStore, SledStore};
 use fksim::Error;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// `--engine`: the engine names, parsed into the library's kinds.
 pub fn engine_arg() -> impl TypedValueParser<Value = EngineKind> {
@@ -42,7 +44,7 @@ enum StoreKind {
 #[command(
     name = "fksim",
     version,
-    about = "Model InnoDB's row locks (PostgreSQL's next) to see what dropping a foreign key does"
+    about = "Model InnoDB's and PostgreSQL's row locks to see what dropping a foreign key does"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -129,9 +131,32 @@ struct Common {
     /// DDL to create before the spec's setup runs (`python manage.py sqlmigrate` output).
     #[arg(long, value_name = "FILE")]
     schema: Option<PathBuf>,
-    /// Where rows live: in memory (fast) or in a temporary sled database.
+    /// Where rows live: in memory (fast) or in a sled database in `--data-dir` (removed at the
+    /// end); `explore` runs in memory only.
     #[arg(long, value_enum, default_value = "memory")]
     store: StoreKind,
+    /// With `--store sled`: the directory of its files, missing or empty, removed at the end and
+    /// on Ctrl-C (default: a fresh temporary directory, printed).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl Common {
+    /// The store `--store` and `--data-dir` ask for.
+    fn store(&self) -> Result<StoreChoice> {
+        match (self.store, &self.data_dir) {
+            (StoreKind::Memory, Some(_)) => Err(Error::Usage("--data-dir is for --store sled".into())),
+            (StoreKind::Memory, None) => Ok(StoreChoice::Memory),
+            (StoreKind::Sled, dir) => Ok(StoreChoice::Sled(dir.clone())),
+        }
+    }
+}
+
+/// Where a run keeps its rows.
+enum StoreChoice {
+    Memory,
+    /// In sled, in this directory (or a fresh one).
+    Sled(Option<PathBuf>),
 }
 
 #[derive(Subcommand)]
@@ -144,7 +169,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Run this permutation ("s1a s2a s1b ...") instead of the spec's.
-        #[arg(long)]
+        #[arg(long, value_parser = args::permutation)]
         permutation: Option<String>,
         /// Start every session with `SET NAME = VALUE` (a server default, e.g. `lock_timeout=0`
         /// for PostgreSQL's own isolation specs); repeatable.
@@ -156,17 +181,19 @@ enum Cmd {
     Explore {
         #[command(flatten)]
         common: Common,
+        /// One JSON object (the summary) instead of the text.
         #[arg(long)]
         json: bool,
-        /// Run this many random interleavings instead of all of them.
-        #[arg(long)]
+        /// Run this many random interleavings (drawn with replacement) instead of all of them; a
+        /// number beyond the interleavings there are runs each of them once instead, and says so.
+        #[arg(long, value_parser = args::at_least_one())]
         sample: Option<u64>,
         /// The seed of the random sample (printed when not given).
         #[arg(long, requires = "sample")]
         seed: Option<u64>,
         /// Worker threads (default: every core). The result does not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
+        #[arg(long, value_parser = args::threads())]
+        threads: Option<u64>,
         /// Run every interleaving, also those that only reorder commuting steps (by default each
         /// such class runs once, with sleep sets).
         #[arg(long, conflicts_with = "sample")]
@@ -193,6 +220,7 @@ enum Cmd {
         /// With `--load`: cost files for the simulated side (default: the shipped ones).
         #[arg(long, value_name = "FILE", requires = "load")]
         costs: Vec<PathBuf>,
+        /// The engine whose live server and model to compare, or both.
         #[arg(long, value_parser = engines_arg(), default_value = "both")]
         engine: Engines,
         /// `on`, `off`, `both`, or `off=TABLE.COLUMN` (repeatable, or comma-separated): an FK-on
@@ -207,8 +235,12 @@ enum Cmd {
         /// Write the live outcomes to DIR/expected/NAME.ENGINE.fk-FK.jsonl.
         #[arg(long, value_name = "DIR")]
         record: Option<PathBuf>,
+        /// MariaDB's server, user and database (`mysql://USER[:PASSWORD]@HOST:PORT/DB`; a password is
+        /// never printed).
         #[arg(long, default_value = "mysql://root@127.0.0.1:3306/test")]
         mysql_url: String,
+        /// PostgreSQL's server, user and database (`postgresql://USER[:PASSWORD]@HOST:PORT/DB`; a
+        /// password is never printed).
         #[arg(long, default_value = "postgresql://postgres@127.0.0.1:5432/test")]
         postgres_url: String,
         /// A step still running this long after it was sent counts as waiting.
@@ -219,7 +251,9 @@ enum Cmd {
     /// orphans, errors and waits; `--write DIR` keeps each run as a spec whose first line is the
     /// `fksim run` command that replays it.
     Workload {
+        /// The workload file (model/workloads/*.toml).
         file: PathBuf,
+        /// The engine whose locking rules to model.
         #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
         engine: EngineKind,
         /// `on`, `off`, or `off=TABLE.COLUMN` (repeatable): only that foreign key off.
@@ -232,8 +266,11 @@ enum Cmd {
         /// The seed (printed when not given).
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, default_value_t = 100)]
+        /// How many runs: each a random script per session and a random schedule of their steps.
+        #[arg(long, default_value_t = 100, value_parser = args::at_least_one())]
         runs: u64,
+        /// Keep each run as DIR/run-N.spec, whose first line is the `fksim run` command that
+        /// replays it.
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
     },
@@ -252,8 +289,9 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
         /// Run for at least this many seconds.
-        #[arg(long, default_value_t = 3.0)]
+        #[arg(long, default_value_t = 3.0, value_parser = args::positive_seconds, allow_negative_numbers = true)]
         seconds: f64,
+        /// One JSON object instead of the line of text.
         #[arg(long)]
         json: bool,
     },
@@ -308,13 +346,33 @@ fn parse_permutation(sc: &Scenario, text: &str) -> Result<Vec<fksim::spec::PermS
         .collect()
 }
 
+/// The most permutations `fksim run` starts on: each prints its transcript, and at a few thousand
+/// permutations a second 100000 is already half a minute and a few hundred MB of text; beyond it
+/// a random sample (`fksim explore --sample`) says more, sooner.
+const MAX_RUN_PERMUTATIONS: u128 = 100_000;
+
+/// Refuse, before anything runs, a `fksim run` of every interleaving when there are too many.
+fn check_run_size(spec: &std::path::Path, count: u128) -> Result<()> {
+    if count <= MAX_RUN_PERMUTATIONS {
+        return Ok(());
+    }
+    // The count saturates at u128::MAX (spec::count_interleavings).
+    let how_many = if count == u128::MAX { "more than 2^128".to_string() } else { count.to_string() };
+    Err(Error::Usage(format!(
+        "{}: {how_many} interleavings, and `fksim run` runs at most {MAX_RUN_PERMUTATIONS}; \
+         sample them with `fksim explore {} --sample N`, or run one with --permutation",
+        spec.display(),
+        spec.display()
+    )))
+}
+
 /// Work on an engine and the store `--store` chose.
 trait StoreTask {
     fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()>;
 }
 
 /// A [`StoreTask`] on the engine `--engine` chose.
-struct OnStore<T>(StoreKind, T);
+struct OnStore<T>(StoreChoice, T);
 
 impl<T: StoreTask> EngineTask for OnStore<T> {
     type Output = Result<()>;
@@ -323,8 +381,12 @@ impl<T: StoreTask> EngineTask for OnStore<T> {
         E::With<Tracing>: Clone,
     {
         match self.0 {
-            StoreKind::Memory => self.1.run_on::<E>(MemStore::default()),
-            StoreKind::Sled => self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary()?),
+            StoreChoice::Memory => self.1.run_on::<E>(MemStore::default()),
+            StoreChoice::Sled(dir) => {
+                // Dropped after the store (run_on owns it): the directory goes last.
+                let dir = DataDir::new(dir.as_deref(), "sled")?;
+                self.1.run_on::<E::With<Plain<SledStore>>>(SledStore::temporary_in(dir.path())?)
+            }
         }
     }
 }
@@ -334,6 +396,32 @@ struct RunAll<'a> {
     sc: &'a Scenario,
     as_json: bool,
     only: Option<Vec<fksim::spec::PermStep>>,
+    /// The transcript's first line: what the run models ([`run_first_line`]).
+    first_line: String,
+}
+
+/// The isolation level a session of `engine` starts with: InnoDB's REPEATABLE READ, PostgreSQL's
+/// READ COMMITTED (each engine's `begin`, src/engine/innodb/mod.rs and src/engine/postgres/mod.rs).
+fn server_default_isolation(engine: EngineKind) -> &'static str {
+    match engine {
+        EngineKind::Innodb => "repeatable read",
+        EngineKind::Postgres => "read committed",
+    }
+}
+
+/// The transcript's first line, an fksim note (`--`, as its wait notes) before isolationtester's
+/// own: the engine, the FK setting and the isolation level the sessions start with.
+fn run_first_line(common: &Common) -> Result<String> {
+    let (fk, base) = fk_settings(&common.fk_args, None)?;
+    let mut fks = format!("fk {}", if fk == Fk::On { "on" } else { "off" });
+    for off in base.fk_off {
+        fks.push_str(&format!(", off={off}"));
+    }
+    Ok(format!(
+        "-- fksim run: engine {}, {fks}, isolation {} (the server's default; sessions may SET their own)\n",
+        common.engine.name(),
+        server_default_isolation(common.engine)
+    ))
 }
 
 impl StoreTask for RunAll<'_> {
@@ -344,6 +432,7 @@ impl StoreTask for RunAll<'_> {
         let mut out = BufWriter::new(stdout.lock());
         let io = || Error::io("writing the output");
         if !self.as_json {
+            out.write_all(self.first_line.as_bytes()).map_err(io())?;
             out.write_all(text::header(sc).as_bytes()).map_err(io())?;
         }
         let perms: Box<dyn Iterator<Item = Vec<fksim::spec::PermStep>>> = match self.only {
@@ -354,6 +443,9 @@ impl StoreTask for RunAll<'_> {
         let started = Instant::now();
         let mut last = started;
         for (n, perm) in perms.enumerate() {
+            if interrupt::interrupted() {
+                break;
+            }
             let report = runner.run(&perm)?;
             let chunk = if self.as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
             out.write_all(chunk.as_bytes()).map_err(io())?;
@@ -413,6 +505,21 @@ impl StoreTask for Bench<'_> {
     }
 }
 
+/// explore's progress on stderr (drawn only on a terminal): interleavings run of the space (or
+/// the sample), with an ETA; under reduction fewer run than the space has, so its ETA is a bound.
+fn explore_bar(space: Space, total: u128) -> ProgressBar {
+    let len = match space {
+        Space::Sample { count, .. } => count,
+        Space::All | Space::Reduced => u64::try_from(total).unwrap_or(u64::MAX),
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let of = if matches!(space, Space::Reduced) { "at most " } else { "" };
+    let template =
+        format!("explore [{{bar:30}}] {{pos}} of {of}{{len}} interleavings, {{elapsed}} elapsed, ETA {{eta}}");
+    bar.set_style(ProgressStyle::with_template(&template).expect("a valid template").progress_chars("=> "));
+    bar
+}
+
 fn main_inner(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Conform {
@@ -449,7 +556,13 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             }
             let timing = Timing { wait: Duration::from_millis(wait_ms), ..Timing::default() };
             let ok = conform(ConformArgs { specs, engines, fk, schema, record, mysql_url, postgres_url, timing })?;
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if interrupt::interrupted() {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Cmd::Run { common, json, permutation, set } => {
             let (mut sc, _) = load(&common)?;
@@ -461,14 +574,33 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 sc.set_session_default(name.trim(), value.trim());
             }
             let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
-            common.engine.run(OnStore(common.store, RunAll { sc: &sc, as_json: json, only }))?;
-            Ok(ExitCode::SUCCESS)
+            if only.is_none() {
+                check_run_size(&common.spec, sc.permutation_count())?;
+            }
+            let first_line = run_first_line(&common)?;
+            interrupt::graceful();
+            common.engine.run(OnStore(common.store()?, RunAll { sc: &sc, as_json: json, only, first_line }))?;
+            Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
+            if common.store == StoreKind::Sled || common.data_dir.is_some() {
+                return Err(Error::Usage(
+                    "fksim explore runs in memory only (it copies the engines' state at every branch): --store sled and \
+                     --data-dir are for fksim run and bench"
+                        .into(),
+                ));
+            }
             let (sc, fk) = load(&common)?;
+            let total = fksim::spec::count_interleavings(&sc.spec.step_counts());
             let space = match sample {
                 None if no_reduce => Space::All,
                 None => Space::Reduced,
+                Some(count) if u128::from(count) > total => {
+                    eprintln!(
+                        "fksim explore: --sample {count} is more than the {total} interleavings there are: running each of them once instead (as --no-reduce does)"
+                    );
+                    Space::All
+                }
                 Some(count) => {
                     let seed = seed.unwrap_or_else(|| {
                         std::time::SystemTime::now()
@@ -480,17 +612,16 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                     Space::Sample { count, seed }
                 }
             };
-            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let threads = threads.map_or_else(
+                || std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                |n| usize::try_from(n).unwrap_or(usize::MAX),
+            );
             let started = Instant::now();
-            let last = std::sync::Mutex::new(Instant::now());
-            let progress = |done: u64| {
-                let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
-                if l.elapsed() > Duration::from_secs(2) {
-                    *l = Instant::now();
-                    eprintln!("fksim explore: {done} interleavings ({:.0?})", started.elapsed());
-                }
-            };
-            let mut summary = explore_kind(common.engine, &sc, space, threads, &progress)?;
+            let bar = explore_bar(space, total);
+            let progress = |done: u64| bar.set_position(done);
+            let stop = interrupt::graceful();
+            let mut summary = explore_kind_until(common.engine, &sc, space, threads, &progress, stop)?;
+            bar.finish_and_clear();
             summary.fk = format!("{fk:?}").to_lowercase();
             for off in fk_settings(&common.fk_args, None)?.1.fk_off {
                 summary.fk.push_str(&format!(" off={off}"));
@@ -507,7 +638,13 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 print!("{}", fksim::explore::text(&summary));
             }
             // A broken end invariant is a defect of the model: fail loudly.
-            Ok(if summary.stranded > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if summary.partial {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if summary.stranded > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Cmd::Workload { file, engine, fk_args, schema, seed, runs, write } => {
             let mut w = fksim::app::workload::Workload::load(&file)?;
@@ -516,14 +653,30 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             let shown = base.args();
             w.set_sql(fksim::app::sql::AppSql::new(base, engine.schema(fk_on))?)?;
             let seed = seed.unwrap_or_else(rand::random);
-            let sum = fksim::app::summary::run_workload(&w, engine, fk_on, seed, runs, write.as_deref())?;
+            let bar = ProgressBar::with_draw_target(Some(runs), ProgressDrawTarget::stderr());
+            let style =
+                ProgressStyle::with_template("workload [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}");
+            bar.set_style(style.expect("a valid template").progress_chars("=> "));
+            let stop = interrupt::graceful();
+            let mut progress = |done: u64| bar.set_position(done);
+            let sum = fksim::app::summary::run_workload_until(
+                &w,
+                engine,
+                fk_on,
+                seed,
+                runs,
+                write.as_deref(),
+                &mut progress,
+                stop,
+            )?;
+            bar.finish_and_clear();
             println!("workload {} engine {engine:?} fk {fk:?}{shown} seed {seed}", file.display());
             print!("{}", sum.text());
-            Ok(ExitCode::SUCCESS)
+            Ok(if sum.partial { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Load(args) => {
             load::load(args)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Stress(args) => stress::run(args),
         Cmd::Calibrate(args) => {
@@ -532,7 +685,9 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Bench { common, seconds, json } => {
             let (sc, fk) = load(&common)?;
-            common.engine.run(OnStore(common.store, Bench { sc: &sc, common: &common, fk, seconds, as_json: json }))?;
+            common
+                .engine
+                .run(OnStore(common.store()?, Bench { sc: &sc, common: &common, fk, seconds, as_json: json }))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -540,6 +695,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     match main_inner(cli) {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use fksim::scenario::Scenario;
 use fksim::schema::{Base, SchemaFile};
 use fksim::spec::parse_spec_file;
 use fksim::Error;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -136,21 +137,44 @@ pub fn conform(a: ConformArgs) -> Result<bool> {
         std::fs::create_dir_all(dir.join("expected")).map_err(Error::io(format!("creating {}", dir.display())))?;
     }
     let mut agree = 0;
+    let bar = ProgressBar::with_draw_target(Some(cases.len() as u64), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("conform [{bar:30}] {pos}/{len} cases, {msg}, {elapsed} elapsed, ETA {eta}");
+    bar.set_style(style.expect("a valid template").progress_chars("=> "));
+    // A Ctrl-C stops after the case running, and the scratch databases are dropped.
+    crate::interrupt::graceful();
+    let mut done = 0;
     for &engine in &a.engines {
+        if crate::interrupt::interrupted() {
+            break;
+        }
         let url = match engine.server() {
             Server::MariaDb => &a.mysql_url,
             Server::Postgres => &a.postgres_url,
         };
         let mut db = LiveDb::connect(engine.server(), url, a.timing)?;
         for c in cases.iter().filter(|c| c.engine == engine) {
+            if crate::interrupt::interrupted() {
+                break;
+            }
             let fk = if c.fk_on { "on" } else { "off" };
-            eprintln!("fksim conform: {} {:?} fk {fk} ({} permutations)", c.name, c.engine, c.sc.permutation_count());
+            bar.set_message(format!("{} {} fk {fk}", c.name, c.engine.name()));
+            bar.suspend(|| {
+                eprintln!(
+                    "fksim conform: {} {:?} fk {fk} ({} permutations)",
+                    c.name,
+                    c.engine,
+                    c.sc.permutation_count()
+                )
+            });
             db.set_schema(c.schema.clone());
             let mut cmp = Comparison::run(&c.name, &c.sc, c.engine, c.fk_on, &mut db)?;
             if c.fk_on {
                 cmp.fk_off = fk_off.clone();
             }
-            print!("{}", cmp.report());
+            bar.suspend(|| print!("{}", cmp.report()));
+            done += 1;
+            bar.set_position(done);
             if cmp.differences() == 0 {
                 agree += 1;
             }
@@ -160,6 +184,11 @@ pub fn conform(a: ConformArgs) -> Result<bool> {
             }
         }
         db.close()?;
+    }
+    bar.finish_and_clear();
+    if crate::interrupt::interrupted() {
+        println!("PARTIAL (interrupted): {agree} of the {done} cases run agree ({} cases in all)", cases.len());
+        return Ok(false);
     }
     println!("{agree} of {} cases agree", cases.len());
     Ok(agree == cases.len())

@@ -20,7 +20,7 @@ pub struct SettingsFlags {
     #[arg(long)]
     clients: Option<u32>,
     /// Simulated seconds each run lasts.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::positive_seconds, allow_negative_numbers = true)]
     seconds: Option<f64>,
     /// Application work inside each transaction, before its COMMIT (ms).
     #[arg(long)]
@@ -54,6 +54,7 @@ impl SettingsFlags {
 pub struct LoadArgs {
     /// The workload file (model/workloads/*.toml); its `[load]` table gives the defaults.
     workload: PathBuf,
+    /// The engine whose lock rules and cost file to simulate, or both.
     #[arg(long, value_parser = engines_arg(), default_value = "both")]
     engine: Engines,
     /// `on`, `off`, `both`, and `off=TABLE.COLUMN` (repeatable: the FK-on runs leave that one
@@ -160,10 +161,15 @@ pub fn load(a: LoadArgs) -> Result<()> {
     );
     let mut done_ms = 0u64;
     let mut figure = Vec::new();
+    // A Ctrl-C stops after the run in progress; the runs printed so far stand.
+    crate::interrupt::graceful();
     for (point, set) in &points {
         for (k, &engine) in engines.iter().enumerate() {
             let mut pair: Vec<LoadResult> = Vec::new();
             for &fk_on in &fks {
+                if crate::interrupt::interrupted() {
+                    break;
+                }
                 bar.set_message(format!("{} fk {}", engine.name(), if fk_on { "on" } else { "off" }));
                 let at = done_ms;
                 let mut progress = |ns: u64| bar.set_position(at + ns / 1_000_000);
@@ -199,6 +205,18 @@ pub fn load(a: LoadArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    if crate::interrupt::interrupted() {
+        let what = format!("PARTIAL (interrupted): {} of {runs} runs done", figure.len());
+        println!(
+            "{}",
+            if a.json {
+                json::to_line(&serde_json::json!({"partial": true, "runs_done": figure.len(), "runs": runs}))
+            } else {
+                what
+            }
+        );
+        return Ok(());
+    }
     if let Some(path) = &a.plot {
         let x_name = a.sweep.as_ref().map_or("clients", |s| s.name.as_str());
         let title = format!("{}: simulated txn/s, FK on and off (seed {seed})", a.workload.display());

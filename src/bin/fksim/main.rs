@@ -3,6 +3,8 @@
 //! drivers) it only says so.
 
 #[cfg(not(loom))]
+mod args;
+#[cfg(not(loom))]
 mod calibrate;
 #[cfg(not(loom))]
 mod cli;
@@ -10,6 +12,8 @@ mod cli;
 mod conform_load;
 #[cfg(not(loom))]
 mod conform_specs;
+#[cfg(not(loom))]
+mod interrupt;
 #[cfg(not(loom))]
 mod load;
 #[cfg(not(loom))]

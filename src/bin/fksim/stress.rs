@@ -22,7 +22,7 @@ pub struct StressArgs {
     #[arg(long, value_enum, default_value = "on")]
     fk: super::Fk,
     /// Wall-clock seconds to keep running (at least one run).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::args::positive_seconds, allow_negative_numbers = true)]
     seconds: f64,
     /// The seed of the delays between steps (printed when not given).
     #[arg(long)]
@@ -37,9 +37,6 @@ pub struct StressArgs {
 
 /// Run it; exit 1 on a divergence or a broken grant.
 pub fn run(a: StressArgs) -> Result<ExitCode> {
-    if !(a.seconds.is_finite() && a.seconds > 0.0) {
-        return Err(Error::Usage(format!("--seconds must be a positive number of seconds, not {}", a.seconds)));
-    }
     let fk_on = a.fk == super::Fk::On;
     let sc = Arc::new(super::load_as(&a.spec, a.engine, fk_on)?);
     let seed = a.seed.unwrap_or_else(rand::random);
