@@ -19,8 +19,9 @@ pub use schema::LiveSchema;
 use crate::run::{run_kind, EngineKind, PermutationReport};
 use crate::scenario::Scenario;
 
-/// The outcome lines compared: compare_spec.py's (step, outcome, error) and orphans, and the
-/// number of rows each query returned.
+/// The outcome lines compared: compare_spec.py's (step, outcome, error) and orphans, the
+/// number of rows each query returned, and the warnings each step got (by step, in the order
+/// sent: the live server's arrive with the step's result, the model's on the line they precede).
 fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
     let mut lines: Vec<String> = r
         .events
@@ -40,6 +41,10 @@ fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
             }
         })
         .collect();
+    let mut notices: Vec<(&str, String)> =
+        r.events.iter().flat_map(|e| e.notices.iter().map(|n| (&*e.step, n.to_string()))).collect();
+    notices.sort_by_key(|(step, _)| *step);
+    lines.extend(notices.into_iter().map(|(step, n)| format!("{step} notice {n}")));
     lines.push(format!("orphans {}", r.orphans));
     (r.steps.clone(), lines)
 }

@@ -206,7 +206,7 @@ impl Costs {
             Plan::Rollback | Plan::RollbackToSavepoint(_) => s.rollback_us,
             Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::SetConstraints { .. } => s.other_us,
             Plan::SetIsolation { .. } | Plan::SetVar { .. } | Plan::Ddl | Plan::LockTable { .. } => s.other_us,
-            Plan::Advisory(_) | Plan::Values { .. } | Plan::Prepare { .. } => s.other_us,
+            Plan::Advisory(_) | Plan::Values { .. } | Plan::Prepare { .. } | Plan::Maintenance(_) => s.other_us,
             // What the prepared statement costs is not known here; EXECUTE is priced as a SELECT.
             Plan::Execute(_) => s.select_us,
         };
