@@ -50,6 +50,9 @@ fn texts(live: Live, stmts: &[Arc<Statement>]) -> Vec<String> {
 /// statements got.
 type JobDone = (usize, Result<Vec<Rows>, DbError>, Vec<Notice>);
 
+/// A job's outcome and notices, by job id, until its track takes them.
+type Inbox = BTreeMap<usize, (Result<Vec<Rows>, DbError>, Vec<Notice>)>;
+
 /// Job ids for things that are not permutation steps.
 const SETUP_JOB: usize = usize::MAX;
 
@@ -341,7 +344,7 @@ struct LiveStage<'r> {
     perm: &'r [PermStep],
     sessions: &'r [LiveSession],
     rx: &'r Receiver<JobDone>,
-    inbox: BTreeMap<usize, (Result<Vec<Rows>, DbError>, Vec<Notice>)>,
+    inbox: Inbox,
 }
 
 impl Stage for LiveStage<'_> {
@@ -401,12 +404,7 @@ fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
 }
 
 /// Record results that arrive within `timeout`.
-fn drain(
-    rx: &Receiver<JobDone>,
-    inbox: &mut BTreeMap<usize, (Result<Vec<Rows>, DbError>, Vec<Notice>)>,
-    tracks: &mut [Track],
-    timeout: Duration,
-) {
+fn drain(rx: &Receiver<JobDone>, inbox: &mut Inbox, tracks: &mut [Track], timeout: Duration) {
     match rx.recv_timeout(timeout) {
         Ok((id, r, notices)) => {
             inbox.insert(id, (r, notices));

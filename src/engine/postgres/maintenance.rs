@@ -69,7 +69,9 @@ pub(super) struct Progress {
 /// What asking for a relation lock came to.
 enum Taken {
     /// Granted; `fresh`: taken now, not one the transaction already held.
-    Got { fresh: bool },
+    Got {
+        fresh: bool,
+    },
     Blocked,
     /// A conditional request that would have had to wait: nothing is held.
     Busy,

@@ -21,8 +21,8 @@ use super::forget_commits;
 use super::timers::{TimerKind, Timers};
 use super::{
     count_orphans, err, logical_orphans, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
-    EngineKind, ErrorKind, Horizon, LockDesc, MultixactCount, Notice, Parts, Poll, SessionId, Settings, Snapshot,
-    Undo, WaitInfo, SETUP_TRX,
+    EngineKind, ErrorKind, Horizon, LockDesc, MultixactCount, Notice, Parts, Poll, SessionId, Settings, Snapshot, Undo,
+    WaitInfo, SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
 use crate::sql::{Catalog, Isolation, Plan, SchemaOptions, Statement, Value};

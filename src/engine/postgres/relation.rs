@@ -59,7 +59,9 @@ impl<P: Parts> PgDb<P> {
             let why = (label, Purpose::Statement(what));
             let got = match rel {
                 Relation::Table(table) => self.lock_relation(s, trx, table, mode, nowait, why)?,
-                Relation::Partition { index, .. } => self.lock_rel(s, trx, PgRes::Part(index as u32), mode, nowait, why)?,
+                Relation::Partition { index, .. } => {
+                    self.lock_rel(s, trx, PgRes::Part(index as u32), mode, nowait, why)?
+                }
             };
             match got {
                 Lk::Ok => {}

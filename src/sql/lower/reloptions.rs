@@ -84,7 +84,9 @@ pub(super) fn set_options(
         let v = text(value).unwrap_or_default();
         let ok = match kind {
             Kind::Bool => matches!(v.as_str(), "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0"),
-            Kind::AutoOrBool => matches!(v.as_str(), "auto" | "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0"),
+            Kind::AutoOrBool => {
+                matches!(v.as_str(), "auto" | "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0")
+            }
             Kind::Number => v.parse::<f64>().is_ok(),
         };
         if !ok {
