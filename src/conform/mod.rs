@@ -210,3 +210,63 @@ impl Comparison {
         self.label().replacen(' ', ".", 2) + ".jsonl"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Notice;
+    use crate::run::{Outcome, StepEvent};
+
+    fn report(events: Vec<StepEvent>) -> PermutationReport {
+        PermutationReport {
+            steps: vec!["v".into(), "w".into()],
+            events,
+            orphans: 0,
+            orphans_by_ref: Vec::new(),
+            multixacts: None,
+            max_wait_chain: 0,
+            stranded: Vec::new(),
+            setup_rows: Vec::new(),
+            teardown_rows: Vec::new(),
+        }
+    }
+
+    fn event(step: &str, outcome: Outcome, notices: &[&str]) -> StepEvent {
+        StepEvent {
+            step: step.into(),
+            outcome,
+            error: None,
+            rows: Vec::new(),
+            wait: None,
+            queued_behind: None,
+            deadlocks: Vec::new(),
+            note: None,
+            access: Vec::new(),
+            notices: notices.iter().map(|m| Notice { severity: "WARNING".into(), message: m.to_string() }).collect(),
+        }
+    }
+
+    /// A step's warnings are compared whichever of its lines carries them (a live server's come
+    /// with the step's result, the model's with the line they precede); a missing one differs.
+    #[test]
+    fn notices_are_compared_by_step() {
+        let model = report(vec![
+            event("v", Outcome::Waiting, &["skip a"]),
+            event("w", Outcome::Immediate, &["skip b"]),
+            event("v", Outcome::Completed, &[]),
+        ]);
+        let live = report(vec![
+            event("v", Outcome::Waiting, &[]),
+            event("w", Outcome::Immediate, &["skip b"]),
+            event("v", Outcome::Completed, &["skip a"]),
+        ]);
+        assert_eq!(core(&model), core(&live));
+        assert!(core(&live).1.contains(&"v notice WARNING:  skip a".to_string()));
+        let silent = report(vec![
+            event("v", Outcome::Waiting, &[]),
+            event("w", Outcome::Immediate, &["skip b"]),
+            event("v", Outcome::Completed, &[]),
+        ]);
+        assert_ne!(core(&model), core(&silent));
+    }
+}

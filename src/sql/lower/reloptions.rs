@@ -6,11 +6,12 @@ use crate::sql::catalog::{Catalog, TableId};
 use sqlparser::ast::{Expr, SqlOption, Value};
 
 /// How a parameter's value is read (reloptions.c: `boolRelOpts`, `intRelOpts`, `realRelOpts`,
-/// `enumRelOpts`).
+/// `enumRelOpts`; `parse_one_reloption` words the errors).
 #[derive(Clone, Copy)]
 enum Kind {
     Bool,
-    Number,
+    Int,
+    Real,
     /// `vacuum_index_cleanup`: auto, or a boolean.
     AutoOrBool,
 }
@@ -21,24 +22,24 @@ const HEAP: &[(&str, Kind)] = &[
     ("user_catalog_table", Kind::Bool),
     ("vacuum_truncate", Kind::Bool),
     ("vacuum_index_cleanup", Kind::AutoOrBool),
-    ("fillfactor", Kind::Number),
-    ("toast_tuple_target", Kind::Number),
-    ("parallel_workers", Kind::Number),
-    ("log_autovacuum_min_duration", Kind::Number),
-    ("autovacuum_vacuum_threshold", Kind::Number),
-    ("autovacuum_vacuum_insert_threshold", Kind::Number),
-    ("autovacuum_analyze_threshold", Kind::Number),
-    ("autovacuum_vacuum_cost_limit", Kind::Number),
-    ("autovacuum_vacuum_cost_delay", Kind::Number),
-    ("autovacuum_vacuum_scale_factor", Kind::Number),
-    ("autovacuum_vacuum_insert_scale_factor", Kind::Number),
-    ("autovacuum_analyze_scale_factor", Kind::Number),
-    ("autovacuum_freeze_min_age", Kind::Number),
-    ("autovacuum_freeze_max_age", Kind::Number),
-    ("autovacuum_freeze_table_age", Kind::Number),
-    ("autovacuum_multixact_freeze_min_age", Kind::Number),
-    ("autovacuum_multixact_freeze_max_age", Kind::Number),
-    ("autovacuum_multixact_freeze_table_age", Kind::Number),
+    ("fillfactor", Kind::Int),
+    ("toast_tuple_target", Kind::Int),
+    ("parallel_workers", Kind::Int),
+    ("log_autovacuum_min_duration", Kind::Int),
+    ("autovacuum_vacuum_threshold", Kind::Int),
+    ("autovacuum_vacuum_insert_threshold", Kind::Int),
+    ("autovacuum_analyze_threshold", Kind::Int),
+    ("autovacuum_vacuum_cost_limit", Kind::Int),
+    ("autovacuum_vacuum_cost_delay", Kind::Real),
+    ("autovacuum_vacuum_scale_factor", Kind::Real),
+    ("autovacuum_vacuum_insert_scale_factor", Kind::Real),
+    ("autovacuum_analyze_scale_factor", Kind::Real),
+    ("autovacuum_freeze_min_age", Kind::Int),
+    ("autovacuum_freeze_max_age", Kind::Int),
+    ("autovacuum_freeze_table_age", Kind::Int),
+    ("autovacuum_multixact_freeze_min_age", Kind::Int),
+    ("autovacuum_multixact_freeze_max_age", Kind::Int),
+    ("autovacuum_multixact_freeze_table_age", Kind::Int),
 ];
 
 /// The text of a value as `parse_bool` would see it (`on`, `false`, `1`, `'off'`).
@@ -87,12 +88,15 @@ pub(super) fn set_options(
             Kind::AutoOrBool => {
                 matches!(v.as_str(), "auto" | "true" | "false" | "on" | "off" | "yes" | "no" | "1" | "0")
             }
-            Kind::Number => v.parse::<f64>().is_ok(),
+            Kind::Int => v.parse::<i64>().is_ok(),
+            Kind::Real => v.parse::<f64>().is_ok(),
         };
         if !ok {
             let what = match kind {
-                Kind::Bool | Kind::AutoOrBool => "boolean",
-                Kind::Number => "numeric",
+                Kind::Bool => "boolean",
+                Kind::AutoOrBool => "enum",
+                Kind::Int => "integer",
+                Kind::Real => "floating point",
             };
             return Err(LowerError::Invalid(format!("invalid value for {what} option \"{name}\": {value}")));
         }

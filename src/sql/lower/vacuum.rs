@@ -243,3 +243,7 @@ fn boolean(name: &str, arg: Option<&Token>) -> R<bool> {
         _ => Err(invalid(format!("{name} requires a Boolean value"))),
     }
 }
+
+#[cfg(test)]
+#[path = "vacuum_tests.rs"]
+mod tests;
