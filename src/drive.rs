@@ -9,7 +9,7 @@
 //! engine's next timer and moves the clock with [`Driver::advance`], on a virtual cadence (the
 //! step runner), a simulated clock (the load simulator) or a test's own.
 
-use crate::engine::{Access, DbError, Engine, EngineError, Poll, Rows, SessionId};
+use crate::engine::{Access, DbError, Engine, EngineError, Notice, Poll, Rows, SessionId};
 use crate::sql::Statement;
 use std::sync::Arc;
 
@@ -30,6 +30,8 @@ pub enum Event<'a> {
     Access(usize, Access),
     /// A SELECT of unit `tag` returned these rows.
     Rows(usize, Rows),
+    /// A statement of unit `tag` sent this notice (a warning), before the event that follows.
+    Notice(usize, Notice),
     /// A statement of unit `tag` must wait for a lock (again, if it waited before: each wait is
     /// one event).
     Blocked(usize),
@@ -180,6 +182,9 @@ impl<E: Engine> Driver<E> {
                     }
                     poll
                 };
+                for n in self.db.take_notices(s) {
+                    out(Event::Notice(a.work.tag, n));
+                }
                 match poll {
                     Poll::Blocked => {
                         out(Event::Blocked(a.work.tag));

@@ -138,10 +138,20 @@ impl Scenario {
         for s in &spec.sessions {
             let mut steps = Vec::new();
             for st in &s.steps {
+                let stmts = bind(&st.sql)?;
+                // DROP TABLE binds without changing the catalog (the teardown runner checks it);
+                // in a step the model would not run it.
+                if let Some(ddl) = stmts.iter().find(|x| x.plan == Plan::Ddl) {
+                    return Err(LoadError {
+                        file: file.clone(),
+                        pos: ddl.pos,
+                        what: "DDL in a step is not modelled (DROP TABLE runs only in teardowns)".into(),
+                    });
+                }
                 steps.push(StepPlan {
                     name: Arc::from(st.name.as_str()),
                     sql: step_text(&st.sql.sql),
-                    stmts: bind(&st.sql)?.into(),
+                    stmts: stmts.into(),
                 });
             }
             sessions.push(SessionPlan {

@@ -324,3 +324,44 @@ permutation u1 u2 c1
     let (code, _, err) = fksim(&["run", &p, "--set", "lock_timeout"]);
     assert_eq!((code, err.contains("NAME=VALUE")), (2, true), "{err}");
 }
+
+#[test]
+fn vacuum_is_postgresql_only_and_its_warnings_are_printed() {
+    let spec = "setup { CREATE TABLE t (id INT PRIMARY KEY); }
+session s1
+step l { BEGIN; LOCK TABLE t IN SHARE MODE; }
+step c { COMMIT; }
+session s2
+step v { VACUUM (SKIP_LOCKED) t; }
+permutation l v c
+";
+    let p = write_spec("vacuum.spec", spec).display().to_string();
+    let (code, out, err) = fksim(&["run", &p, "--engine", "postgres"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "s2: WARNING:  skipping vacuum of \"t\" --- lock not available\nstep v: VACUUM (SKIP_LOCKED) t;\n"
+        ),
+        "{out}"
+    );
+    let (code, out, _) = fksim(&["run", &p, "--engine", "postgres", "--json"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(
+            r#""notices": [{"severity": "WARNING", "message": "skipping vacuum of \"t\" --- lock not available"}]"#
+        ),
+        "{out}"
+    );
+    // MariaDB has no VACUUM (and LOCK TABLE is refused there first; VACUUM alone here).
+    let innodb = "setup { CREATE TABLE t (id INT PRIMARY KEY); }\nsession s1\nstep v { VACUUM t; }\n";
+    let p = write_spec("vacuum-innodb.spec", innodb).display().to_string();
+    let (code, _, err) = fksim(&["run", &p, "--engine", "innodb"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("VACUUM and ANALYZE are PostgreSQL's") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn ddl_in_a_step_is_refused() {
+    let spec = "setup { CREATE TABLE t (id INT PRIMARY KEY); }\nsession s1\nstep d { DROP TABLE t; }\n";
+    rejects("ddl-step.spec", spec, 3, "DDL in a step is not modelled");
+}

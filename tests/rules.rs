@@ -60,3 +60,8 @@ fn innodb() {
 fn postgres() {
     goldenscript::run(&mut Rules::default(), repo().join("tests/rules/postgres")).expect("the script runs");
 }
+
+#[test]
+fn postgres_maintenance() {
+    goldenscript::run(&mut Rules::default(), repo().join("tests/rules/postgres_maintenance")).expect("the script runs");
+}

@@ -4,8 +4,10 @@
 use super::dialect::Live;
 use super::live::LiveError;
 use super::url::{causes, redacted};
-use crate::engine::{DbError, ErrorKind, Rows};
+use crate::engine::{DbError, ErrorKind, Notice, Rows};
 use crate::sql::Value;
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connection to one live engine.
@@ -108,6 +110,22 @@ impl Conn {
             Target::My(o) => mysql::Conn::new(o.clone()).map(Conn::My).map_err(|e| fail(causes(&e))),
             Target::Pg(c) => c.connect(postgres::NoTls).map(|c| Conn::Pg(Box::new(c))).map_err(|e| fail(causes(&e))),
         }
+    }
+
+    /// A connection whose server notices (PostgreSQL's WARNING and NOTICE messages, handed to
+    /// libpq's notice processor) are appended to `sink` as they arrive. MariaDB has none to give
+    /// (its warnings wait for SHOW WARNINGS).
+    pub(crate) fn open_with_notices(
+        target: &Target,
+        url: &str,
+        sink: Arc<Mutex<Vec<Notice>>>,
+    ) -> Result<Conn, LiveError> {
+        let Target::Pg(c) = target else { return Conn::open(target, url) };
+        let mut c = c.clone();
+        c.notice_callback(move |n| {
+            sink.lock().push(Notice { severity: n.severity().to_string(), message: n.message().to_string() })
+        });
+        Conn::open(&Target::Pg(c), url)
     }
 
     pub(crate) fn exec(&mut self, sql: &str) -> Result<(), DbError> {

@@ -4,7 +4,7 @@
 
 use super::conn::{Canceller, Conn, Target};
 use super::dialect::{create_schema, drop_schema, orphan_queries, translate, Live};
-use crate::engine::{Access, DbError, Rows};
+use crate::engine::{Access, DbError, Notice, Rows};
 use crate::run::cadence::{self, Stage};
 use crate::run::{cancel_remaining, Outcome, PermutationReport, StepEvent, Timing, Track};
 use crate::scenario::Scenario;
@@ -45,6 +45,13 @@ struct LiveSession {
 fn texts(live: Live, stmts: &[Arc<Statement>]) -> Vec<String> {
     stmts.iter().flat_map(|s| translate(live, &s.text)).collect()
 }
+
+/// What a session thread sends back when a job ends: its id, its outcome, the notices its
+/// statements got.
+type JobDone = (usize, Result<Vec<Rows>, DbError>, Vec<Notice>);
+
+/// A job's outcome and notices, by job id, until its track takes them.
+type Inbox = BTreeMap<usize, (Result<Vec<Rows>, DbError>, Vec<Notice>)>;
 
 /// Job ids for things that are not permutation steps.
 const SETUP_JOB: usize = usize::MAX;
@@ -164,13 +171,15 @@ impl LiveDb {
         Ok(())
     }
 
-    fn open_session(&self, results: Sender<(usize, Result<Vec<Rows>, DbError>)>) -> Result<LiveSession, LiveError> {
-        let mut conn = Conn::open(&self.target, &self.url)?;
+    fn open_session(&self, results: Sender<JobDone>) -> Result<LiveSession, LiveError> {
+        let sink: Arc<parking_lot::Mutex<Vec<Notice>>> = Arc::default();
+        let mut conn = Conn::open_with_notices(&self.target, &self.url, sink.clone())?;
         let settings = self.live.dialect().session_settings();
         for s in settings {
             conn.exec(s).map_err(|e| LiveError::Setup { engine: self.name(), what: s.to_string(), why: e.message })?;
         }
         let cancel = conn.canceller();
+        sink.lock().clear();
         let (tx, rx): (Sender<Job>, Receiver<Job>) = unbounded();
         let thread = std::thread::spawn(move || {
             for job in rx {
@@ -187,7 +196,8 @@ impl LiveDb {
                         }
                     }
                 }
-                if results.send((job.id, outcome)).is_err() {
+                let notices = std::mem::take(&mut *sink.lock());
+                if results.send((job.id, outcome, notices)).is_err() {
                     break;
                 }
             }
@@ -257,7 +267,7 @@ impl LiveDb {
             }
             send(&sessions[s], Job { id: SETUP_JOB, stmts })?;
             match res_rx.recv_timeout(Duration::from_secs(15)) {
-                Ok((SETUP_JOB, _)) => {}
+                Ok((SETUP_JOB, ..)) => {}
                 _ => return Err(LiveError::Stuck(plan.name.clone())),
             }
         }
@@ -333,8 +343,8 @@ struct LiveStage<'r> {
     sc: &'r Scenario,
     perm: &'r [PermStep],
     sessions: &'r [LiveSession],
-    rx: &'r Receiver<(usize, Result<Vec<Rows>, DbError>)>,
-    inbox: BTreeMap<usize, Result<Vec<Rows>, DbError>>,
+    rx: &'r Receiver<JobDone>,
+    inbox: Inbox,
 }
 
 impl Stage for LiveStage<'_> {
@@ -389,28 +399,25 @@ fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
         deadlocks: Vec::new(),
         note: None,
         access: Vec::new(),
+        notices: Vec::new(),
     }
 }
 
 /// Record results that arrive within `timeout`.
-fn drain(
-    rx: &Receiver<(usize, Result<Vec<Rows>, DbError>)>,
-    inbox: &mut BTreeMap<usize, Result<Vec<Rows>, DbError>>,
-    tracks: &mut [Track],
-    timeout: Duration,
-) {
+fn drain(rx: &Receiver<JobDone>, inbox: &mut Inbox, tracks: &mut [Track], timeout: Duration) {
     match rx.recv_timeout(timeout) {
-        Ok((id, r)) => {
-            inbox.insert(id, r);
+        Ok((id, r, notices)) => {
+            inbox.insert(id, (r, notices));
         }
         Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
     }
-    while let Ok((id, r)) = rx.try_recv() {
-        inbox.insert(id, r);
+    while let Ok((id, r, notices)) = rx.try_recv() {
+        inbox.insert(id, (r, notices));
     }
-    for (id, r) in std::mem::take(inbox) {
+    for (id, (r, notices)) in std::mem::take(inbox) {
         if let Some(t) = tracks.get_mut(id) {
             t.finished = true;
+            t.notices = notices;
             match r {
                 Ok(rows) => t.rows = rows,
                 Err(e) => t.error = Some(e),

@@ -20,8 +20,9 @@ pub use schema::LiveSchema;
 use crate::run::{run_kind, EngineKind, PermutationReport};
 use crate::scenario::Scenario;
 
-/// The outcome lines compared: compare_spec.py's (step, outcome, error) and orphans, and the
-/// number of rows each query returned.
+/// The outcome lines compared: compare_spec.py's (step, outcome, error) and orphans, the
+/// number of rows each query returned, and the warnings each step got (by step, in the order
+/// sent: the live server's arrive with the step's result, the model's on the line they precede).
 fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
     let mut lines: Vec<String> = r
         .events
@@ -41,6 +42,10 @@ fn core(r: &PermutationReport) -> (Vec<String>, Vec<String>) {
             }
         })
         .collect();
+    let mut notices: Vec<(&str, String)> =
+        r.events.iter().flat_map(|e| e.notices.iter().map(|n| (&*e.step, n.to_string()))).collect();
+    notices.sort_by_key(|(step, _)| *step);
+    lines.extend(notices.into_iter().map(|(step, n)| format!("{step} notice {n}")));
     lines.push(format!("orphans {}", r.orphans));
     (r.steps.clone(), lines)
 }
@@ -204,5 +209,65 @@ impl Comparison {
     /// `NAME.ENGINE.fk-FK.jsonl`
     pub fn file_name(&self) -> String {
         self.label().replacen(' ', ".", 2) + ".jsonl"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Notice;
+    use crate::run::{Outcome, StepEvent};
+
+    fn report(events: Vec<StepEvent>) -> PermutationReport {
+        PermutationReport {
+            steps: vec!["v".into(), "w".into()],
+            events,
+            orphans: 0,
+            orphans_by_ref: Vec::new(),
+            multixacts: None,
+            max_wait_chain: 0,
+            stranded: Vec::new(),
+            setup_rows: Vec::new(),
+            teardown_rows: Vec::new(),
+        }
+    }
+
+    fn event(step: &str, outcome: Outcome, notices: &[&str]) -> StepEvent {
+        StepEvent {
+            step: step.into(),
+            outcome,
+            error: None,
+            rows: Vec::new(),
+            wait: None,
+            queued_behind: None,
+            deadlocks: Vec::new(),
+            note: None,
+            access: Vec::new(),
+            notices: notices.iter().map(|m| Notice { severity: "WARNING".into(), message: m.to_string() }).collect(),
+        }
+    }
+
+    /// A step's warnings are compared whichever of its lines carries them (a live server's come
+    /// with the step's result, the model's with the line they precede); a missing one differs.
+    #[test]
+    fn notices_are_compared_by_step() {
+        let model = report(vec![
+            event("v", Outcome::Waiting, &["skip a"]),
+            event("w", Outcome::Immediate, &["skip b"]),
+            event("v", Outcome::Completed, &[]),
+        ]);
+        let live = report(vec![
+            event("v", Outcome::Waiting, &[]),
+            event("w", Outcome::Immediate, &["skip b"]),
+            event("v", Outcome::Completed, &["skip a"]),
+        ]);
+        assert_eq!(core(&model), core(&live));
+        assert!(core(&live).1.contains(&"v notice WARNING:  skip a".to_string()));
+        let silent = report(vec![
+            event("v", Outcome::Waiting, &[]),
+            event("w", Outcome::Immediate, &["skip b"]),
+            event("v", Outcome::Completed, &[]),
+        ]);
+        assert_ne!(core(&model), core(&silent));
     }
 }

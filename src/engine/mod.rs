@@ -155,6 +155,10 @@ pub trait Engine: Send + Sized {
     fn take_access(&mut self, _session: SessionId) -> Option<Access> {
         None
     }
+    /// The notices (warnings) the statements `session` ran sent since the last call, in order.
+    fn take_notices(&mut self, _session: SessionId) -> Vec<Notice> {
+        Vec::new()
+    }
     /// What a blocked session waits for.
     fn wait_info(&self, session: SessionId) -> Option<WaitInfo>;
     /// The sessions a blocked session waits behind (the `behind` of [`Engine::wait_info`],

@@ -45,6 +45,22 @@ impl fmt::Display for DbError {
     }
 }
 
+/// A message the server sent the client while a statement ran, not an error: a WARNING or
+/// NOTICE (`ereport` below ERROR, elog.c), which libpq hands to the notice processor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// `WARNING`, `NOTICE`, `INFO`.
+    pub severity: String,
+    pub message: String,
+}
+
+impl fmt::Display for Notice {
+    /// As libpq formats it (`pqBuildErrorMessage3` at the default verbosity): `WARNING:  text`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:  {}", self.severity, self.message)
+    }
+}
+
 /// Rows a SELECT returned: column names and values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rows {

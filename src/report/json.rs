@@ -1,7 +1,7 @@
 //! JSON Lines output: the `fksim run --json` contract, written with `", "` and `": "` separators
 //! so lines read like the recorded real-engine files.
 
-use crate::engine::{Access, DeadlockInfo, LockDesc, MultixactCount};
+use crate::engine::{Access, DeadlockInfo, LockDesc, MultixactCount, Notice};
 use crate::run::{Outcome, PermutationReport, StepEvent};
 use serde::Serialize;
 use std::io;
@@ -69,6 +69,9 @@ struct StepLine<'a> {
     /// The index each statement scans (InnoDB's access path).
     #[serde(skip_serializing_if = "<[Access]>::is_empty")]
     access: &'a [Access],
+    /// The warnings the step's statements sent before this line.
+    #[serde(skip_serializing_if = "<[Notice]>::is_empty")]
+    notices: &'a [Notice],
 }
 
 /// The MultiXacts a permutation created (PostgreSQL), on its own line before the orphans.
@@ -114,6 +117,7 @@ fn step_line(e: &StepEvent) -> String {
             .collect(),
         note: e.note.as_deref(),
         access: &e.access,
+        notices: &e.notices,
     })
 }
 
@@ -144,6 +148,9 @@ struct CoreLine<'a> {
     step: &'a str,
     outcome: Outcome,
     error: Option<&'static str>,
+    /// An extra key, only where the server sent warnings (VACUUM's skipped relations).
+    #[serde(skip_serializing_if = "<[Notice]>::is_empty")]
+    notices: &'a [Notice],
 }
 
 /// The JSON lines of one permutation with the contract's keys only (the recorded files' format).
@@ -155,6 +162,7 @@ pub fn permutation_core(report: &PermutationReport) -> String {
             step: &e.step,
             outcome: e.outcome,
             error: e.error.as_ref().map(|x| x.kind.name()),
+            notices: &e.notices,
         }));
         out.push('\n');
     }

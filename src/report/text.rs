@@ -66,12 +66,20 @@ fn wait_lines(step: &str, w: &WaitInfo) -> String {
     out
 }
 
+/// The session a step belongs to.
+fn session_of<'a>(sc: &'a Scenario, step: &str) -> &'a str {
+    sc.spec.find_step(step).map(|(s, _)| sc.sessions[s].name.as_str()).unwrap_or("")
+}
+
 fn event(sc: &Scenario, e: &StepEvent) -> String {
-    let mut out = match e.outcome {
+    // isolationtester's notice processor (`isotesterNoticeProcessor`) prints each notice as
+    // `session: message` when libpq reads it, which is before the step's line is printed.
+    let mut out: String = e.notices.iter().map(|n| format!("{}: {n}\n", session_of(sc, &e.step))).collect();
+    out.push_str(&match e.outcome {
         Outcome::Waiting => format!("step {}: {} <waiting ...>\n", e.step, step_sql(sc, &e.step)),
         Outcome::Immediate => format!("step {}: {}\n", e.step, step_sql(sc, &e.step)),
         Outcome::Completed => format!("step {}: <... completed>\n", e.step),
-    };
+    });
     for r in &e.rows {
         out.push_str(&table(r));
     }

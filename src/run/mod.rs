@@ -15,7 +15,8 @@ pub(crate) use teardown::end_sessions;
 pub(crate) use steps::{cancel_remaining, complete_waiting, has_blocker, own_event, Track};
 
 use crate::engine::{
-    Access, DbError, DeadlockInfo, Engine, EngineError, MultixactCount, Parts, Plain, Poll, Rows, Snapshot, WaitInfo,
+    Access, DbError, DeadlockInfo, Engine, EngineError, MultixactCount, Notice, Parts, Plain, Poll, Rows, Snapshot,
+    WaitInfo,
 };
 use crate::scenario::Scenario;
 use crate::spec::PermStep;
@@ -52,6 +53,9 @@ pub struct StepEvent {
     /// The access path of each of the step's statements that scans an index (InnoDB's choice,
     /// or a live EXPLAIN's), on the first line reported after the statement started.
     pub access: Vec<Access>,
+    /// The notices (warnings) the step's statements sent since its last line, printed before
+    /// this one as isolationtester's notice processor prints them.
+    pub notices: Vec<Notice>,
 }
 
 /// The report of one permutation.

@@ -104,6 +104,7 @@ fn record(tracks: &mut [Track]) -> impl FnMut(Event) + '_ {
     move |ev| match ev {
         Event::Access(i, a) => tracks[i].access.push(a),
         Event::Rows(i, r) => tracks[i].rows.push(r),
+        Event::Notice(i, n) => tracks[i].notices.push(n),
         // A step's line says what it waits for when it is reported.
         Event::Blocked(_) => {}
         Event::Finished(i, e) => {
@@ -197,6 +198,7 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
             deadlocks: Vec::new(),
             note: None,
             access: std::mem::take(&mut tracks[i].access),
+            notices: std::mem::take(&mut tracks[i].notices),
         }
     }
 

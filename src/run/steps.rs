@@ -2,7 +2,7 @@
 //! runner and the live runner of `fksim conform`.
 
 use super::{Outcome, StepEvent};
-use crate::engine::{Access, DbError, ErrorKind, Rows};
+use crate::engine::{Access, DbError, ErrorKind, Notice, Rows};
 use crate::spec::{Marker, PermStep};
 use std::borrow::Borrow;
 
@@ -18,6 +18,8 @@ pub(crate) struct Track {
     pub rows: Vec<Rows>,
     /// Access paths of the statements started, not yet reported.
     pub access: Vec<Access>,
+    /// Notices the step's statements sent, not yet reported.
+    pub notices: Vec<Notice>,
 }
 
 /// isolationtester's `step_has_blocker`: a `step(other)` marker holds the report back while
@@ -41,6 +43,7 @@ fn finished_event<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Track], i: usiz
         deadlocks: Vec::new(),
         note: None,
         access: std::mem::take(&mut tracks[i].access),
+        notices: std::mem::take(&mut tracks[i].notices),
     }
 }
 

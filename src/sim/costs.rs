@@ -211,7 +211,8 @@ impl Costs {
             | Plan::Prepare { .. }
             | Plan::AttachPartition { .. }
             | Plan::NextVal { .. }
-            | Plan::AlterSequence { .. } => s.other_us,
+            | Plan::AlterSequence { .. }
+            | Plan::Maintenance(_) => s.other_us,
             // What the prepared statement costs is not known here; EXECUTE is priced as a SELECT.
             Plan::Execute(_) => s.select_us,
         };

@@ -427,7 +427,7 @@ impl<'w, E: Engine<Parts = Plain<IndexedStore>>> Simulation<'w, E> {
             Event::Rows(c, r) => got.push((c, Got::Rows(r.rows.len()))),
             Event::Blocked(c) => got.push((c, Got::Blocked)),
             Event::Finished(c, e) => got.push((c, Got::Finished(e.map(|e| e.kind)))),
-            Event::Access(..) => {}
+            Event::Access(..) | Event::Notice(..) => {}
         };
         let now_us = self.now / 1000;
         // Timers fire only when one is due; otherwise the clock just moves.

@@ -8,9 +8,11 @@ mod inference;
 mod insert;
 mod partition;
 mod prepare;
+mod reloptions;
 mod select;
 mod sequence;
 mod upsert;
+mod vacuum;
 
 use super::catalog::{pg_object_name, Catalog, ColType, Column, Index, RefAction, Table, TableId, Width};
 use super::plan::{CmpOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, Plan, TableLock};
@@ -19,6 +21,8 @@ use sqlparser::ast::{
     self, BinaryOperator, ColumnOption, DataType, FromTable, ObjectName, ReferentialAction, SelectItem, SetExpr,
     Statement as Ast, TableConstraint, TableFactor, TransactionIsolationLevel, TransactionMode, UnaryOperator,
 };
+
+pub(crate) use vacuum::maintenance;
 
 /// How DDL is turned into a schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -745,10 +749,14 @@ fn isolation(modes: &[TransactionMode]) -> R<Option<Isolation>> {
 }
 
 /// `LOCK TABLE` (PostgreSQL's `LockTableCommand`, lockcmds.c): ACCESS EXCLUSIVE unless a mode
-/// is given.
+/// is given. A partition named is locked by itself.
 fn lock_table(catalog: &Catalog, l: &ast::Lock) -> R<Plan> {
     use ast::LockTableMode as M;
-    let tables = l.tables.iter().map(|t| table_of(catalog, &t.name)).collect::<R<Vec<_>>>()?;
+    let relation = |name: &ObjectName| {
+        let n = ident_name(name);
+        catalog.relation(&n).ok_or(LowerError::NoSuchTable(n))
+    };
+    let rels = l.tables.iter().map(|t| relation(&t.name)).collect::<R<Vec<_>>>()?;
     let mode = match l.lock_mode {
         Some(M::AccessShare) => TableLock::AccessShare,
         Some(M::RowShare) => TableLock::RowShare,
@@ -759,7 +767,7 @@ fn lock_table(catalog: &Catalog, l: &ast::Lock) -> R<Plan> {
         Some(M::Exclusive) => TableLock::Exclusive,
         Some(M::AccessExclusive) | None => TableLock::AccessExclusive,
     };
-    Ok(Plan::LockTable { tables, mode, nowait: l.nowait })
+    Ok(Plan::LockTable { rels, mode, nowait: l.nowait })
 }
 
 /// What a DROP TABLE statement drops (`None` for any other statement).

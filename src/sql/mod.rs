@@ -11,8 +11,8 @@ pub mod value;
 pub use catalog::{Catalog, ColType, Column, ForeignKey, Index, RefAction, Table, TableId, Width};
 pub use lower::{SchemaOptions, SqlDialect};
 pub use plan::{
-    Advisory, AdvisoryOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, OnConflict, Plan,
-    Projection, RowLock, SortKey, Statement, TableLock,
+    Advisory, AdvisoryOp, Cond, DropTables, Expr, Filter, Isolation, LockClause, LockWait, Maintenance, OnConflict,
+    Plan, Projection, Relation, RowLock, SortKey, Statement, TableLock,
 };
 pub use split::{peel_lock_clause, requote, split_block, RawStatement};
 pub use value::Value;
@@ -40,11 +40,10 @@ fn excerpt(text: &str) -> String {
 /// Parse and bind one statement; DDL is applied to `catalog`.
 pub fn parse_statement(raw: &RawStatement, catalog: &mut Catalog, opts: SchemaOptions) -> Result<Statement, SqlError> {
     let fail = |what: String| SqlError { pos: raw.pos, what: format!("{what}: `{}`", excerpt(&raw.text)) };
-    let first = raw.text.split_whitespace().next().unwrap_or("");
-    if first.eq_ignore_ascii_case("VACUUM") {
-        // VACUUM (vacuum.c) takes no row locks and changes no row a transaction can see: the model
-        // runs it as a no-op setting (its ShareUpdateExclusiveLock on the table is not modelled).
-        let plan = Plan::SetVar { name: String::new(), value: String::new() };
+    // VACUUM and ANALYZE (vacuum.c): their relation locks; they take no row locks and change no
+    // row a transaction can see.
+    if let Some(plan) = lower::maintenance(catalog, &raw.text, opts.dialect) {
+        let plan = plan.map_err(|e| fail(e.to_string()))?;
         return Ok(Statement { plan, text: raw.text.clone(), pos: raw.pos, drop: None });
     }
     if let Some(plan) = lower::sequence_statement(&raw.text, catalog, opts.dialect) {

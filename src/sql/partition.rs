@@ -62,6 +62,17 @@ impl Catalog {
         self.partitions.iter().find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
+    /// The relation called `name`: a table, or a partition (a relation of its own to the lock
+    /// manager, as PostgreSQL locks each partition by its OID).
+    pub fn relation(&self, name: &str) -> Option<super::plan::Relation> {
+        use super::plan::Relation;
+        if let Some(t) = self.tables.iter().position(|t| t.name.eq_ignore_ascii_case(name)) {
+            return Some(Relation::Table(t));
+        }
+        let index = self.partitions.iter().position(|p| p.name.eq_ignore_ascii_case(name))?;
+        Some(Relation::Partition { parent: self.partitions[index].parent, index })
+    }
+
     /// The partition of a partitioned `table` that `row` is routed to; `None` if no bound takes
     /// it (`ExecFindPartition`: "no partition of relation ... found for row").
     pub fn partition_of_row(&self, table: TableId, row: &[Value]) -> Option<&Partition> {

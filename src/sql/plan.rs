@@ -364,12 +364,15 @@ pub enum Plan {
         names: Vec<String>,
         row: Vec<Value>,
     },
-    /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL).
+    /// `LOCK [TABLE] name [, ...] [IN mode MODE] [NOWAIT]` (PostgreSQL): the relations named, a
+    /// partition by itself.
     LockTable {
-        tables: Vec<TableId>,
+        rels: Vec<Relation>,
         mode: TableLock,
         nowait: bool,
     },
+    /// `VACUUM [(options)] [rel, ...]` or `ANALYZE [(options)] [rel, ...]` (PostgreSQL).
+    Maintenance(Maintenance),
     /// `PREPARE name AS statement` (PostgreSQL, without parameters): the statement, bound when
     /// the spec loads, becomes a named plan of the session that runs it (`PrepareQuery`, prepare.c).
     Prepare {
@@ -391,6 +394,41 @@ pub enum Plan {
         seq: usize,
         options: Vec<super::sequence::SeqOption>,
     },
+}
+
+/// A relation a statement names: a table of the catalog, or one partition of a partitioned table
+/// (`index` in [`crate::sql::Catalog::partitions`]), which PostgreSQL locks as a relation of its
+/// own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Relation {
+    Table(TableId),
+    Partition { parent: TableId, index: usize },
+}
+
+impl Relation {
+    /// The catalog table it is (a partition: its partitioned table).
+    pub fn table(self) -> TableId {
+        match self {
+            Relation::Table(t) | Relation::Partition { parent: t, .. } => t,
+        }
+    }
+}
+
+/// `VACUUM` or `ANALYZE` with the options that decide its locks (`ExecVacuum`, vacuum.c): the
+/// others (VERBOSE, FREEZE, INDEX_CLEANUP, ...) are read and change nothing the model keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    /// VACUUM (VACOPT_VACUUM); false for ANALYZE alone.
+    pub vacuum: bool,
+    /// ANALYZE, alone or as VACUUM's option (VACOPT_ANALYZE).
+    pub analyze: bool,
+    /// VACUUM FULL (VACOPT_FULL): ACCESS EXCLUSIVE instead of SHARE UPDATE EXCLUSIVE.
+    pub full: bool,
+    /// SKIP_LOCKED (VACOPT_SKIP_LOCKED): relation locks are taken only if they are free.
+    pub skip_locked: bool,
+    /// The relations named, each with its name as the statement spells it (unquoted names folded
+    /// to lower case), which the warnings quote; empty: every table of the database.
+    pub rels: Vec<(Relation, String)>,
 }
 
 /// PostgreSQL's table lock modes (lockdefs.h), weakest first.
@@ -430,7 +468,7 @@ impl Plan {
     pub fn tables(&self) -> Vec<TableId> {
         match self {
             Plan::Insert { table, .. } => vec![*table],
-            Plan::LockTable { tables, .. } => tables.clone(),
+            Plan::LockTable { rels, .. } => rels.iter().map(|r| r.table()).collect(),
             Plan::Update { table, filter, .. }
             | Plan::Delete { table, filter }
             | Plan::Select { table, filter, .. } => {

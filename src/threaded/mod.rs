@@ -179,7 +179,7 @@ impl<E: Engine> Core<E> {
                 let waited = slot.arrived_in != *turns;
                 slot.done = Some(StepDone { waited, error: e.cloned(), rows: std::mem::take(&mut slot.rows) });
             }
-            Event::Access(..) | Event::Blocked(_) => {}
+            Event::Access(..) | Event::Notice(..) | Event::Blocked(_) => {}
         };
         let r = driver.run(s, &mut record);
         self.after_engine_call(r);

@@ -519,6 +519,12 @@ impl<P: Parts> Engine for InnoDb<P> {
             // transaction) is not PostgreSQL's LOCK TABLE.
             return Err(EngineError::Unsupported("LOCK TABLE is not modelled on InnoDB".into()));
         }
+        if let Plan::Maintenance(_) = stmt.plan {
+            return Err(EngineError::Unsupported(
+                "VACUUM and ANALYZE are PostgreSQL's: MariaDB has no VACUUM, and its ANALYZE TABLE is another statement"
+                    .into(),
+            ));
+        }
         if let Plan::Insert { on_conflict: Some(OnConflict::Nothing { .. } | OnConflict::Update { .. }), .. } =
             stmt.plan
         {

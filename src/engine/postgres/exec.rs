@@ -78,6 +78,8 @@ pub struct Cursor {
     /// check goes on with that tuple (`heap_lock_tuple` returns what became of it), not a new
     /// scan.
     ri_found: Option<Key>,
+    /// A VACUUM's or ANALYZE's progress through its relations.
+    maintenance: super::maintenance::Progress,
 }
 
 impl Cursor {
@@ -683,6 +685,8 @@ impl<P: Parts> PgDb<P> {
             Plan::AttachPartition { parent, table, partition, cols } => {
                 self.attach_partition(s, trx, (*parent, *table, *partition, cols), &label)
             }
+            // `defer` is set exactly inside a transaction block.
+            Plan::Maintenance(m) => self.maintenance(s, trx, m, cur.defer, &mut cur.maintenance, &label),
             // The deferred RI checks of a COMMIT or SET CONSTRAINTS ... IMMEDIATE.
             Plan::Commit | Plan::SetConstraints { .. } => self.run_triggers(s, trx, cur, &label),
             Plan::Delete { table, filter } => {

@@ -8,6 +8,7 @@ mod advisory;
 mod deadlock;
 mod deferred;
 mod exec;
+mod maintenance;
 pub mod modes;
 mod multixact;
 mod prepared;
@@ -21,7 +22,7 @@ use super::forget_commits;
 use super::timers::{TimerKind, Timers};
 use super::{
     count_orphans, err, logical_orphans, Book, Chain, Counters, DbError, DdlRefusal, DeadlockInfo, Engine, EngineError,
-    EngineKind, ErrorKind, Horizon, LockDesc, MultixactCount, Parts, Poll, SessionId, Settings, Snapshot, Undo,
+    EngineKind, ErrorKind, Horizon, LockDesc, MultixactCount, Notice, Parts, Poll, SessionId, Settings, Snapshot, Undo,
     WaitInfo, SETUP_TRX,
 };
 use crate::lock::{Locks, TxnId};
@@ -40,6 +41,9 @@ pub enum PgRes {
     Tuple(u32, i64),
     Xact(TxnId),
     Rel(u32),
+    /// A partition of a partitioned table (its position in the catalog's partitions): a relation
+    /// of its own to the lock manager.
+    Part(u32),
     /// An advisory lock's key (`SET_LOCKTAG_INT64`, lockfuncs.c).
     Advisory(i64),
     /// A sequence (a relation of its own), by its index in `Catalog::sequences`.
@@ -92,6 +96,8 @@ struct Sess {
     /// The session's prepared statements by name (prepare.c keeps them in a per-backend hash
     /// table, `prepared_queries`; they outlive transactions and are not rolled back).
     prepared: Vec<(String, Arc<Statement>)>,
+    /// Warnings sent to the client and not yet taken by the driver.
+    notices: Vec<Notice>,
 }
 
 /// Why a PostgreSQL lock was taken, formatted only when reported.
@@ -342,6 +348,10 @@ impl<P: Parts> PgDb<P> {
                 (names.none.clone(), format!("transaction of {owner}"), "transaction")
             }
             PgRes::Rel(t) => (names.tables[*t as usize].clone(), "whole table".into(), "relation"),
+            PgRes::Part(i) => {
+                let parent = &self.cat.tables[self.cat.partitions[*i as usize].parent].name;
+                (Arc::from(self.relation_name(*res)), format!("partition of {parent}"), "relation")
+            }
             PgRes::Advisory(k) => (names.none.clone(), format!("key {k}"), "advisory"),
             PgRes::Sequence(q) => {
                 (Arc::from(self.cat.sequences[*q as usize].name.as_str()), "whole sequence".into(), "relation")
@@ -719,6 +729,10 @@ impl<P: Parts> Engine for PgDb<P> {
             _ => stmt,
         };
         super::refuse_system_columns(&stmt.plan)?;
+        if let Some(e) = maintenance::in_block_error(&stmt.plan, self.sessions[s].in_block) {
+            self.abort(s, false)?;
+            return Ok(Poll::Done(Err(e)));
+        }
         let autocommit = !self.sessions[s].in_block;
         let trx = match self.sessions[s].trx {
             Some(t) => t,
@@ -748,6 +762,10 @@ impl<P: Parts> Engine for PgDb<P> {
 
     fn take_deadlocks(&mut self) -> Vec<DeadlockInfo> {
         std::mem::take(&mut self.book.deadlocks)
+    }
+
+    fn take_notices(&mut self, s: SessionId) -> Vec<Notice> {
+        std::mem::take(&mut self.sessions[s].notices)
     }
 
     fn wait_info(&self, s: SessionId) -> Option<WaitInfo> {

@@ -6,27 +6,28 @@ use super::modes::{Hw, PgLock};
 use super::{PgDb, PgRes, Purpose, REL_TAG};
 use crate::engine::{err, EngineError, ErrorKind, Parts};
 use crate::lock::{Locks, Request, TxnId};
-use crate::sql::Plan;
+use crate::sql::{Plan, Relation};
 use std::sync::Arc;
 
 /// The relation locks a statement takes, in the order it takes them (the statement's own table
 /// first, then its subqueries'). Parse analysis opens the target of INSERT, UPDATE and DELETE with
 /// RowExclusiveLock (`setTargetTable`, parse_clause.c), a table read by SELECT ... FOR with
 /// RowShareLock and any other table read with AccessShareLock (`addRangeTableEntry`,
-/// parse_relation.c); `LOCK TABLE` takes its mode (`LockTableCommand`, lockcmds.c).
-pub(super) fn relation_locks(plan: &Plan) -> Vec<(usize, Hw)> {
+/// parse_relation.c); `LOCK TABLE` takes its mode on each relation it names (`LockTableCommand`,
+/// lockcmds.c).
+pub(super) fn relation_locks(plan: &Plan) -> Vec<(Relation, Hw)> {
     let own = match plan {
         Plan::Select { lock: None, .. } => Hw::AccessShare,
         Plan::Select { lock: Some(_), .. } => Hw::RowShare,
         Plan::Insert { .. } | Plan::Update { .. } | Plan::Delete { .. } => Hw::RowExclusive,
-        Plan::LockTable { tables, mode, .. } => return tables.iter().map(|&t| (t, *mode)).collect(),
+        Plan::LockTable { rels, mode, .. } => return rels.iter().map(|&r| (r, *mode)).collect(),
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
     for (i, t) in plan.tables().into_iter().enumerate() {
         let mode = if i == 0 { own } else { Hw::AccessShare };
-        if !out.contains(&(t, mode)) {
-            out.push((t, mode));
+        if !out.contains(&(Relation::Table(t), mode)) {
+            out.push((Relation::Table(t), mode));
         }
     }
     out
@@ -54,8 +55,15 @@ impl<P: Parts> PgDb<P> {
             Plan::Delete { .. } => "DELETE",
             _ => "statement",
         };
-        for (table, mode) in relation_locks(plan) {
-            match self.lock_relation(s, trx, table, mode, nowait, (label, Purpose::Statement(what)))? {
+        for (rel, mode) in relation_locks(plan) {
+            let why = (label, Purpose::Statement(what));
+            let got = match rel {
+                Relation::Table(table) => self.lock_relation(s, trx, table, mode, nowait, why)?,
+                Relation::Partition { index, .. } => {
+                    self.lock_rel(s, trx, PgRes::Part(index as u32), mode, nowait, why)?
+                }
+            };
+            match got {
                 Lk::Ok => {}
                 other => return Ok(other),
             }
@@ -63,7 +71,13 @@ impl<P: Parts> PgDb<P> {
         Ok(Lk::Ok)
     }
 
-    /// Take one relation lock (`LockRelationOid`, lmgr.c).
+    /// Lock a table by name: the table, then, if it is partitioned, each partition in the order
+    /// they were created. `LOCK TABLE` of a partitioned table locks its partitions too
+    /// (`LockTableRecurse`, lockcmds.c, over `find_inheritance_children`, which sorts them by
+    /// OID). A statement on a partitioned table locks the partitions its plan keeps
+    /// (`expand_partitioned_rtentry`, inherit.c) or routes rows to (`ExecInitPartitionInfo`); the
+    /// model keeps them all, and a statement naming one partition locks the whole tree, so it may
+    /// wait where the server does not (docs/postgres.md).
     pub(super) fn lock_relation(
         &mut self,
         s: usize,
@@ -73,7 +87,44 @@ impl<P: Parts> PgDb<P> {
         nowait: bool,
         why: (&Arc<str>, Purpose),
     ) -> Result<Lk, EngineError> {
-        let res = PgRes::Rel(table as u32);
+        match self.lock_rel(s, trx, PgRes::Rel(table as u32), mode, nowait, why)? {
+            Lk::Ok => {}
+            other => return Ok(other),
+        }
+        for index in self.partitions(table) {
+            match self.lock_rel(s, trx, PgRes::Part(index), mode, nowait, why)? {
+                Lk::Ok => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(Lk::Ok)
+    }
+
+    /// The partitions of `table` (their positions in the catalog's list), in the order created.
+    pub(super) fn partitions(&self, table: usize) -> Vec<u32> {
+        let parts = self.cat.partitions.iter().enumerate();
+        parts.filter(|(_, p)| p.parent == table).map(|(i, _)| i as u32).collect()
+    }
+
+    /// The name of a relation lock's relation.
+    pub(super) fn relation_name(&self, res: PgRes) -> &str {
+        match res {
+            PgRes::Part(i) => &self.cat.partitions[i as usize].name,
+            PgRes::Rel(t) => &self.cat.tables[t as usize].name,
+            _ => "",
+        }
+    }
+
+    /// Take one relation lock (`LockRelationOid`, lmgr.c) on a table or a partition.
+    pub(super) fn lock_rel(
+        &mut self,
+        s: usize,
+        trx: TxnId,
+        res: PgRes,
+        mode: Hw,
+        nowait: bool,
+        why: (&Arc<str>, Purpose),
+    ) -> Result<Lk, EngineError> {
         let want = PgLock::Hw(mode);
         if self.locks.holds(trx, &res, want) {
             return Ok(Lk::Ok);
@@ -87,7 +138,7 @@ impl<P: Parts> PgDb<P> {
                         self.book.wakeups.push(x.session);
                     }
                 }
-                let name = &self.cat.tables[table].name;
+                let name = self.relation_name(res);
                 Ok(Lk::Failed(err(ErrorKind::LockTimeout, format!("could not obtain lock on relation \"{name}\""))))
             }
             Request::Waiting { .. } => {

@@ -190,7 +190,7 @@ impl<P: Parts> PgDb<P> {
     }
 
     /// Queue wake-ups for the sessions of transactions granted a lock.
-    fn wake(&mut self, granted: impl Iterator<Item = TxnId>) {
+    pub(super) fn wake(&mut self, granted: impl Iterator<Item = TxnId>) {
         for t in granted {
             if let Some(x) = self.trxs.get(&t) {
                 self.book.wakeups.push(x.session);

@@ -10,7 +10,7 @@ use sqlparser::ast::{self, AlterColumnOperation, AlterTableOperation, ColumnOpti
 /// Apply an `ALTER TABLE` to the catalog.
 pub(super) fn alter_table(catalog: &mut Catalog, at: &ast::AlterTable, opts: SchemaOptions) -> R<()> {
     let name = ident_name(&at.name);
-    let t = catalog.table_id(&name).ok_or(LowerError::NoSuchTable(name))?;
+    let t = catalog.table_id(&name).ok_or_else(|| LowerError::NoSuchTable(name.clone()))?;
     for op in &at.operations {
         match op {
             AlterTableOperation::AddConstraint { constraint, not_valid: false } => {
@@ -51,6 +51,10 @@ pub(super) fn alter_table(catalog: &mut Catalog, at: &ast::AlterTable, opts: Sch
                 for n in column_names {
                     drop_column(catalog, t, &unquote(n))?;
                 }
+            }
+            AlterTableOperation::SetOptionsParens { options } => {
+                let partition = matches!(catalog.relation(&name), Some(crate::sql::Relation::Partition { .. }));
+                super::reloptions::set_options(catalog, t, partition, options, opts.dialect)?
             }
             other => return Err(unsupported(&other.to_string())),
         }
