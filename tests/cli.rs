@@ -1,6 +1,8 @@
 //! The binary as a new user meets it: bad input gives one line naming file:line and exit code 2,
 //! never a panic; good input gives the transcript or JSON.
 
+mod common;
+use common::GOOD;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -20,16 +22,6 @@ fn write_spec(name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write spec");
     path
 }
-
-const GOOD: &str = "setup { CREATE TABLE parent (id INT PRIMARY KEY, note VARCHAR(20)); CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES parent (id)); INSERT INTO parent VALUES (1, 'a'); }
-session s1
-setup { BEGIN; }
-step s1i { INSERT INTO child VALUES (1, 1); }
-step s1c { COMMIT; }
-session s2
-step s2u { UPDATE parent SET note = 'b' WHERE id = 1; }
-permutation s1i s2u s1c
-";
 
 /// Run a bad spec and check: exit 2, one stderr line `fksim: FILE:LINE:...` containing `what`.
 fn rejects(name: &str, text: &str, line: usize, what: &str) {

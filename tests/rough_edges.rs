@@ -2,6 +2,9 @@
 //! refused, runs too big to start, workloads too big to hold, the help text, the transcript's
 //! first line, sled's files, progress and Ctrl-C, conform's connection errors.
 
+mod common;
+
+use common::GOOD;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -264,16 +267,6 @@ fn the_top_level_text_names_both_engines_as_modelled() {
 }
 
 // 5. The transcript's first line.
-
-const GOOD: &str = "setup { CREATE TABLE parent (id INT PRIMARY KEY, note VARCHAR(20)); CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES parent (id)); INSERT INTO parent VALUES (1, 'a'); }
-session s1
-setup { BEGIN; }
-step s1i { INSERT INTO child VALUES (1, 1); }
-step s1c { COMMIT; }
-session s2
-step s2u { UPDATE parent SET note = 'b' WHERE id = 1; }
-permutation s1i s2u s1c
-";
 
 #[test]
 fn the_transcript_opens_with_the_engine_fk_setting_and_isolation_level() {

@@ -389,18 +389,7 @@ impl Stage for LiveStage<'_> {
 }
 
 fn waiting_line(perm: &[PermStep], i: usize) -> StepEvent {
-    StepEvent {
-        step: perm[i].name.clone(),
-        outcome: Outcome::Waiting,
-        error: None,
-        rows: Vec::new(),
-        wait: None,
-        queued_behind: None,
-        deadlocks: Vec::new(),
-        note: None,
-        access: Vec::new(),
-        notices: Vec::new(),
-    }
+    StepEvent::new(perm[i].name.clone(), Outcome::Waiting)
 }
 
 /// Record results that arrive within `timeout`.

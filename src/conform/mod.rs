@@ -234,16 +234,8 @@ mod tests {
 
     fn event(step: &str, outcome: Outcome, notices: &[&str]) -> StepEvent {
         StepEvent {
-            step: step.into(),
-            outcome,
-            error: None,
-            rows: Vec::new(),
-            wait: None,
-            queued_behind: None,
-            deadlocks: Vec::new(),
-            note: None,
-            access: Vec::new(),
             notices: notices.iter().map(|m| Notice { severity: "WARNING".into(), message: m.to_string() }).collect(),
+            ..StepEvent::new(step.into(), outcome)
         }
     }
 

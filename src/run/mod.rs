@@ -58,6 +58,24 @@ pub struct StepEvent {
     pub notices: Vec<Notice>,
 }
 
+impl StepEvent {
+    /// A line for `step` with `outcome` and nothing else on it (no error, rows, wait or notes).
+    pub fn new(step: Arc<str>, outcome: Outcome) -> StepEvent {
+        StepEvent {
+            step,
+            outcome,
+            error: None,
+            rows: Vec::new(),
+            wait: None,
+            queued_behind: None,
+            deadlocks: Vec::new(),
+            note: None,
+            access: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+}
+
 /// The report of one permutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermutationReport {

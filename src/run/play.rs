@@ -189,16 +189,11 @@ impl<E: Engine> Stage for Model<'_, '_, E> {
             }
         };
         StepEvent {
-            step: self.perm[i].name.clone(),
-            outcome: super::Outcome::Waiting,
-            error: None,
-            rows: Vec::new(),
             wait,
             queued_behind,
-            deadlocks: Vec::new(),
-            note: None,
             access: std::mem::take(&mut tracks[i].access),
             notices: std::mem::take(&mut tracks[i].notices),
+            ..StepEvent::new(self.perm[i].name.clone(), super::Outcome::Waiting)
         }
     }
 

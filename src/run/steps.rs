@@ -34,16 +34,11 @@ pub(crate) fn has_blocker<P: Borrow<PermStep>>(perm: &[P], tracks: &[Track], i: 
 
 fn finished_event<P: Borrow<PermStep>>(perm: &[P], tracks: &mut [Track], i: usize, outcome: Outcome) -> StepEvent {
     StepEvent {
-        step: perm[i].borrow().name.clone(),
-        outcome,
         error: tracks[i].error.clone(),
         rows: std::mem::take(&mut tracks[i].rows),
-        wait: None,
-        queued_behind: None,
-        deadlocks: Vec::new(),
-        note: None,
         access: std::mem::take(&mut tracks[i].access),
         notices: std::mem::take(&mut tracks[i].notices),
+        ..StepEvent::new(perm[i].borrow().name.clone(), outcome)
     }
 }
 

@@ -129,3 +129,15 @@ pub fn costs_with_timeout(kind: EngineKind, seconds: f64) -> fksim::sim::Costs {
     costs.settings.lock_timeout_ms = Some(seconds * 1000.0);
     costs
 }
+
+/// A good two-session spec the CLI tests run and break: a child insert under the FK, a parent
+/// update of the same row.
+pub const GOOD: &str = "setup { CREATE TABLE parent (id INT PRIMARY KEY, note VARCHAR(20)); CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL, FOREIGN KEY (parent_id) REFERENCES parent (id)); INSERT INTO parent VALUES (1, 'a'); }
+session s1
+setup { BEGIN; }
+step s1i { INSERT INTO child VALUES (1, 1); }
+step s1c { COMMIT; }
+session s2
+step s2u { UPDATE parent SET note = 'b' WHERE id = 1; }
+permutation s1i s2u s1c
+";
