@@ -36,6 +36,8 @@ pub enum Error {
     Sim(#[from] SimError),
     #[error(transparent)]
     Threaded(#[from] crate::threaded::ThreadedError),
+    #[error(transparent)]
+    Verdict(#[from] crate::verdict::VerdictError),
     /// A command-line value that cannot be used (`--clients 0`).
     #[error("{0}")]
     Usage(String),
@@ -58,6 +60,7 @@ impl Error {
             Error::Sim(_) => false,
             Error::Threaded(crate::threaded::ThreadedError::Run(e)) => e.is_bad_input(),
             Error::Threaded(_) => false,
+            Error::Verdict(e) => e.is_bad_input(),
             // A generated run that cannot be made is the generator's fault.
             Error::App(_) | Error::Store(_) | Error::Io { .. } => false,
         }

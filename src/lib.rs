@@ -5,7 +5,7 @@
 //! an engine profile turning each statement into lock requests and row changes (`engine`, over the
 //! pure `lock` table and a row `store`) -> the step runner (`run`) -> transcripts and JSON (`report`).
 //! The same rules run on a virtual clock under load (`sim`) and on a thread per session
-//! (`threaded`, over `sync`).
+//! (`threaded`, over `sync`); `verdict` gathers what all of them say about dropping each FK.
 
 pub mod app;
 #[cfg(not(loom))]
@@ -26,5 +26,6 @@ pub mod sql;
 pub mod store;
 pub mod sync;
 pub mod threaded;
+pub mod verdict;
 
 pub use error::Error;

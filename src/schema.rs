@@ -60,6 +60,28 @@ pub struct SchemaFile {
     pub text: Arc<str>,
     /// The logical references beside it (`NAME.references.toml`; none without that file).
     pub references: Arc<References>,
+    /// The catalogs built so far, per schema options: a workload binds the same file for every
+    /// run (parsing Django's DDL is most of a short run's time).
+    pub bound: CatalogCache,
+}
+
+/// [`SchemaFile::catalog`]'s memo. Copies of a schema file share it; it takes no part in
+/// comparisons.
+#[derive(Clone, Default)]
+pub struct CatalogCache(Arc<std::sync::Mutex<Vec<(SchemaOptions, Catalog)>>>);
+
+impl PartialEq for CatalogCache {
+    fn eq(&self, _: &CatalogCache) -> bool {
+        true
+    }
+}
+
+impl Eq for CatalogCache {}
+
+impl std::fmt::Debug for CatalogCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CatalogCache")
+    }
 }
 
 impl SchemaFile {
@@ -71,13 +93,25 @@ impl SchemaFile {
             what: format!("cannot read the schema file ({e})"),
         })?;
         let references = Arc::new(References::beside(path)?);
-        Ok(SchemaFile { file, text: text.into(), references })
+        Ok(SchemaFile { file, text: text.into(), references, bound: CatalogCache::default() })
     }
 
     /// The catalog the file's statements build. Each is a CREATE TABLE, CREATE INDEX or ALTER
     /// TABLE; `BEGIN;` / `COMMIT;` (sqlmigrate's wrapper) and `--` comments are skipped; anything
     /// else is an error at its line.
     pub fn catalog(&self, opts: SchemaOptions) -> Result<Catalog, SchemaError> {
+        let cached = |c: &Vec<(SchemaOptions, Catalog)>| c.iter().find(|(o, _)| *o == opts).map(|(_, c)| c.clone());
+        if let Some(c) = self.bound.0.lock().ok().and_then(|c| cached(&c)) {
+            return Ok(c);
+        }
+        let catalog = self.build_catalog(opts)?;
+        if let Ok(mut c) = self.bound.0.lock() {
+            c.push((opts, catalog.clone()));
+        }
+        Ok(catalog)
+    }
+
+    fn build_catalog(&self, opts: SchemaOptions) -> Result<Catalog, SchemaError> {
         let block = SqlBlock { sql: self.text.to_string(), pos: Pos { line: 1, col: 1 } };
         let fail = |pos: Pos, what: String| LoadError { file: self.file.clone(), pos, what };
         let mut catalog = Catalog::default();

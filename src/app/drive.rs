@@ -10,7 +10,7 @@ use crate::run::{run_kind_on, EngineKind, Outcome, PermutationReport, RunError, 
 use crate::scenario::LoadError;
 use crate::spec::{parse_spec, SpecError};
 use crate::sql::{SchemaOptions, Value};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 /// A generated run that could not be made (a bug in the generator or the SQL subset).
@@ -297,6 +297,22 @@ impl AppRun {
                     w.wants,
                     w.behind.iter().map(|b| &b.session).collect::<Vec<_>>()
                 ));
+            }
+        }
+        out
+    }
+
+    /// [`AppRun::child_waits_on_users`] counted by the child table of the action that waited
+    /// (only the waits for an FK check's lock: those a dropped FK removes).
+    pub fn fk_check_waits_by_table(&self) -> BTreeMap<&'static str, u64> {
+        let mut out = BTreeMap::new();
+        for e in &self.report.events {
+            if !e.wait.as_ref().is_some_and(|w| w.wants.fk_check && &*w.wants.table == "auth_user") {
+                continue;
+            }
+            let step = self.layout.sessions.iter().flatten().find(|st| *st.name == *e.step);
+            if let Some(Role::Action(a, _)) = step.map(|st| &st.role) {
+                *out.entry(a.child_table().unwrap_or("auth_user")).or_default() += 1;
             }
         }
         out

@@ -303,6 +303,18 @@ impl Action {
         }
     }
 
+    /// The child table of `auth_user` the action writes ([`sql::USER_TABLES`]), if any.
+    pub fn child_table(&self) -> Option<&'static str> {
+        let t = &sql::USER_TABLES;
+        match self {
+            Action::Enroll { .. } | Action::GetOrCreateEnrollment { .. } => Some(t[0].0),
+            Action::AddBookmark { .. } | Action::DeleteBookmark { .. } => Some(t[1].0),
+            Action::GetOrCreateModule { .. } | Action::SaveModule { .. } => Some(t[2].0),
+            Action::SubmitCompletion { .. } | Action::UpdateCompletion { .. } => Some(t[3].0),
+            _ => None,
+        }
+    }
+
     /// A short name for step names and summaries.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -170,6 +170,10 @@ impl Action {
             "delete_user" => "du",
             "get_or_create" => "g",
             "get_or_create_new_user" => "gn",
+            "studentmodule" => "sm",
+            "studentmodule_save" => "ss",
+            "completion" => "cp",
+            "completion_update" => "cu",
             _ => "sw",
         }
     }
@@ -195,6 +199,42 @@ const OBSERVE: &str =
 
 /// The spec text of a concrete workload run in `order` (from [`Layout::order`]), then `tail`.
 pub fn spec_text(c: &Concrete, layout: &Layout, order: &[(usize, usize)], tail: Tail, comment: &str) -> String {
+    let mut out = sessions_text(c, layout, comment);
+    let sql = &c.sql;
+    let _ =
+        writeln!(out, "\nsession obs\nstep tick {{ {NOOP}; }}\nstep obs1 {{ {OBSERVE} }}\nstep obs2 {{ {OBSERVE} }}");
+    if tail.sweep {
+        let sweep = Action::Sweep.statements_in(sql).join("; ");
+        let _ = writeln!(out, "\nsession sweeper\nstep sweep {{ {sweep}; }}");
+    }
+    let mut perm: Vec<&str> = order.iter().map(|&(s, i)| layout.sessions[s][i].name.as_str()).collect();
+    perm.extend(std::iter::repeat_n("tick", tail.ticks));
+    perm.push("obs1");
+    if tail.sweep {
+        perm.push("sweep");
+        perm.extend(std::iter::repeat_n("tick", tail.ticks));
+        perm.push("obs2");
+    }
+    let _ = writeln!(out, "\npermutation {}", perm.join(" "));
+    out
+}
+
+/// The spec text of `c`'s sessions alone, and no permutation line: what `fksim explore` runs
+/// (every interleaving). Every step is sent as Django sends it when the get of a get_or_create
+/// finds nothing and its create succeeds: the create is sent, the second get (sent only after an
+/// `IntegrityError`) is left out, since the explorer cannot choose a session's next step by the
+/// result of the last. So a get_or_create is exact where no other session creates its row;
+/// where the create fails, Django's second get, a plain read, would take no lock either.
+pub fn explore_text(c: &Concrete, comment: &str) -> String {
+    let mut layout = Layout::new(c);
+    for steps in &mut layout.sessions {
+        steps.retain(|st| !matches!(st.role, Role::Action(_, Part::GetAgain)));
+    }
+    sessions_text(c, &layout, comment)
+}
+
+/// The comment, setup, teardown and sessions of a spec of `c` laid out as `layout`.
+fn sessions_text(c: &Concrete, layout: &Layout, comment: &str) -> String {
     let mut out = String::new();
     for line in comment.lines() {
         let _ = writeln!(out, "# {line}");
@@ -223,21 +263,6 @@ pub fn spec_text(c: &Concrete, layout: &Layout, order: &[(usize, usize)], tail: 
             let _ = writeln!(out, "step {} {{ {}; }}", st.name, st.sql(begin, sql).join("; "));
         }
     }
-    let _ =
-        writeln!(out, "\nsession obs\nstep tick {{ {NOOP}; }}\nstep obs1 {{ {OBSERVE} }}\nstep obs2 {{ {OBSERVE} }}");
-    if tail.sweep {
-        let sweep = Action::Sweep.statements_in(sql).join("; ");
-        let _ = writeln!(out, "\nsession sweeper\nstep sweep {{ {sweep}; }}");
-    }
-    let mut perm: Vec<&str> = order.iter().map(|&(s, i)| layout.sessions[s][i].name.as_str()).collect();
-    perm.extend(std::iter::repeat_n("tick", tail.ticks));
-    perm.push("obs1");
-    if tail.sweep {
-        perm.push("sweep");
-        perm.extend(std::iter::repeat_n("tick", tail.ticks));
-        perm.push("obs2");
-    }
-    let _ = writeln!(out, "\npermutation {}", perm.join(" "));
     out
 }
 

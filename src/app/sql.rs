@@ -37,6 +37,7 @@ impl AppSql {
                 file: "the built-in schema".into(),
                 text: super::SCHEMA.into(),
                 references: Default::default(),
+                bound: Default::default(),
             };
             base.unenforce(&mut builtin.catalog(opts)?)?;
             return Ok(AppSql { base, ..AppSql::default() });

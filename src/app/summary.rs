@@ -40,7 +40,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, i: u64, r: &AppRun) {
+    /// Count run number `i` in.
+    pub fn add(&mut self, i: u64, r: &AppRun) {
         self.runs += 1;
         let orphans = r.observed("obs1").map_or(r.report.orphans, |o| o.orphans().len());
         self.orphans += orphans as u64;

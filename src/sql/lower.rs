@@ -41,7 +41,7 @@ pub struct SchemaOptions {
 /// MySQL dialects read as an index clause). A statement the engine's dialect refuses is read
 /// with the generic one, which takes the statements written for both servers (`BEGIN ISOLATION
 /// LEVEL ...`, PostgreSQL's `SET` of a duration) that sqlparser's MySQL dialect does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SqlDialect {
     Generic,
     Postgres,
@@ -52,6 +52,14 @@ impl SqlDialect {
     /// Parse `text` with this dialect (then the generic one); the first dialect's error if both
     /// refuse it.
     pub(crate) fn parse(self, text: &str) -> Result<Vec<Ast>, sqlparser::parser::ParserError> {
+        type Parsed = Result<Vec<Ast>, sqlparser::parser::ParserError>;
+        thread_local! {
+            static PARSED: super::memo::Memo<(SqlDialect, String), Parsed> = Default::default();
+        }
+        super::memo::memoized(&PARSED, &(self, text.to_string()), || self.parse_uncached(text))
+    }
+
+    fn parse_uncached(self, text: &str) -> Result<Vec<Ast>, sqlparser::parser::ParserError> {
         use sqlparser::dialect::{GenericDialect, MySqlDialect, PostgreSqlDialect};
         use sqlparser::parser::Parser;
         let generic = || Parser::parse_sql(&GenericDialect {}, text);

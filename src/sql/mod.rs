@@ -2,6 +2,7 @@
 
 pub mod catalog;
 mod lower;
+mod memo;
 pub mod partition;
 pub mod plan;
 pub mod sequence;

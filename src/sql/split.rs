@@ -49,6 +49,22 @@ fn is_blank(t: &Token) -> bool {
 
 /// Split a block into its statements (empty ones are dropped).
 pub fn split_block(block: &SqlBlock) -> Result<Vec<RawStatement>, SqlError> {
+    thread_local! {
+        static SPLIT: super::memo::Memo<String, Result<Vec<RawStatement>, SqlError>> = Default::default();
+    }
+    // Memoized at line 1, column 1; then moved to where the block is.
+    let at_origin = |r: &RawStatement| RawStatement {
+        text: r.text.clone(),
+        pos: file_pos(block, r.pos.line as u64, r.pos.col as u64),
+    };
+    let origin = SqlBlock { sql: block.sql.clone(), pos: Pos { line: 1, col: 1 } };
+    match super::memo::memoized(&SPLIT, &block.sql, || split_uncached(&origin)) {
+        Ok(v) => Ok(v.iter().map(at_origin).collect()),
+        Err(e) => Err(SqlError { pos: file_pos(block, e.pos.line as u64, e.pos.col as u64), what: e.what }),
+    }
+}
+
+fn split_uncached(block: &SqlBlock) -> Result<Vec<RawStatement>, SqlError> {
     let dialect = GenericDialect {};
     let tokens = Tokenizer::new(&dialect, &block.sql).tokenize_with_location().map_err(|e| SqlError {
         pos: file_pos(block, e.location.line, e.location.column),
@@ -115,6 +131,14 @@ pub fn peel_lock_clause(text: &str) -> Result<(String, Option<LockClause>), Stri
 }
 
 fn peel_trailing_lock(text: &str) -> Result<(String, Option<LockClause>), String> {
+    type Peeled = Result<(String, Option<LockClause>), String>;
+    thread_local! {
+        static PEELED: super::memo::Memo<String, Peeled> = Default::default();
+    }
+    super::memo::memoized(&PEELED, &text.to_string(), || peel_uncached(text))
+}
+
+fn peel_uncached(text: &str) -> Result<(String, Option<LockClause>), String> {
     let dialect = GenericDialect {};
     let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
         return Ok((text.to_string(), None));

@@ -277,6 +277,10 @@ enum Cmd {
     /// Simulate a workload's clients on a virtual clock, FK on and off: throughput, latency,
     /// lock waits, aborts and CPU, from the engines' own lock rules and a fitted cost model.
     Load(load::LoadArgs),
+    /// From a schema and a workload to a verdict per FK and engine: the races explored, the
+    /// workload's runs, the load swept over clients, FK on, each FK off, all off; writes
+    /// report.md, report.json and SVG figures to --out.
+    Report(crate::report::ReportArgs),
     /// Fit an engine's cost file (model/costs/*.toml) on its live server: each statement kind
     /// the load runs, one client at a time, FK on and off; the server's CPU time from /proc.
     Calibrate(calibrate::CalibrateArgs),
@@ -676,6 +680,10 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Load(args) => {
             load::load(args)?;
+            Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
+        }
+        Cmd::Report(args) => {
+            crate::report::report(args)?;
             Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Stress(args) => stress::run(args),
