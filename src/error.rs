@@ -36,6 +36,8 @@ pub enum Error {
     Sim(#[from] SimError),
     #[error(transparent)]
     Threaded(#[from] crate::threaded::ThreadedError),
+    #[error(transparent)]
+    Draw(#[from] crate::report::timeline::DrawError),
     /// A command-line value that cannot be used (`--clients 0`).
     #[error("{0}")]
     Usage(String),
@@ -59,7 +61,7 @@ impl Error {
             Error::Threaded(crate::threaded::ThreadedError::Run(e)) => e.is_bad_input(),
             Error::Threaded(_) => false,
             // A generated run that cannot be made is the generator's fault.
-            Error::App(_) | Error::Store(_) | Error::Io { .. } => false,
+            Error::App(_) | Error::Store(_) | Error::Io { .. } | Error::Draw(_) => false,
         }
     }
 

@@ -17,6 +17,8 @@ mod interrupt;
 #[cfg(not(loom))]
 mod load;
 #[cfg(not(loom))]
+mod see;
+#[cfg(not(loom))]
 mod stress;
 
 #[cfg(not(loom))]
