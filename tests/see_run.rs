@@ -201,6 +201,24 @@ fn graph_writes_the_deadlock_cycle_as_dot_and_timelines_that_parse() {
     }
 }
 
+/// With `--fk both`, each side's pictures in a directory of its own: InnoDB's cross deadlock's
+/// waits with the FK, none without it.
+#[test]
+fn graph_with_fk_both_writes_each_side_apart() {
+    let dir = scratch("graph-both");
+    let out = ok(&["run", CROSS, "--fk", "both", "--graph", dir.to_str().expect("a path")]);
+    let (on, off) = (dir.join("fk-on"), dir.join("fk-off"));
+    let perms = out.lines().filter(|l| l.starts_with("starting permutation")).count();
+    for side in [&on, &off] {
+        let (dots, svgs) = (files_with(side, "dot").len(), files_with(side, "svg").len());
+        assert_eq!(svgs, perms, "{}", side.display());
+        let line = format!("graphs: {dots} DOT files and {svgs} timelines in {}", side.display());
+        assert!(out.lines().any(|l| l == line), "no `{line}` in\n{out}");
+    }
+    assert!(!files_with(&on, "dot").is_empty() && files_with(&off, "dot").is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bad_uses_are_refused_with_exit_2() {
     let r = fksim(&["run", UPDATE_INSERT, "--fk", "both", "--fk", "off=student_courseenrollment.user_id"]);

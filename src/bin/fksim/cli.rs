@@ -187,7 +187,8 @@ enum Cmd {
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
         /// Write each waiting step's wait-for graph (DIR/N-STEP.dot, Graphviz) and each
-        /// permutation's timeline (DIR/N.svg), N counting permutations from 1.
+        /// permutation's timeline (DIR/N.svg), N counting permutations from 1; with `--fk both`
+        /// in DIR/fk-on and DIR/fk-off.
         #[arg(long, value_name = "DIR")]
         graph: Option<PathBuf>,
     },
@@ -652,18 +653,18 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 check_run_size(&common.spec, scs[0].permutation_count())?;
             }
             let first_line = run_first_line(&common, both)?;
-            if both {
-                if common.store()? != StoreChoice::Memory || graph.is_some() {
-                    return Err(Error::Usage(
-                        "--fk both runs in memory and without --graph: give --fk on or off".into(),
-                    ));
-                }
-                interrupt::graceful();
-                common.engine.run(RunBoth { sides: [&scs[0], &scs[1]], as_json: json, only, first_line })?;
-                return Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS });
-            }
             let what =
                 first_line.trim_start_matches("-- fksim run: ").split(", isolation").next().unwrap_or("").to_string();
+            if both {
+                if common.store()? != StoreChoice::Memory {
+                    return Err(Error::Usage("--fk both runs in memory: --store sled is for --fk on or off".into()));
+                }
+                let engine = what.split(", ").next().unwrap_or("").to_string();
+                let graphs = graph.as_deref().map(|d| see::graph_dirs(d, &engine)).transpose()?;
+                interrupt::graceful();
+                common.engine.run(RunBoth { sides: [&scs[0], &scs[1]], as_json: json, only, first_line, graphs })?;
+                return Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS });
+            }
             let graphs = graph.as_deref().map(GraphDir::new).transpose()?.map(|g| (g, what));
             interrupt::graceful();
             let sc = &scs[0];

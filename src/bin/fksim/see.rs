@@ -44,11 +44,22 @@ pub struct RunBoth<'a> {
     pub only: Option<Vec<PermStep>>,
     /// The header line (engine, isolation, which side is which).
     pub first_line: String,
+    /// `--graph DIR`: DIR/fk-on and DIR/fk-off, with the titles' engine and FK setting.
+    pub graphs: Option<[(GraphDir, String); 2]>,
+}
+
+/// `--graph DIR` with `--fk both`: the pictures of each side in a directory of their own.
+pub fn graph_dirs(dir: &Path, engine: &str) -> Result<[(GraphDir, String); 2]> {
+    GraphDir::new(dir)?;
+    let side = |(_, fk): (Fk, &str)| -> Result<(GraphDir, String)> {
+        Ok((GraphDir::new(&dir.join(format!("fk-{fk}")))?, format!("{engine}, fk {fk}")))
+    };
+    Ok([side(BOTH[0])?, side(BOTH[1])?])
 }
 
 impl EngineTask for RunBoth<'_> {
     type Output = Result<()>;
-    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(self) -> Result<()>
+    fn run<E: Engine<Parts = Plain<MemStore>> + Clone + 'static>(mut self) -> Result<()>
     where
         E::With<Tracing>: Clone,
     {
@@ -64,7 +75,7 @@ impl EngineTask for RunBoth<'_> {
             Some(p) => Box::new(std::iter::once(p)),
             None => on.permutations(),
         };
-        for perm in perms {
+        for (n, perm) in perms.enumerate() {
             if interrupt::interrupted() {
                 break;
             }
@@ -81,6 +92,16 @@ impl EngineTask for RunBoth<'_> {
                 side_by_side::side_by_side(&parts[0], &parts[1], side_by_side::COLUMN_WIDTH)
             };
             out.write_all(chunk.as_bytes()).map_err(io())?;
+            for (side, (dir, what)) in self.graphs.iter_mut().flatten().enumerate() {
+                dir.write(self.sides[side], n + 1, &reports[side], what)?;
+            }
+        }
+        for (dir, _) in self.graphs.iter().flatten() {
+            if self.as_json {
+                eprintln!("fksim: {}", dir.summary());
+            } else {
+                writeln!(out, "{}", dir.summary()).map_err(io())?;
+            }
         }
         out.flush().map_err(io())
     }
