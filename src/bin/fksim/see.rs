@@ -131,7 +131,10 @@ impl GraphDir {
         let perm = report.steps.join(" ");
         let mut names: Vec<String> = Vec::new();
         for g in graph::step_graphs(sc, report) {
-            let base = format!("{n}-{}", g.step);
+            // A quoted step name may hold any character: keep those a file name can.
+            let step: String =
+                g.step.chars().map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+            let base = format!("{n}-{step}");
             let repeats = names.iter().filter(|x| **x == base).count();
             let file = if repeats == 0 { format!("{base}.dot") } else { format!("{base}-{}.dot", repeats + 1) };
             names.push(base);
