@@ -6,13 +6,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::conform_specs::{conform, conform_fk_arg, conform_fks, ConformArgs, ConformFk};
 use crate::interrupt::{self, DataDir, EXIT_INTERRUPTED};
-use crate::see::{self, GraphDir, RunBoth, BOTH};
+use crate::see::{self, GraphDir, RunBoth};
 use crate::{args, calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use fksim::conform::Timing;
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, StoreOf};
-use fksim::explore::{explore_kind_until, Space, Tracing};
+use fksim::explore::{Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
 use fksim::scenario::{LoadError, Scenario};
@@ -543,7 +543,7 @@ impl StoreTask for Bench<'_> {
 
 /// explore's progress on stderr (drawn only on a terminal): interleavings run of the space (or
 /// the sample), with an ETA; under reduction fewer run than the space has, so its ETA is a bound.
-fn explore_bar(space: Space, total: u128) -> ProgressBar {
+pub fn explore_bar(space: Space, total: u128) -> ProgressBar {
     let len = match space {
         Space::Sample { count, .. } => count,
         Space::All | Space::Reduced => u64::try_from(total).unwrap_or(u64::MAX),
@@ -554,36 +554,6 @@ fn explore_bar(space: Space, total: u128) -> ProgressBar {
         format!("explore [{{bar:30}}] {{pos}} of {of}{{len}} interleavings, {{elapsed}} elapsed, ETA {{eta}}");
     bar.set_style(ProgressStyle::with_template(&template).expect("a valid template").progress_chars("=> "));
     bar
-}
-
-/// One exploration of `sc` (bound with `fk_args`), its progress on stderr.
-fn explore_one(
-    engine: EngineKind,
-    sc: &Scenario,
-    fk: Fk,
-    fk_args: &[FkArg],
-    space: Space,
-    total: u128,
-    threads: usize,
-) -> Result<fksim::explore::Summary> {
-    let started = Instant::now();
-    let bar = explore_bar(space, total);
-    let progress = |done: u64| bar.set_position(done);
-    let stop = interrupt::graceful();
-    let mut summary = explore_kind_until(engine, sc, space, threads, &progress, stop)?;
-    bar.finish_and_clear();
-    summary.fk = format!("{fk:?}").to_lowercase();
-    for off in fk_settings(fk_args, None)?.1.fk_off {
-        summary.fk.push_str(&format!(" off={off}"));
-    }
-    let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "fksim explore: fk {}: {} interleavings run in {secs:.2} s on {threads} threads ({:.0} interleavings/s)",
-        summary.fk,
-        summary.explored,
-        summary.explored as f64 / secs.max(1e-9)
-    );
-    Ok(summary)
 }
 
 fn main_inner(cli: Cli) -> Result<ExitCode> {
@@ -631,12 +601,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             })
         }
         Cmd::Run { common, json, permutation, set, graph } => {
-            let both = see::fk_both(&common.fk_args)?;
-            let sides: Vec<Vec<FkArg>> = if both {
-                BOTH.iter().map(|(fk, _)| vec![FkArg::All(*fk)]).collect()
-            } else {
-                vec![common.fk_args.clone()]
-            };
+            let (both, sides) = see::fk_sides(&common.fk_args)?;
             let mut scs = Vec::new();
             for fk_args in &sides {
                 let (mut sc, _) = load_fk(&common, fk_args)?;
@@ -679,12 +644,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                         .into(),
                 ));
             }
-            let both = see::fk_both(&common.fk_args)?;
-            let sides: Vec<Vec<FkArg>> = if both {
-                BOTH.iter().map(|(fk, _)| vec![FkArg::All(*fk)]).collect()
-            } else {
-                vec![common.fk_args.clone()]
-            };
+            let (_, sides) = see::fk_sides(&common.fk_args)?;
             let scs = sides.iter().map(|a| load_fk(&common, a)).collect::<Result<Vec<_>>>()?;
             let total = fksim::spec::count_interleavings(&scs[0].0.spec.step_counts());
             let space = match sample {
@@ -713,7 +673,7 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
             );
             let mut summaries = Vec::new();
             for ((sc, fk), fk_args) in scs.iter().zip(&sides) {
-                summaries.push(explore_one(common.engine, sc, *fk, fk_args, space, total, threads)?);
+                summaries.push(see::explore_one(common.engine, sc, *fk, fk_args, space, total, threads)?);
             }
             match (&summaries[..], json) {
                 ([on, off], true) => println!("{}", json::to_line(&serde_json::json!({"fk_on": on, "fk_off": off}))),

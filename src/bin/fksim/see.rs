@@ -1,10 +1,12 @@
 //! Seeing a run: `--fk both` (FK on beside FK off) for `run` and `explore`, and `run --graph DIR`
 //! (the wait-for graph of each waiting step as DOT, a timeline per permutation as SVG).
 
-use crate::cli::{Fk, FkArg, Result};
+use crate::cli::{explore_bar, fk_settings, Fk, FkArg, Result};
 use crate::interrupt;
+use fksim::engine::EngineKind;
 use fksim::engine::{Engine, EngineTask, Plain};
 use fksim::explore::Tracing;
+use fksim::explore::{explore_kind_until, Space};
 use fksim::report::{graph, json, side_by_side, text, timeline};
 use fksim::run::{PermutationReport, Runner};
 use fksim::scenario::Scenario;
@@ -13,6 +15,7 @@ use fksim::store::MemStore;
 use fksim::Error;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Does `--fk` say `both`? Only alone: with `off=TABLE.COLUMN` (or another value) it is refused.
 pub fn fk_both(args: &[FkArg]) -> Result<bool> {
@@ -34,6 +37,46 @@ pub fn fk_both(args: &[FkArg]) -> Result<bool> {
 
 /// The `--fk` values of each side of `--fk both`: FK on, then FK off.
 pub const BOTH: [(Fk, &str); 2] = [(Fk::On, "on"), (Fk::Off, "off")];
+
+/// Is it `--fk both`, and the `--fk` values of each run: FK on and FK off for `both`, else the
+/// ones given.
+pub fn fk_sides(args: &[FkArg]) -> Result<(bool, Vec<Vec<FkArg>>)> {
+    Ok(if fk_both(args)? {
+        (true, BOTH.iter().map(|(fk, _)| vec![FkArg::All(*fk)]).collect())
+    } else {
+        (false, vec![args.to_vec()])
+    })
+}
+
+/// One exploration of `sc` (bound with `fk_args`), its progress on stderr.
+pub fn explore_one(
+    engine: EngineKind,
+    sc: &Scenario,
+    fk: Fk,
+    fk_args: &[FkArg],
+    space: Space,
+    total: u128,
+    threads: usize,
+) -> Result<fksim::explore::Summary> {
+    let started = Instant::now();
+    let bar = explore_bar(space, total);
+    let progress = |done: u64| bar.set_position(done);
+    let stop = interrupt::graceful();
+    let mut summary = explore_kind_until(engine, sc, space, threads, &progress, stop)?;
+    bar.finish_and_clear();
+    summary.fk = format!("{fk:?}").to_lowercase();
+    for off in fk_settings(fk_args, None)?.1.fk_off {
+        summary.fk.push_str(&format!(" off={off}"));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "fksim explore: fk {}: {} interleavings run in {secs:.2} s on {threads} threads ({:.0} interleavings/s)",
+        summary.fk,
+        summary.explored,
+        summary.explored as f64 / secs.max(1e-9)
+    );
+    Ok(summary)
+}
 
 /// `fksim run --fk both`: each permutation run FK on and FK off, side by side (or, with `--json`,
 /// FK on's lines and then FK off's, each with `"fk": "on"` or `"fk": "off"`), in memory.
