@@ -38,6 +38,8 @@ pub enum Error {
     Threaded(#[from] crate::threaded::ThreadedError),
     #[error(transparent)]
     Verdict(#[from] crate::verdict::VerdictError),
+    #[error(transparent)]
+    Draw(#[from] crate::report::timeline::DrawError),
     /// A command-line value that cannot be used (`--clients 0`).
     #[error("{0}")]
     Usage(String),
@@ -62,7 +64,7 @@ impl Error {
             Error::Threaded(_) => false,
             Error::Verdict(e) => e.is_bad_input(),
             // A generated run that cannot be made is the generator's fault.
-            Error::App(_) | Error::Store(_) | Error::Io { .. } => false,
+            Error::App(_) | Error::Store(_) | Error::Io { .. } | Error::Draw(_) => false,
         }
     }
 

@@ -6,6 +6,7 @@
 //! summary is the same whatever the thread count. The walk itself, with and without sleep-set
 //! reduction, is in `dfs.rs`.
 
+pub mod compare;
 mod dfs;
 mod footprint;
 mod traced_locks;

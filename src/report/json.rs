@@ -143,6 +143,22 @@ pub fn permutation(report: &PermutationReport) -> String {
     out
 }
 
+/// Every line of `lines` (JSON objects, one a line) with `"key": "value"` put first, as
+/// `fksim run --json --fk both` marks each line `"fk": "on"` or `"fk": "off"`.
+pub fn tagged(lines: &str, key: &str, value: &str) -> String {
+    let tag = format!("{}: {}", to_line(&key), to_line(&value));
+    let mut out = String::with_capacity(lines.len() + lines.len() / 8);
+    for line in lines.lines() {
+        match line.strip_prefix('{') {
+            Some("}") => out.push_str(&format!("{{{tag}}}")),
+            Some(rest) => out.push_str(&format!("{{{tag}, {rest}")),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[derive(Serialize)]
 struct CoreLine<'a> {
     step: &'a str,
@@ -169,4 +185,21 @@ pub fn permutation_core(report: &PermutationReport) -> String {
     out.push_str(&to_line(&OrphanLine { orphans: report.orphans }));
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_goes_first_on_every_object_line_and_keeps_the_rest() {
+        let lines = "{\"step\": \"s1\", \"error\": null}\n{}\n";
+        let out = tagged(lines, "fk", "on");
+        assert_eq!(out, "{\"fk\": \"on\", \"step\": \"s1\", \"error\": null}\n{\"fk\": \"on\"}\n");
+        for (a, b) in lines.lines().zip(out.lines()) {
+            let mut a: serde_json::Value = serde_json::from_str(a).unwrap();
+            a["fk"] = "on".into();
+            assert_eq!(a, serde_json::from_str::<serde_json::Value>(b).unwrap());
+        }
+    }
 }

@@ -67,7 +67,7 @@ fn wait_lines(step: &str, w: &WaitInfo) -> String {
 }
 
 /// The session a step belongs to.
-fn session_of<'a>(sc: &'a Scenario, step: &str) -> &'a str {
+pub fn session_of<'a>(sc: &'a Scenario, step: &str) -> &'a str {
     sc.spec.find_step(step).map(|(s, _)| sc.sessions[s].name.as_str()).unwrap_or("")
 }
 
@@ -123,29 +123,48 @@ fn event(sc: &Scenario, e: &StepEvent) -> String {
     out
 }
 
-/// The transcript of one permutation.
-pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
-    let mut out = format!("\nstarting permutation: {}\n", report.steps.join(" "));
+/// One permutation's transcript in parts: the lines before the first step, each step event's
+/// lines (with its step's name), and the lines after the last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptParts {
+    pub head: String,
+    pub events: Vec<(String, String)>,
+    pub tail: String,
+}
+
+/// The transcript of one permutation, in parts ([`permutation`] joins them).
+pub fn permutation_parts(sc: &Scenario, report: &PermutationReport) -> TranscriptParts {
+    let mut head = format!("\nstarting permutation: {}\n", report.steps.join(" "));
     for rows in &report.setup_rows {
-        out.push_str(&table(rows));
+        head.push_str(&table(rows));
     }
-    for e in &report.events {
-        out.push_str(&event(sc, e));
-    }
+    let events = report.events.iter().map(|e| (e.step.to_string(), event(sc, e))).collect();
+    let mut tail = String::new();
     for rows in &report.teardown_rows {
-        out.push_str(&table(rows));
+        tail.push_str(&table(rows));
     }
     // A note line (isolationtester's comparisons leave `  --` lines out), only when some were made.
     if let Some(m) = report.multixacts.as_ref().filter(|m| m.created > 0) {
-        out.push_str(&format!("  -- multixacts: {}\n", m.line(usize::MAX)));
+        tail.push_str(&format!("  -- multixacts: {}\n", m.line(usize::MAX)));
     }
     // Of the orphans, those over the references the DDL does not declare (a schema file's
     // references file), one note line, only when the schema has such references.
     if !report.orphans_by_ref.is_empty() {
         let parts: Vec<String> = report.orphans_by_ref.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        out.push_str(&format!("  -- orphans over references without a constraint: {}\n", parts.join(", ")));
+        tail.push_str(&format!("  -- orphans over references without a constraint: {}\n", parts.join(", ")));
     }
-    out.push_str(&format!("orphans: {}\n", report.orphans));
+    tail.push_str(&format!("orphans: {}\n", report.orphans));
+    TranscriptParts { head, events, tail }
+}
+
+/// The transcript of one permutation.
+pub fn permutation(sc: &Scenario, report: &PermutationReport) -> String {
+    let parts = permutation_parts(sc, report);
+    let mut out = parts.head;
+    for (_, lines) in parts.events {
+        out.push_str(&lines);
+    }
+    out.push_str(&parts.tail);
     out
 }
 

@@ -6,12 +6,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::conform_specs::{conform, conform_fk_arg, conform_fks, ConformArgs, ConformFk};
 use crate::interrupt::{self, DataDir, EXIT_INTERRUPTED};
+use crate::see::{self, GraphDir, RunBoth};
 use crate::{args, calibrate, conform_load, load, stress};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use fksim::conform::Timing;
 use fksim::engine::{Engine, EngineKind, EngineTask, Plain, StoreOf};
-use fksim::explore::{explore_kind_until, Space, Tracing};
+use fksim::explore::{Space, Tracing};
 use fksim::report::{json, text};
 use fksim::run::Runner;
 use fksim::scenario::{LoadError, Scenario};
@@ -95,15 +96,18 @@ impl Which2 {
 pub enum FkArg {
     All(Fk),
     Off(Vec<String>),
+    /// `both` (run and explore): FK on and FK off, side by side.
+    Both,
 }
 
 pub fn fk_arg(s: &str) -> std::result::Result<FkArg, String> {
     match s {
         "on" => Ok(FkArg::All(Fk::On)),
         "off" => Ok(FkArg::All(Fk::Off)),
+        "both" => Ok(FkArg::Both),
         _ => match s.strip_prefix("off=") {
             Some(list) => Ok(FkArg::Off(list.split(',').map(|x| x.trim().to_string()).collect())),
-            None => Err("expected on, off or off=TABLE.COLUMN[,TABLE.COLUMN...]".into()),
+            None => Err("expected on, off, both (run, explore) or off=TABLE.COLUMN[,TABLE.COLUMN...]".into()),
         },
     }
 }
@@ -111,6 +115,11 @@ pub fn fk_arg(s: &str) -> std::result::Result<FkArg, String> {
 /// The `--fk` values of a command: the global setting (`off` if any says so) and the foreign
 /// keys `off=` names.
 pub fn fk_settings(args: &[FkArg], schema: Option<&std::path::Path>) -> Result<(Fk, Base)> {
+    if args.contains(&FkArg::Both) {
+        return Err(Error::Usage(
+            "--fk both is for fksim run and fksim explore (load and conform have their own)".into(),
+        ));
+    }
     let fk = if args.contains(&FkArg::All(Fk::Off)) { Fk::Off } else { Fk::On };
     let fk_off = args.iter().flat_map(|a| if let FkArg::Off(v) = a { v.clone() } else { vec![] }).collect();
     let schema = schema.map(SchemaFile::read).transpose()?;
@@ -125,7 +134,8 @@ struct Common {
     #[arg(long, value_parser = engine_arg(), default_value = "innodb")]
     engine: EngineKind,
     /// `off` strips every FOREIGN KEY / REFERENCES clause and keeps the index on the column;
-    /// `off=TABLE.COLUMN` (repeatable, or comma-separated) only that one.
+    /// `off=TABLE.COLUMN` (repeatable, or comma-separated) only that one; `both` (run, explore)
+    /// runs FK on and FK off and shows them side by side.
     #[arg(long = "fk", value_parser = fk_arg, default_value = "on")]
     fk_args: Vec<FkArg>,
     /// DDL to create before the spec's setup runs (`python manage.py sqlmigrate` output).
@@ -153,6 +163,7 @@ impl Common {
 }
 
 /// Where a run keeps its rows.
+#[derive(PartialEq, Eq)]
 enum StoreChoice {
     Memory,
     /// In sled, in this directory (or a fresh one).
@@ -175,6 +186,11 @@ enum Cmd {
         /// for PostgreSQL's own isolation specs); repeatable.
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
+        /// Write each waiting step's wait-for graph (DIR/N-STEP.dot, Graphviz) and each
+        /// permutation's timeline (DIR/N.svg), N counting permutations from 1; with `--fk both`
+        /// in DIR/fk-on and DIR/fk-off.
+        #[arg(long, value_name = "DIR")]
+        graph: Option<PathBuf>,
     },
     /// Run every interleaving of a spec's sessions (or a seeded random sample) and summarise the
     /// outcomes: orphans, deadlocks, errors, waits on the parent table, one example each.
@@ -303,8 +319,13 @@ enum Cmd {
 
 /// Load and bind a spec on its `--schema`, with its `--fk`; every failure here is bad input.
 fn load(common: &Common) -> Result<(Scenario, Fk)> {
+    load_fk(common, &common.fk_args)
+}
+
+/// [`load`] with these `--fk` values.
+fn load_fk(common: &Common, fk_args: &[FkArg]) -> Result<(Scenario, Fk)> {
     let schema = spec_schema(&common.spec, common.schema.as_deref(), common.engine)?;
-    let (fk, base) = fk_settings(&common.fk_args, schema.as_deref())?;
+    let (fk, base) = fk_settings(fk_args, schema.as_deref())?;
     let spec = parse_spec_file(&common.spec)?;
     Ok((base.scenario(spec, common.engine.schema(fk == Fk::On))?, fk))
 }
@@ -402,6 +423,8 @@ struct RunAll<'a> {
     only: Option<Vec<fksim::spec::PermStep>>,
     /// The transcript's first line: what the run models ([`run_first_line`]).
     first_line: String,
+    /// `--graph DIR`, and the engine and FK setting for the pictures' titles.
+    graphs: Option<(GraphDir, String)>,
 }
 
 /// The isolation level a session of `engine` starts with: InnoDB's REPEATABLE READ, PostgreSQL's
@@ -415,12 +438,17 @@ fn server_default_isolation(engine: EngineKind) -> &'static str {
 
 /// The transcript's first line, an fksim note (`--`, as its wait notes) before isolationtester's
 /// own: the engine, the FK setting and the isolation level the sessions start with.
-fn run_first_line(common: &Common) -> Result<String> {
-    let (fk, base) = fk_settings(&common.fk_args, None)?;
-    let mut fks = format!("fk {}", if fk == Fk::On { "on" } else { "off" });
-    for off in base.fk_off {
-        fks.push_str(&format!(", off={off}"));
-    }
+fn run_first_line(common: &Common, both: bool) -> Result<String> {
+    let fks = if both {
+        "left fk on | right fk off".to_string()
+    } else {
+        let (fk, base) = fk_settings(&common.fk_args, None)?;
+        let mut fks = format!("fk {}", if fk == Fk::On { "on" } else { "off" });
+        for off in base.fk_off {
+            fks.push_str(&format!(", off={off}"));
+        }
+        fks
+    };
     Ok(format!(
         "-- fksim run: engine {}, {fks}, isolation {} (the server's default; sessions may SET their own)\n",
         common.engine.name(),
@@ -429,7 +457,7 @@ fn run_first_line(common: &Common) -> Result<String> {
 }
 
 impl StoreTask for RunAll<'_> {
-    fn run_on<E: Engine>(self, store: StoreOf<E>) -> Result<()> {
+    fn run_on<E: Engine>(mut self, store: StoreOf<E>) -> Result<()> {
         let sc = self.sc;
         let mut runner = Runner::<E>::new(sc, store)?;
         let stdout = std::io::stdout();
@@ -453,10 +481,18 @@ impl StoreTask for RunAll<'_> {
             let report = runner.run(&perm)?;
             let chunk = if self.as_json { json::permutation(&report) } else { text::permutation(sc, &report) };
             out.write_all(chunk.as_bytes()).map_err(io())?;
+            if let Some((dir, what)) = &mut self.graphs {
+                dir.write(sc, n + 1, &report, what)?;
+            }
             if last.elapsed() > Duration::from_secs(2) {
                 last = Instant::now();
                 eprintln!("fksim: {} of {total} permutations ({:.0?})", n + 1, started.elapsed());
             }
+        }
+        match &self.graphs {
+            Some((dir, _)) if self.as_json => eprintln!("fksim: {}", dir.summary()),
+            Some((dir, _)) => writeln!(out, "{}", dir.summary()).map_err(io())?,
+            None => {}
         }
         out.flush().map_err(io())
     }
@@ -511,7 +547,7 @@ impl StoreTask for Bench<'_> {
 
 /// explore's progress on stderr (drawn only on a terminal): interleavings run of the space (or
 /// the sample), with an ETA; under reduction fewer run than the space has, so its ETA is a bound.
-fn explore_bar(space: Space, total: u128) -> ProgressBar {
+pub fn explore_bar(space: Space, total: u128) -> ProgressBar {
     let len = match space {
         Space::Sample { count, .. } => count,
         Space::All | Space::Reduced => u64::try_from(total).unwrap_or(u64::MAX),
@@ -568,22 +604,40 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Cmd::Run { common, json, permutation, set } => {
-            let (mut sc, _) = load(&common)?;
-            for nv in &set {
-                let Some((name, value)) = nv.split_once('=') else {
-                    eprintln!("fksim: --set takes NAME=VALUE, not `{nv}`");
-                    return Ok(ExitCode::from(2));
-                };
-                sc.set_session_default(name.trim(), value.trim());
+        Cmd::Run { common, json, permutation, set, graph } => {
+            let (both, sides) = see::fk_sides(&common.fk_args)?;
+            let mut scs = Vec::new();
+            for fk_args in &sides {
+                let (mut sc, _) = load_fk(&common, fk_args)?;
+                for nv in &set {
+                    let (name, value) = nv
+                        .split_once('=')
+                        .ok_or_else(|| Error::Usage(format!("--set takes NAME=VALUE, not `{nv}`")))?;
+                    sc.set_session_default(name.trim(), value.trim());
+                }
+                scs.push(sc);
             }
-            let only = permutation.map(|p| parse_permutation(&sc, &p)).transpose()?;
+            let only = permutation.map(|p| parse_permutation(&scs[0], &p)).transpose()?;
             if only.is_none() {
-                check_run_size(&common.spec, sc.permutation_count())?;
+                check_run_size(&common.spec, scs[0].permutation_count())?;
             }
-            let first_line = run_first_line(&common)?;
+            let first_line = run_first_line(&common, both)?;
+            let what =
+                first_line.trim_start_matches("-- fksim run: ").split(", isolation").next().unwrap_or("").to_string();
+            if both {
+                if common.store()? != StoreChoice::Memory {
+                    return Err(Error::Usage("--fk both runs in memory: --store sled is for --fk on or off".into()));
+                }
+                let engine = what.split(", ").next().unwrap_or("").to_string();
+                let graphs = graph.as_deref().map(|d| see::graph_dirs(d, &engine)).transpose()?;
+                interrupt::graceful();
+                common.engine.run(RunBoth { sides: [&scs[0], &scs[1]], as_json: json, only, first_line, graphs })?;
+                return Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS });
+            }
+            let graphs = graph.as_deref().map(GraphDir::new).transpose()?.map(|g| (g, what));
             interrupt::graceful();
-            common.engine.run(OnStore(common.store()?, RunAll { sc: &sc, as_json: json, only, first_line }))?;
+            let sc = &scs[0];
+            common.engine.run(OnStore(common.store()?, RunAll { sc, as_json: json, only, first_line, graphs }))?;
             Ok(if interrupt::interrupted() { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Cmd::Explore { common, json, sample, seed, threads, no_reduce } => {
@@ -594,8 +648,9 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                         .into(),
                 ));
             }
-            let (sc, fk) = load(&common)?;
-            let total = fksim::spec::count_interleavings(&sc.spec.step_counts());
+            let (_, sides) = see::fk_sides(&common.fk_args)?;
+            let scs = sides.iter().map(|a| load_fk(&common, a)).collect::<Result<Vec<_>>>()?;
+            let total = fksim::spec::count_interleavings(&scs[0].0.spec.step_counts());
             let space = match sample {
                 None if no_reduce => Space::All,
                 None => Space::Reduced,
@@ -620,31 +675,20 @@ fn main_inner(cli: Cli) -> Result<ExitCode> {
                 || std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
                 |n| usize::try_from(n).unwrap_or(usize::MAX),
             );
-            let started = Instant::now();
-            let bar = explore_bar(space, total);
-            let progress = |done: u64| bar.set_position(done);
-            let stop = interrupt::graceful();
-            let mut summary = explore_kind_until(common.engine, &sc, space, threads, &progress, stop)?;
-            bar.finish_and_clear();
-            summary.fk = format!("{fk:?}").to_lowercase();
-            for off in fk_settings(&common.fk_args, None)?.1.fk_off {
-                summary.fk.push_str(&format!(" off={off}"));
+            let mut summaries = Vec::new();
+            for ((sc, fk), fk_args) in scs.iter().zip(&sides) {
+                summaries.push(see::explore_one(common.engine, sc, *fk, fk_args, space, total, threads)?);
             }
-            let secs = started.elapsed().as_secs_f64();
-            eprintln!(
-                "fksim explore: {} interleavings run in {secs:.2} s on {threads} threads ({:.0} interleavings/s)",
-                summary.explored,
-                summary.explored as f64 / secs.max(1e-9)
-            );
-            if json {
-                println!("{}", json::to_line(&summary));
-            } else {
-                print!("{}", fksim::explore::text(&summary));
+            match (&summaries[..], json) {
+                ([on, off], true) => println!("{}", json::to_line(&serde_json::json!({"fk_on": on, "fk_off": off}))),
+                ([on, off], false) => print!("{}", fksim::explore::compare::compare_text(on, off)),
+                (_, true) => println!("{}", json::to_line(&summaries[0])),
+                (_, false) => print!("{}", fksim::explore::text(&summaries[0])),
             }
             // A broken end invariant is a defect of the model: fail loudly.
-            Ok(if summary.partial {
+            Ok(if summaries.iter().any(|s| s.partial) {
                 ExitCode::from(EXIT_INTERRUPTED)
-            } else if summary.stranded > 0 {
+            } else if summaries.iter().any(|s| s.stranded > 0) {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

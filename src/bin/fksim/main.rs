@@ -19,6 +19,8 @@ mod load;
 #[cfg(not(loom))]
 mod report;
 #[cfg(not(loom))]
+mod see;
+#[cfg(not(loom))]
 mod stress;
 
 #[cfg(not(loom))]
