@@ -3,7 +3,7 @@
 
 use crate::app::drive::AppError;
 use crate::app::workload::WorkloadError;
-#[cfg(not(loom))]
+#[cfg(all(not(loom), feature = "live"))]
 use crate::conform::LiveError;
 use crate::engine::EngineError;
 use crate::run::RunError;
@@ -24,7 +24,7 @@ pub enum Error {
     #[error(transparent)]
     Schema(#[from] crate::schema::SchemaError),
     #[error(transparent)]
-    #[cfg(not(loom))]
+    #[cfg(all(not(loom), feature = "live"))]
     Live(#[from] LiveError),
     #[error(transparent)]
     Workload(#[from] WorkloadError),
@@ -55,7 +55,7 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         match self {
             Error::Spec(_) | Error::Load(_) | Error::Schema(_) | Error::Workload(_) | Error::Usage(_) => true,
-            #[cfg(not(loom))]
+            #[cfg(all(not(loom), feature = "live"))]
             Error::Live(_) => true,
             Error::Run(e) => e.is_bad_input(),
             Error::Sim(SimError::Costs(_)) => true,

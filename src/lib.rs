@@ -8,7 +8,7 @@
 //! (`threaded`, over `sync`); `verdict` gathers what all of them say about dropping each FK.
 
 pub mod app;
-#[cfg(not(loom))]
+#[cfg(all(not(loom), feature = "live"))]
 pub mod conform;
 pub mod drive;
 pub mod engine;

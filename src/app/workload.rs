@@ -114,8 +114,9 @@ impl Mix {
         ]
     }
 
-    pub fn total(&self) -> u32 {
-        self.weights().iter().sum()
+    /// The weights' sum (in 64 bits: eleven `u32` weights may add up past `u32::MAX`).
+    pub fn total(&self) -> u64 {
+        self.weights().iter().map(|&w| u64::from(w)).sum()
     }
 }
 
@@ -319,6 +320,9 @@ impl Workload {
         if w.mix.get_ref().total() == 0 {
             return Err(invalid(w.mix.span(), "the mix needs at least one action with a weight above 0".into()));
         }
+        if w.mix.get_ref().total() > u64::from(u32::MAX) {
+            return Err(invalid(w.mix.span(), format!("the mix's weights must add up to at most {}", u32::MAX)));
+        }
         if let Some(load) = &w.load {
             // Each value is checked alone, so the error names its own line.
             let t = load.get_ref();
@@ -421,10 +425,10 @@ impl Workload {
     /// The action of one draw. Row ids are placeholders until [`Concrete::number`].
     pub fn action(&self, d: Draw) -> Action {
         let weights = self.mix.get_ref().weights();
-        let mut k = d.kind % self.mix.get_ref().total();
+        let mut k = u64::from(d.kind) % self.mix.get_ref().total();
         let mut kind = 0;
-        while k >= weights[kind] {
-            k -= weights[kind];
+        while k >= u64::from(weights[kind]) {
+            k -= u64::from(weights[kind]);
             kind += 1;
         }
         let user = self.pick_user(d.user);
@@ -593,6 +597,22 @@ mod tests {
             "w.toml:5: users.hot + users.cold must be at most 100000"
         );
         assert!(Workload::parse("w.toml", &GOOD.replace("hot = 1\ncold = 2", "hot = 100000")).is_ok());
+    }
+
+    /// Found by the fuzz target `workload_parse`: weights whose sum passes `u32::MAX` overflowed
+    /// (a panic with overflow checks; without them a wrong total, a mix whose other actions never
+    /// came, or a refusal for a mix of no weight).
+    #[test]
+    fn mix_weights_adding_up_past_u32_are_refused_at_the_mix() {
+        let mix = |weights: &str| GOOD.replace("login = 1", weights);
+        let e = Workload::parse("w.toml", &mix("login = 4294967295\nrename = 1")).unwrap_err().to_string();
+        assert_eq!(e, "w.toml:7: the mix's weights must add up to at most 4294967295");
+        let e = Workload::parse("w.toml", &mix("login = 4294967295\nrename = 2")).unwrap_err().to_string();
+        assert!(e.starts_with("w.toml:7: the mix's weights"), "{e}");
+        // Up to the limit the picks follow the weights: the last draw is a rename.
+        let w = Workload::parse("w.toml", &mix("login = 4294967293\nrename = 1")).unwrap();
+        assert_eq!(w.mix.get_ref().total(), u64::from(u32::MAX));
+        assert!(matches!(w.action(Draw { kind: u32::MAX - 1, user: 0, item: 0 }), Action::Rename { .. }));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! a driver that must watch what a step touches (the explorer) wraps it without changing it.
 
 mod graph;
-#[cfg(test)]
-mod reference;
+/// Public for the fuzz crate's `lock_table` target; not part of the model.
+#[doc(hidden)]
+pub mod reference;
 
 pub use graph::{find_cycle, WaitForGraph};
 

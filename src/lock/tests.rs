@@ -111,12 +111,16 @@ fn arb_mode() -> impl Strategy<Value = InnoLock> {
 enum Op {
     Request(TxnId, u8, InnoLock),
     Release(TxnId),
+    CancelWait(TxnId),
+    ReleaseOne(TxnId, u8, InnoLock),
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1u32..5, 0u8..3, arb_mode()).prop_map(|(t, r, m)| Op::Request(t, r, m)),
         1 => (1u32..5).prop_map(Op::Release),
+        1 => (1u32..5).prop_map(Op::CancelWait),
+        1 => (1u32..5, 0u8..3, arb_mode()).prop_map(|(t, r, m)| Op::ReleaseOne(t, r, m)),
     ]
 }
 
@@ -140,6 +144,18 @@ proptest! {
                 Op::Release(t) => {
                     let want = naive.release(t);
                     let mut got: Vec<(TxnId, u8)> = real.release_all(t).into_iter().map(|g| (g.txn, g.resource)).collect();
+                    got.sort();
+                    prop_assert_eq!(got, want);
+                }
+                Op::CancelWait(t) => {
+                    let want = naive.cancel_wait(t);
+                    let mut got: Vec<(TxnId, u8)> = real.cancel_wait(t).into_iter().map(|g| (g.txn, g.resource)).collect();
+                    got.sort();
+                    prop_assert_eq!(got, want);
+                }
+                Op::ReleaseOne(t, r, m) => {
+                    let want = naive.release_one(t, r, m);
+                    let mut got: Vec<(TxnId, u8)> = real.release_one(t, &r, m).into_iter().map(|g| (g.txn, g.resource)).collect();
                     got.sort();
                     prop_assert_eq!(got, want);
                 }
