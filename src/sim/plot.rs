@@ -83,10 +83,11 @@ pub fn bars_svg(
 ) -> Result<String, String> {
     let n = categories.len().max(1);
     let per = series.len().max(1) as f64;
-    let y_max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(1.0, f64::max) * 1.15;
+    // Headroom above the bars for the legend.
+    let y_max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(1.0, f64::max) * (1.25 + 0.1 * per);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (80 * n as u32 + 240, 440)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (170 * n as u32 + 200, 460)).into_drawing_area();
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(e)?;
         let mut chart = ChartBuilder::on(&root)

@@ -17,7 +17,8 @@ type Result<T> = std::result::Result<T, Error>;
 #[derive(clap::Args)]
 pub struct ReportArgs {
     /// DDL (`python manage.py sqlmigrate` output) the runs start from: `FILE` for every engine,
-    /// or `innodb=FILE` / `postgres=FILE` for one (repeatable). Without it, the built-in tables.
+    /// or `innodb=FILE` / `postgres=FILE` for one (repeatable; the last given counts). Without
+    /// it, the built-in tables.
     #[arg(long, value_name = "[ENGINE=]FILE")]
     schema: Vec<String>,
     /// The workload file (model/workloads/*.toml): its mix, sizes and `[load]` table.
@@ -56,8 +57,9 @@ pub struct ReportArgs {
 fn schemas(values: &[String], engines: &[EngineKind]) -> Result<Vec<Base>> {
     let mut out = Vec::new();
     for &engine in engines {
-        let own = values.iter().find_map(|v| v.strip_prefix(&format!("{}=", engine.name())));
-        let any = values.iter().find(|v| EngineKind::ALL.iter().all(|k| !v.starts_with(&format!("{}=", k.name()))));
+        let own = values.iter().rev().find_map(|v| v.strip_prefix(&format!("{}=", engine.name())));
+        let any =
+            values.iter().rev().find(|v| EngineKind::ALL.iter().all(|k| !v.starts_with(&format!("{}=", k.name()))));
         let schema = own.or(any.map(String::as_str)).map(|f| SchemaFile::read(Path::new(f))).transpose()?;
         out.push(Base { schema, fk_off: vec![] });
     }
