@@ -25,6 +25,7 @@ fn build() -> Vec<Bound> {
         file: "the built-in schema".into(),
         text: fksim::app::SCHEMA.into(),
         references: Default::default(),
+        bound: Default::default(),
     };
     let mut out = Vec::new();
     for (engine, file) in [(EngineKind::Innodb, "mysql"), (EngineKind::Postgres, "postgres")] {
