@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::GOOD;
+use common::{fksim, Ran, GOOD};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,22 +12,6 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_fksim");
 const UPGRADE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/upgrade-deadlock.spec");
 const HOT_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/model/workloads/hot-users.toml");
-
-/// What a finished run printed.
-struct Ran {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn fksim(args: &[&str]) -> Ran {
-    let out = Command::new(BIN).args(args).output().expect("run fksim");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&out.stdout).into(),
-        err: String::from_utf8_lossy(&out.stderr).into(),
-    }
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fksim-rough-{}", std::process::id()));

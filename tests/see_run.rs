@@ -2,10 +2,11 @@
 //! side what the single-FK run computes), `run --graph DIR` (DOT graphs with the deadlock cycle,
 //! timelines that parse as XML), and the refusals.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fksim");
+use common::fksim;
+use std::path::{Path, PathBuf};
+
 const UPDATE_INSERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/update-then-insert.spec");
 const CROSS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios/cross-deadlock.spec");
 /// A deadlock PostgreSQL has too (its FK check's KEY SHARE lock does not block cross-deadlock's
@@ -14,21 +15,6 @@ const UPDATE_ORDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/model/scenarios
 
 /// The side-by-side column width (src/report/side_by_side.rs).
 const WIDTH: usize = fksim::report::side_by_side::COLUMN_WIDTH;
-
-struct Ran {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn fksim(args: &[&str]) -> Ran {
-    let out = Command::new(BIN).args(args).output().expect("run fksim");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&out.stdout).into(),
-        err: String::from_utf8_lossy(&out.stderr).into(),
-    }
-}
 
 fn ok(args: &[&str]) -> String {
     let r = fksim(args);

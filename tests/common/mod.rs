@@ -141,3 +141,20 @@ session s2
 step s2u { UPDATE parent SET note = 'b' WHERE id = 1; }
 permutation s1i s2u s1c
 ";
+
+/// What a finished `fksim` command printed.
+pub struct Ran {
+    pub code: i32,
+    pub out: String,
+    pub err: String,
+}
+
+/// Run the `fksim` binary with `args` and wait for it.
+pub fn fksim(args: &[&str]) -> Ran {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fksim")).args(args).output().expect("run fksim");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into(),
+        err: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
